@@ -1,0 +1,3 @@
+from atwu.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""A prepared benchmark directory: its manifest, its splits and its models.
+
+    DIR/manifest.json        splits, forget→retain pairing, models, seed, format version
+    DIR/data/<split>.jsonl   the data format of atwu.data.format
+    DIR/models/<name>/       save_pretrained models (tokenizer and chat template included)
+    DIR/quality.json         how well the models memorised their data
+
+Both the embedded benchmark and a user's own files are written in this one layout, so the
+engine and the app never ask where a benchmark came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from atwu.data.format import QAPair, load_pairs
+from atwu.io import read_json
+
+FORMAT_VERSION = 1
+
+
+class BenchmarkError(ValueError):
+    """A benchmark directory is missing, incomplete or lacks what was asked of it."""
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    root: Path
+    manifest: dict
+
+    @classmethod
+    def load(cls, root: str | Path) -> "Benchmark":
+        root = Path(root).expanduser()
+        path = root / "manifest.json"
+        if not path.is_file():
+            raise BenchmarkError(f"{root} is not a prepared benchmark (no manifest.json); "
+                                 "run `python -m atwu prepare` first")
+        manifest = read_json(path)
+        version = manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise BenchmarkError(f"{path}: format_version {version} is not supported "
+                                 f"(expected {FORMAT_VERSION}); prepare it again")
+        return cls(root=root, manifest=manifest)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.get("name", self.root.name)
+
+    @property
+    def splits(self) -> list[str]:
+        return list(self.manifest["splits"])
+
+    @property
+    def forget_splits(self) -> dict[str, str]:
+        """forget split -> the retain split (and retain model) it pairs with."""
+        return dict(self.manifest["forget_splits"])
+
+    @property
+    def default_forget_split(self) -> str:
+        return self.manifest.get("default_forget_split", next(iter(self.forget_splits)))
+
+    def split_path(self, split: str) -> Path:
+        if split not in self.manifest["splits"]:
+            raise BenchmarkError(f"split {split!r} is not in {self.root} "
+                                 f"(it has: {', '.join(self.splits)})")
+        return self.root / self.manifest["splits"][split]["path"]
+
+    def pairs(self, split: str) -> list[QAPair]:
+        return _load_cached(self.split_path(split))
+
+    def has_model(self, name: str) -> bool:
+        return name in self.manifest.get("models", {})
+
+    def model_path(self, name: str) -> Path:
+        models = self.manifest.get("models", {})
+        if name not in models:
+            hint = ""
+            if name.startswith("retain"):
+                hint = f"; build it with `python -m atwu prepare --retain-splits {name}`"
+            raise BenchmarkError(f"model {name!r} was not prepared in {self.root}{hint}")
+        return self.root / models[name]
+
+    def retain_for(self, forget_split: str) -> str:
+        if forget_split not in self.forget_splits:
+            raise BenchmarkError(f"{forget_split!r} is not a forget split of {self.root} "
+                                 f"(forget splits: {', '.join(self.forget_splits)})")
+        return self.forget_splits[forget_split]
+
+    @property
+    def target_model(self) -> Path:
+        return self.model_path(self.manifest.get("target_model", "full"))
+
+    @property
+    def utility_splits(self) -> list[str]:
+        return list(self.manifest.get("utility_splits", []))
+
+    @property
+    def retain_eval_split(self) -> str:
+        return self.manifest.get("retain_eval", "retain_eval")
+
+    @cached_property
+    def quality(self) -> dict:
+        path = self.root / "quality.json"
+        return read_json(path) if path.is_file() else {}
+
+
+_CACHE: dict[tuple[str, float], list[QAPair]] = {}
+
+
+def _load_cached(path: Path) -> list[QAPair]:
+    key = (str(path), path.stat().st_mtime)
+    if key not in _CACHE:
+        _CACHE[key] = load_pairs(path)
+    return _CACHE[key]

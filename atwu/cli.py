@@ -1,0 +1,349 @@
+"""``python -m atwu``: prepare benchmarks, run and evaluate unlearning, compare, score text.
+
+    python -m atwu prepare                      # embedded benchmark + tiny models (~3 min, CPU)
+    python -m atwu methods                      # every method with its parameters
+    python -m atwu run --method atwu            # one run on embedded forget10
+    python -m atwu sweep --method atwu --grid scorer_lr=0.05,0.2 --seeds 3
+    python -m atwu eval RUN                     # (re-)evaluate a run
+    python -m atwu compare RUN... --csv out.csv --latex out.tex
+    python -m atwu score RUN --text "..."       # the run's learned scorer on any text
+    python -m atwu list                         # runs and their states
+
+Bad input ends with one clear line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+def cmd_prepare(args) -> int:
+    from atwu.paths import benchmarks_dir, default_benchmark_dir
+    from atwu.prepare import PrepareOptions, prepare_custom, prepare_embedded
+
+    retain = tuple(s.strip() for s in args.retain_splits.split(",") if s.strip())
+    options = PrepareOptions(authors=args.authors, retain_splits=retain, seed=args.seed,
+                             epochs=args.epochs, workers=args.workers)
+    progress_file = Path(args.progress_file) if args.progress_file else None
+
+    def progress(message: str, fraction: float) -> None:
+        print(f"[prepare] {message}", file=sys.stderr, flush=True)
+        if progress_file:
+            from atwu.io import atomic_write_json
+            atomic_write_json(progress_file, {"message": message, "fraction": fraction})
+
+    if args.forget or args.retain:
+        if not (args.forget and args.retain):
+            return _fail("your own data needs both --forget F.jsonl and --retain R.jsonl")
+        out = Path(args.out) if args.out else benchmarks_dir() / Path(args.forget).stem
+        quality = prepare_custom(out, Path(args.forget), Path(args.retain),
+                                 Path(args.holdout) if args.holdout else None, options,
+                                 overwrite=args.overwrite, progress=progress)
+    else:
+        out = Path(args.out) if args.out else default_benchmark_dir()
+        quality = prepare_embedded(out, options, overwrite=args.overwrite, progress=progress)
+    print(f"prepared {out} in {quality['prepare_seconds']:.0f} s")
+    for name, entry in quality["models"].items():
+        em = ", ".join(f"{k} {v:.3f}" for k, v in entry["exact_match"].items())
+        print(f"  {name}: exact match {em}")
+    return 0
+
+
+def cmd_methods(args) -> int:
+    from atwu.methods.registry import all_methods, describe
+
+    for name, cls in sorted(all_methods().items()):
+        print(f"{name}: {cls.summary}")
+        for row in describe(cls):
+            print(f"    {row['name']} = {row['default']!r}  ({row['type']}) {row['help']}")
+    return 0
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", help="unlearning method (see `python -m atwu methods`)")
+    p.add_argument("--benchmark", default=None, help="'embedded' (default) or a prepared benchmark directory")
+    p.add_argument("--split", default=None, help="forget split (default: forget10; 'forget' on your own files)")
+    p.add_argument("--model", default=None, help="starting model: local path or hub id (default: the benchmark's full model)")
+    p.add_argument("--aux-model", default=None, help="auxiliary model for method aux (default: the benchmark's base model)")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--epochs", type=float, default=None)
+    p.add_argument("--checkpoint-every", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1 ...")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyperparameter")
+    p.add_argument("--quick", action="store_true", help="fully evaluate only step 0 and the final checkpoint")
+    p.add_argument("--no-eval", action="store_true", help="skip evaluation (weights are still recorded)")
+    p.add_argument("--save-model", dest="save_model", action="store_true", default=None)
+    p.add_argument("--no-save-model", dest="save_model", action="store_false")
+    p.add_argument("--trust-remote-code", action="store_true")
+    p.add_argument("--overwrite", action="store_true")
+
+
+def _config_from_args(args, base=None):
+    from atwu.config import EMBEDDED, RunConfig
+
+    cfg = base or RunConfig(method=args.method or "")
+    if args.method:
+        cfg.method = args.method
+    if not cfg.method:
+        raise ValueError("--method is required (see `python -m atwu methods`)")
+    if args.benchmark:
+        cfg.benchmark = args.benchmark
+    elif base is None:
+        cfg.benchmark = EMBEDDED
+    for attr in ("split", "model", "aux_model", "seed", "device"):
+        value = getattr(args, attr, None)
+        if value is not None:
+            setattr(cfg, attr, value)
+    if args.steps is not None:
+        cfg.train.steps, cfg.train.epochs = args.steps, None
+    if args.epochs is not None:
+        cfg.train.epochs = args.epochs
+    if args.checkpoint_every is not None:
+        cfg.train.checkpoint_every = args.checkpoint_every
+    if args.lr is not None:
+        cfg.train.lr = args.lr
+    cfg.params = {**cfg.params, **_parse_sets(args.set)}
+    if args.quick:
+        cfg.quick = True
+    if args.no_eval:
+        cfg.evaluate = False
+    if args.save_model is not None:
+        cfg.save_model = args.save_model
+    if args.trust_remote_code:
+        cfg.trust_remote_code = True
+    return cfg
+
+
+def _default_out(cfg) -> Path:
+    import datetime as dt
+
+    from atwu.paths import runs_dir, safe_name
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = cfg.name or f"{cfg.method}-{cfg.split or 'default'}-s{cfg.seed}-{stamp}"
+    return runs_dir() / safe_name(name)
+
+
+def execute_run(cfg, out: Path, *, resume: bool = False, overwrite: bool = False) -> int:
+    from atwu.evaluate.checkpoint import CheckpointEvaluator
+    from atwu.train import Cancelled, Diverged, Trainer
+
+    def evaluator(trainer, tokenizer, device):
+        return CheckpointEvaluator(trainer.bench, trainer.split, tokenizer, trainer.out,
+                                   quick=trainer.config.quick, device=device,
+                                   starting_model_path=trainer.model_path)
+
+    trainer = Trainer(cfg, out, resume=resume, overwrite=overwrite, evaluator_factory=evaluator)
+    try:
+        result = trainer.run()
+    except Cancelled:
+        print(f"cancelled: {out}", file=sys.stderr)
+        return 130
+    except Diverged as exc:
+        print(f"failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result['message']}: {out}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from atwu.config import RunConfig
+    from atwu.io import read_json
+
+    base = None
+    if args.config:
+        base = RunConfig.from_json(read_json(args.config))
+    elif args.resume and args.out and (Path(args.out) / "config.json").is_file():
+        base = RunConfig.from_json(read_json(Path(args.out) / "config.json"))
+    cfg = _config_from_args(args, base)
+    out = Path(args.out) if args.out else _default_out(cfg)
+    return execute_run(cfg, out, resume=args.resume, overwrite=args.overwrite)
+
+
+def cmd_sweep(args) -> int:
+    import itertools
+    import uuid
+
+    grids = []
+    for g in args.grid:
+        if "=" not in g:
+            return _fail(f"--grid expects key=v1,v2,..., got {g!r}")
+        key, values = g.split("=", 1)
+        grids.append([(key.strip(), v.strip()) for v in values.split(",") if v.strip()])
+    sweep_id = args.sweep_id or uuid.uuid4().hex[:8]
+    code = 0
+    base_seed = args.seed or 0
+    for combo in itertools.product(*grids) if grids else [()]:
+        for k in range(args.seeds):
+            cfg = _config_from_args(args)
+            cfg.seed = base_seed + k
+            cfg.params = {**cfg.params, **dict(combo)}
+            cfg.sweep_id = sweep_id
+            cfg.tags = {"grid": dict(combo)}
+            from atwu.paths import runs_dir, safe_name
+            label = "-".join(f"{key}{v}" for key, v in combo) or "default"
+            root = Path(args.out) if args.out else runs_dir()
+            out = root / safe_name(f"sweep-{sweep_id}-{cfg.method}-{label}-s{cfg.seed}")
+            print(f"[sweep {sweep_id}] {out.name}", file=sys.stderr)
+            code = max(code, execute_run(cfg, out, overwrite=args.overwrite))
+    return code
+
+
+def cmd_eval(args) -> int:
+    from atwu.evaluate.checkpoint import evaluate_run
+    evaluate_run(Path(args.run))
+    print(f"evaluated {args.run}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    import pandas as pd
+
+    from atwu.evaluate.checkpoint import compare_runs, to_latex_table
+    table = compare_runs([Path(r) for r in args.runs])
+    with pd.option_context("display.max_columns", 50, "display.width", 200):
+        cols = [c for c in table.columns if c in ("method", "config", "n") or c.endswith("_mean")]
+        print(table[cols].to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if args.latex:
+        Path(args.latex).write_text(to_latex_table(table), encoding="utf-8")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from atwu.scoring import ScoringError, score_text
+    try:
+        rows = score_text(Path(args.run), args.text)
+    except ScoringError as exc:
+        return _fail(str(exc))
+    for token, score in rows:
+        print(f"{token!r}\t{score:.4f}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from atwu.paths import runs_dir
+    from atwu.runs import list_runs
+    root = Path(args.runs_dir) if args.runs_dir else runs_dir()
+    runs = list_runs(root)
+    if not runs:
+        print(f"no runs in {root}")
+    for r in runs:
+        step = f"{r.status.get('step', '?')}/{r.status.get('total_steps', '?')}"
+        problems = f"  [{'; '.join(r.problems)}]" if r.problems else ""
+        print(f"{r.name}\t{r.method}\t{r.state}\t{step}\t{r.status.get('message', '')}{problems}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m atwu", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="build a benchmark directory with its tiny models")
+    p.add_argument("--authors", type=int, default=200)
+    p.add_argument("--retain-splits", default="retain90")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: automatic)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", default=None)
+    p.add_argument("--forget", default=None, help="your own forget pairs (JSON Lines)")
+    p.add_argument("--retain", default=None, help="your own retain pairs (JSON Lines)")
+    p.add_argument("--holdout", default=None, help="optional holdout pairs for the auxiliary base model")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--progress-file", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("methods", help="list the methods and their parameters")
+    p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("run", help="run one unlearning method")
+    _add_run_args(p)
+    p.add_argument("--config", default=None, help="rerun a run's config.json")
+    p.add_argument("--out", default=None)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="run a grid of settings as separate runs with one sweep id")
+    _add_run_args(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2")
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--sweep-id", default=None)
+    p.add_argument("--out", default=None, help="directory to hold the sweep's runs")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("eval", help="(re-)evaluate a run")
+    p.add_argument("run")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("compare", help="methods × metrics table over runs")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--csv", default=None)
+    p.add_argument("--latex", default=None)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("score", help="apply a run's learned scorer to any text")
+    p.add_argument("run")
+    p.add_argument("--text", required=True)
+    p.add_argument("--question", default=None, help="question to condition on (default: none)")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("list", help="runs and their states")
+    p.add_argument("runs_dir", nargs="?")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("reproduce", help="the report that checks the abstract's claims")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def cmd_reproduce(args) -> int:
+    from atwu.reproduce import reproduce
+    reproduce(Path(args.out), quick=args.quick, seeds=args.seeds)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from atwu.benchmark import BenchmarkError
+    from atwu.data.format import DataFormatError
+    try:
+        return args.func(args)
+    except (DataFormatError, BenchmarkError, FileNotFoundError, FileExistsError) as exc:
+        return _fail(str(exc))
+    except ValueError as exc:
+        # RunError, MethodError and other input errors are ValueErrors with a clear message.
+        from atwu.methods.registry import MethodError
+        from atwu.train import RunError
+        if isinstance(exc, (RunError, MethodError)) or type(exc) is ValueError:
+            return _fail(str(exc))
+        raise
+    except KeyboardInterrupt:
+        return 130

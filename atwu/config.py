@@ -1,0 +1,62 @@
+"""Run configuration: everything ``python -m atwu run`` needs, saved as the run's config.json."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from atwu.methods.base import param
+
+EMBEDDED = "embedded"
+
+
+@dataclass
+class TrainSettings:
+    steps: int | None = param(150, "optimiser steps (ignored when epochs is set)")
+    epochs: float | None = param(None, "passes over the forget split instead of a step count")
+    forget_batch_size: int = param(16, "forget examples per step")
+    retain_batch_size: int = param(16, "retain examples per step")
+    lr: float = param(5e-4, "AdamW learning rate of the model")
+    weight_decay: float = param(0.0, "AdamW weight decay")
+    warmup_steps: int = param(0, "linear learning-rate warm-up steps")
+    schedule: str = param("constant_with_warmup", "learning-rate schedule (transformers get_scheduler name)")
+    max_grad_norm: float = param(1.0, "gradient clipping norm (0 disables)")
+    checkpoint_every: int = param(25, "record weights, evaluate and save resumable state every K steps")
+    record_examples: int = param(1000, "forget examples whose token weights are recorded (a fixed sample beyond)")
+
+
+@dataclass
+class RunConfig:
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+    benchmark: str = EMBEDDED
+    split: str | None = None
+    model: str | None = None          # None: the benchmark's target model
+    aux_model: str | None = None      # None: the benchmark's base model (method aux)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None        # None: 1 for tiny models on CPU (faster here), torch default otherwise
+    evaluate: bool = True
+    quick: bool = False               # evaluate fully only at step 0 and the final checkpoint
+    save_model: bool | None = None    # None: save when the model has < 100M parameters
+    trust_remote_code: bool = False
+    name: str | None = None
+    sweep_id: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RunConfig":
+        data = dict(data)
+        for key in ("schema_version", "resolved", "versions", "created_at"):
+            data.pop(key, None)
+        train = TrainSettings(**data.pop("train", {}))
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"config.json has unknown keys: {', '.join(sorted(unknown))}")
+        return cls(train=train, **data)

@@ -1,0 +1,121 @@
+"""Alignment of a method's token weights with the ground-truth fact spans, at one checkpoint.
+
+Input is the run directory's ``weights.parquet`` restricted to one step: one row per answer token
+of the tracked forget examples, with columns ``step, example_id, position, token, char_start,
+char_end, weight, label, span_kind`` (``label`` 1 = fact token, 0 = other, −1 = left out; see
+:mod:`atwu.data.labels`). The maths lives in :mod:`atwu.evaluate.metrics`; this module only shapes
+the frame into it and turns its NaN explanations into a ``metric → reason`` dict.
+
+Example::
+
+    weights = pd.read_parquet(run_dir / "weights.parquet")
+    summary = alignment_summary(weights[weights["step"] == 100])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from atwu.evaluate import metrics as M
+
+__all__ = ["ALIGNMENT_KEYS", "alignment_summary", "per_example_alignment"]
+
+ALIGNMENT_KEYS = ("auroc", "auprc", "precision_at_k", "weight_mass", "auroc_mean_per_example",
+                  "auroc_specific", "auprc_specific")
+"""The metric keys :func:`alignment_summary` returns (besides counts and ``notes``)."""
+
+_REQUIRED = {"example_id", "weight", "label"}
+
+
+def _check(weights_df: pd.DataFrame) -> None:
+    missing = _REQUIRED - set(weights_df.columns)
+    if missing:
+        raise ValueError(f"weights frame lacks columns {sorted(missing)}")
+    if "step" in weights_df.columns and weights_df["step"].nunique() > 1:
+        # Pooling several checkpoints would mix weights of different models into one AUROC.
+        raise ValueError(f"weights frame holds steps {sorted(weights_df['step'].unique())[:5]}; "
+                         "pass one step at a time")
+
+
+def _notes_by_metric(result: M.AlignmentResult, suffix: str = "") -> dict[str, str]:
+    """``AlignmentResult.notes`` lines ("auroc undefined: ...") as ``{metric + suffix: line}``."""
+    out: dict[str, str] = {}
+    for line in result.notes:
+        metric = line.split(" ", 1)[0]
+        out[f"{metric}{suffix}"] = line
+    return out
+
+
+def _span_kinds(weights_df: pd.DataFrame) -> list[str | None]:
+    """Span kinds with pandas' missing values (None/NaN) as None, which specific_labels expects."""
+    if "span_kind" not in weights_df.columns:
+        return [None] * len(weights_df)
+    return [k if isinstance(k, str) and k else None for k in weights_df["span_kind"].tolist()]
+
+
+def per_example_alignment(weights_df: pd.DataFrame) -> pd.DataFrame:
+    """AUROC of the weights within each example: ``DataFrame[example_id, auroc]``.
+
+    NaN where one example's scored tokens have a single class (e.g. an answer that is all fact).
+    """
+    _check(weights_df)
+    if weights_df.empty:
+        return pd.DataFrame({"example_id": pd.Series(dtype=object),
+                             "auroc": pd.Series(dtype=float)})
+    series = M.per_example_auroc(weights_df)
+    return pd.DataFrame({"example_id": series.index.astype(object), "auroc": series.to_numpy()})
+
+
+def alignment_summary(weights_df: pd.DataFrame) -> dict[str, Any]:
+    """Alignment metrics of one checkpoint's token weights (METHOD.md §4.3).
+
+    Returns a dict with:
+
+    * ``auroc``, ``auprc``, ``precision_at_k``, ``weight_mass``: pooled over every token of every
+      tracked example (label −1 tokens left out);
+    * ``auroc_mean_per_example``: mean of the per-example AUROCs that are defined;
+    * ``auroc_specific``, ``auprc_specific``: the second view, ``specific`` facts against
+      tokens outside every span (:func:`atwu.evaluate.metrics.specific_labels`);
+    * ``n_tokens``, ``n_true``, ``n_examples``;
+    * ``notes``: metric → why it is NaN (every NaN has one).
+    """
+    _check(weights_df)
+    weights = weights_df["weight"].to_numpy(dtype=float)
+    labels = weights_df["label"].to_numpy(dtype=int)
+    pooled = M.alignment_metrics(weights, labels)
+    notes = _notes_by_metric(pooled)
+
+    specific = M.alignment_metrics(weights, M.specific_labels(labels, _span_kinds(weights_df)))
+    notes.update({k: v for k, v in _notes_by_metric(specific, "_specific").items()
+                  if k in ("auroc_specific", "auprc_specific")})
+
+    per_example = per_example_alignment(weights_df)["auroc"].to_numpy(dtype=float)
+    defined = per_example[~np.isnan(per_example)]
+    mean_per_example = float(defined.mean()) if defined.size else math.nan
+    if not defined.size:
+        notes["auroc_mean_per_example"] = (
+            "no examples to score" if not per_example.size
+            else f"auroc undefined within each of the {per_example.size} examples (one class only)")
+
+    out: dict[str, Any] = {
+        "auroc": pooled.auroc,
+        "auprc": pooled.auprc,
+        "precision_at_k": pooled.precision_at_k,
+        "weight_mass": pooled.weight_mass,
+        "auroc_mean_per_example": mean_per_example,
+        "auroc_specific": specific.auroc,
+        "auprc_specific": specific.auprc,
+        "n_tokens": pooled.n_tokens,
+        "n_true": pooled.n_true,
+        "n_examples": int(weights_df["example_id"].nunique()),
+    }
+    # A NaN without an explicit line from the metric code still gets a reason.
+    for key in ALIGNMENT_KEYS:
+        if math.isnan(out[key]) and key not in notes:
+            notes[key] = f"{key} undefined"
+    out["notes"] = notes
+    return out

@@ -1,0 +1,494 @@
+"""Per-checkpoint evaluation records of a run, re-evaluation of a run, and comparison of runs.
+
+A run directory gets two files from :class:`CheckpointEvaluator`:
+
+``eval.jsonl``
+    One line per evaluated checkpoint with (at least) the keys of :data:`STABLE_KEYS`. A metric
+    that is undefined or was not computed is ``null`` and ``notes[metric]`` says why.
+``eval_examples.parquet``
+    One row per (step, split, example): ``step, split, example_id, prob, truth_ratio, rouge,
+    forget_loss, generated, auroc`` (``auroc`` = the example's alignment AUROC, forget split only).
+    Rewritten atomically with every row so far after each checkpoint, so a reader never sees a
+    half-written file.
+
+Typical use inside a training loop::
+
+    ev = CheckpointEvaluator(bench, "forget10", tokenizer, run_dir, quick=True)
+    ev.evaluate(model, 0, weights_at_0)                 # step 0: the cached starting-model eval
+    ev.evaluate(model, 50, weights_at_50)               # quick: alignment only
+    ev.evaluate(model, 100, weights_at_100, full=True)  # final: everything
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import torch
+
+from atwu.benchmark import Benchmark, BenchmarkError
+from atwu.evaluate.alignment import alignment_summary, per_example_alignment
+from atwu.evaluate.model_eval import (
+    ModelEval,
+    ScoringPlan,
+    eval_splits,
+    evaluate_model,
+    forget_quality_vs_reference,
+    plan_scoring,
+    retain_reference,
+    step0_eval,
+    uq_vs_step0,
+)
+from atwu.io import append_jsonl, atomic_write_bytes, clean_for_json, read_json, read_jsonl, write_jsonl
+
+__all__ = [
+    "ALIGNMENT_METRICS",
+    "MODEL_METRICS",
+    "QUICK_NOTE",
+    "STABLE_KEYS",
+    "CheckpointEvaluator",
+    "compare_runs",
+    "evaluate_run",
+    "to_latex_table",
+]
+
+MODEL_METRICS = (
+    "forget_quality", "model_utility", "uq", "forget_efficacy", "retain_preservation",
+    "forget_prob", "retain_prob", "forget_rouge", "retain_rouge", "forget_truth_ratio",
+    "retain_truth_ratio", "ks_statistic", "extraction_strength", "exact_memorization",
+)
+"""Metrics that need the model (scoring and generation)."""
+
+ALIGNMENT_METRICS = ("auroc", "auprc", "precision_at_k", "weight_mass", "auroc_specific",
+                     "auprc_specific")
+"""Metrics of the token weights against the ground-truth spans."""
+
+STABLE_KEYS = ("step", *MODEL_METRICS, *ALIGNMENT_METRICS, "notes", "seconds")
+"""Keys every ``eval.jsonl`` record has; readers (the app, :func:`compare_runs`) rely on them."""
+
+QUICK_NOTE = "not evaluated (--quick)"
+NOT_KEPT_NOTE = "not evaluated: only the final model is saved, this checkpoint's model is gone"
+
+EXAMPLE_SCHEMA = pa.schema([
+    ("step", pa.int64()), ("split", pa.string()), ("example_id", pa.string()),
+    ("prob", pa.float64()), ("truth_ratio", pa.float64()), ("rouge", pa.float64()),
+    ("forget_loss", pa.float64()), ("generated", pa.string()), ("auroc", pa.float64()),
+])
+"""Schema of ``eval_examples.parquet``: fixed, so all-null columns keep their types."""
+
+
+_UQ_NOTES = {
+    "forget_efficacy": "forget_prob of this model or of the starting model is undefined "
+                       "(or the starting model's is 0)",
+    "retain_preservation": "model_utility of this model or of the starting model is undefined "
+                           "(or the starting model's is 0)",
+    "uq": "needs both forget_efficacy and retain_preservation",
+}
+
+
+def _none_if_nan(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class CheckpointEvaluator:
+    """Evaluates one run's checkpoints and appends the results to its run directory.
+
+    Expensive shared pieces are computed lazily and once: the encoded evaluation pairs, the
+    retain model's truth ratios (forget quality) and the starting model's evaluation (UQ); the
+    last two are also cached in the benchmark directory for every other run.
+
+    Args:
+        benchmark: the benchmark (or its directory).
+        forget_split: the forget split of the run.
+        tokenizer: the run model's tokenizer.
+        run_dir: where ``eval.jsonl`` and ``eval_examples.parquet`` go.
+        quick: evaluate only the alignment metrics unless :meth:`evaluate` is called with
+            ``full=True`` (the engine does so for the final checkpoint); step 0 is always full
+            because it comes from the cache.
+        device: where to load the retain / starting models when they must be evaluated.
+        starting_model_path: the model the run started from (default: the benchmark's target).
+        batch_size: sequences per forward pass and questions per generation batch.
+    """
+
+    def __init__(self, benchmark: Benchmark | str | Path, forget_split: str, tokenizer: Any,
+                 run_dir: str | Path, *, quick: bool = False,
+                 device: str | torch.device | None = None,
+                 starting_model_path: str | Path | None = None, batch_size: int = 64) -> None:
+        self.benchmark = benchmark if isinstance(benchmark, Benchmark) else Benchmark.load(benchmark)
+        self.forget_split = forget_split
+        self.tokenizer = tokenizer
+        self.run_dir = Path(run_dir)
+        self.quick = quick
+        self.device = device
+        self.starting_model_path = Path(starting_model_path or self.benchmark.target_model)
+        self.batch_size = batch_size
+        self._plan: ScoringPlan | None = None
+        self._step0: ModelEval | None = None
+        self._reference: dict | None = None
+        self._reference_note: str | None = None
+        self._reference_tried = False
+        self._frames: dict[int, pd.DataFrame] = {}
+
+    # -- shared pieces -------------------------------------------------------------------------
+
+    def plan(self) -> ScoringPlan:
+        """The encoded evaluation pairs (built on first use, then reused every checkpoint)."""
+        if self._plan is None:
+            pairs = [p for s in eval_splits(self.benchmark, self.forget_split)
+                     for p in self.benchmark.pairs(s)]
+            self._plan = plan_scoring(self.tokenizer, pairs, batch_size=self.batch_size)
+        return self._plan
+
+    def step0(self, model: torch.nn.Module | None = None) -> ModelEval:
+        """The starting model's evaluation (from the benchmark's cache when present)."""
+        if self._step0 is None:
+            self._step0 = step0_eval(
+                self.benchmark, self.forget_split, self.starting_model_path, model=model,
+                tokenizer=self.tokenizer if model is not None else None, device=self.device,
+                batch_size=self.batch_size, plan=self.plan() if model is not None else None)
+        return self._step0
+
+    def reference(self) -> tuple[dict | None, str | None]:
+        """The retain model's forget truth ratios, or None and the reason they are missing."""
+        if not self._reference_tried:
+            self._reference_tried = True
+            try:
+                self._reference = retain_reference(self.benchmark, self.forget_split,
+                                                   device=self.device, batch_size=self.batch_size)
+            except BenchmarkError as exc:
+                self._reference_note = str(exc)
+        return self._reference, self._reference_note
+
+    # -- one checkpoint ------------------------------------------------------------------------
+
+    def compute(self, model: torch.nn.Module | None, step: int,
+                weights_df: pd.DataFrame | None = None, *, full: bool | None = None,
+                skipped_note: str = QUICK_NOTE) -> tuple[dict, pd.DataFrame]:
+        """The record and the per-example rows of one checkpoint, without writing anything.
+
+        ``full=None`` means "full unless the evaluator is quick". Step 0 is always full and may
+        pass ``model=None``: its evaluation is the starting model's, from the benchmark's cache
+        (or loaded from ``starting_model_path``). At other steps ``model=None`` means alignment
+        only, and the model metrics are null with ``skipped_note``.
+        """
+        start = time.perf_counter()
+        step = int(step)
+        do_model = step == 0 or (model is not None and (not self.quick if full is None else full))
+        record: dict[str, Any] = {"step": step}
+        notes: dict[str, str] = {}
+
+        model_eval: ModelEval | None = None
+        if do_model:
+            if step == 0:
+                model_eval = self.step0(model)
+            else:
+                model_eval = evaluate_model(model, self.tokenizer, self.benchmark,
+                                            self.forget_split, batch_size=self.batch_size,
+                                            plan=self.plan())
+            record.update(self._model_metrics(model_eval, notes))
+        else:
+            for key in MODEL_METRICS:
+                record[key] = None
+                notes[key] = skipped_note
+
+        alignment_rows = self._alignment(weights_df, record, notes)
+        rows = self._example_rows(step, model_eval, alignment_rows)
+
+        record = {k: _none_if_nan(v) for k, v in clean_for_json(record).items()}
+        for key, value in record.items():
+            if value is None and key not in notes:
+                notes[key] = "undefined"
+        record["notes"] = notes
+        record["seconds"] = round(time.perf_counter() - start, 3)
+        return record, rows
+
+    def _model_metrics(self, model_eval: ModelEval, notes: dict[str, str]) -> dict[str, Any]:
+        out: dict[str, Any] = dict(model_eval.summary)  # includes the per-utility-split parts
+        notes.update(model_eval.notes)
+        reference, why = self.reference()
+        out["forget_quality"], out["ks_statistic"], note = forget_quality_vs_reference(
+            model_eval, reference, why)
+        if note:
+            notes["forget_quality"] = notes["ks_statistic"] = note
+        step0 = self.step0()
+        uq = uq_vs_step0(model_eval, step0)
+        out.update(uq)
+        for key, value in uq.items():
+            if math.isnan(value):
+                notes[key] = _UQ_NOTES[key]
+        return out
+
+    def _alignment(self, weights_df: pd.DataFrame | None, record: dict[str, Any],
+                   notes: dict[str, str]) -> pd.DataFrame | None:
+        """Fill the alignment metrics; return the per-example AUROCs (None without weights)."""
+        if weights_df is None or weights_df.empty:
+            for key in ALIGNMENT_METRICS:
+                record[key] = None
+                notes[key] = "no token weights recorded at this step"
+            return None
+        summary = alignment_summary(weights_df)
+        for key in (*ALIGNMENT_METRICS, "auroc_mean_per_example"):
+            record[key] = summary[key]
+        notes.update(summary["notes"])
+        return per_example_alignment(weights_df)
+
+    def _example_rows(self, step: int, model_eval: ModelEval | None,
+                      alignment_rows: pd.DataFrame | None) -> pd.DataFrame:
+        columns = [f.name for f in EXAMPLE_SCHEMA]
+        if model_eval is not None:
+            rows = model_eval.examples[["split", "example_id", "prob", "truth_ratio", "rouge",
+                                        "forget_loss", "generated"]].copy()
+        elif alignment_rows is not None:
+            # Quick step: no model scores, but per-example alignment of the tracked forget examples.
+            rows = pd.DataFrame({"split": self.forget_split,
+                                 "example_id": alignment_rows["example_id"].to_numpy()})
+        else:
+            return pd.DataFrame(columns=columns)
+        rows.insert(0, "step", step)
+        auroc = (dict(zip(alignment_rows["example_id"], alignment_rows["auroc"]))
+                 if alignment_rows is not None else {})
+        is_forget = rows["split"] == self.forget_split
+        rows["auroc"] = [auroc.get(ex, math.nan) if f else math.nan
+                         for ex, f in zip(rows["example_id"], is_forget)]
+        return rows.reindex(columns=columns)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def evaluate(self, model: torch.nn.Module | None, step: int,
+                 weights_df: pd.DataFrame | None = None, *, full: bool | None = None) -> dict:
+        """Evaluate one checkpoint, append its record to ``eval.jsonl`` and rewrite
+        ``eval_examples.parquet``; returns the record (see :data:`STABLE_KEYS`)."""
+        record, rows = self.compute(model, step, weights_df, full=full)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        append_jsonl(self.run_dir / "eval.jsonl", record)
+        self._frames[record["step"]] = rows  # a re-evaluated step replaces its rows
+        write_examples(self.run_dir / "eval_examples.parquet", self._frames.values())
+        return record
+
+
+def write_examples(path: Path, frames: Iterable[pd.DataFrame]) -> None:
+    """Write per-example rows atomically with :data:`EXAMPLE_SCHEMA`."""
+    columns = [f.name for f in EXAMPLE_SCHEMA]
+    parts = [f for f in frames if not f.empty]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    frame = frame.reindex(columns=columns).astype({"step": "int64"})
+    # Missing text must be None (not NaN) for a string column.
+    for col in ("split", "example_id", "generated"):
+        frame[col] = [v if isinstance(v, str) else None for v in frame[col]]
+    table = pa.Table.from_pandas(frame, schema=EXAMPLE_SCHEMA, preserve_index=False)
+    buffer = io.BytesIO()
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+# --------------------------------------------------------------------------------------------
+# Re-evaluating a run
+# --------------------------------------------------------------------------------------------
+
+
+def evaluate_run(run_dir: str | Path, *, device: str | torch.device | None = None,
+                 batch_size: int = 64) -> None:
+    """Rebuild a run's ``eval.jsonl`` and ``eval_examples.parquet`` from its directory.
+
+    Step 0 comes from the benchmark's step-0 cache, the last step from the saved final model
+    (``run_dir/model/``, when present) and the alignment metrics of every step from
+    ``weights.parquet``. The engine does not keep intermediate models, so their model metrics are
+    carried over from the old ``eval.jsonl`` / ``eval_examples.parquet`` when present and are
+    null (with a note) otherwise. Both files are replaced atomically at the end.
+    """
+    from atwu.models import load_model, load_tokenizer
+
+    run_dir = Path(run_dir)
+    config = read_json(run_dir / "config.json")
+    final_dir = run_dir / "model"
+    tokenizer = load_tokenizer(final_dir if final_dir.is_dir() else config["model"])
+    evaluator = CheckpointEvaluator(config["benchmark"], config["split"], tokenizer, run_dir,
+                                    device=device, starting_model_path=config["model"],
+                                    batch_size=batch_size)
+    old_path, examples_path = run_dir / "eval.jsonl", run_dir / "eval_examples.parquet"
+    old = {int(r["step"]): r for r in read_jsonl(old_path)} if old_path.is_file() else {}
+    old_rows = pd.read_parquet(examples_path) if examples_path.is_file() else None
+    weights = (pd.read_parquet(run_dir / "weights.parquet")
+               if (run_dir / "weights.parquet").is_file() else None)
+    weight_steps = [] if weights is None else sorted(int(s) for s in weights["step"].unique())
+    steps = sorted({0, *old, *weight_steps})
+    final_step = steps[-1]
+
+    records, frames = [], []
+    for step in steps:
+        at_step = None if weights is None else weights[weights["step"] == step]
+        model = None  # step 0 needs none: it comes from the step-0 cache
+        if step != 0 and step == final_step and final_dir.is_dir():
+            model = load_model(final_dir, device=torch.device(evaluator.device or "cpu"))
+        record, rows = evaluator.compute(model, step, at_step, full=True,
+                                         skipped_note=NOT_KEPT_NOTE)
+        if model is None and step != 0 and step in old:
+            record, rows = _carry_over(record, rows, old[step], old_rows)
+        records.append(record)
+        frames.append(rows)
+    write_jsonl(old_path, records)
+    write_examples(examples_path, frames)
+
+
+def _carry_over(record: dict, rows: pd.DataFrame, old_record: Mapping[str, Any],
+                old_rows: pd.DataFrame | None) -> tuple[dict, pd.DataFrame]:
+    """Keep model metrics (and example rows) an earlier evaluation computed for this step."""
+    notes = dict(record["notes"])
+    old_notes = old_record.get("notes") or {}
+    for key, value in old_record.items():
+        if key in ("step", "notes", "seconds") or key in ALIGNMENT_METRICS:
+            continue
+        if record.get(key) is None:
+            record[key] = value
+            notes.pop(key, None)
+            if value is None and key in old_notes:
+                notes[key] = old_notes[key]
+            elif value is None:
+                notes[key] = NOT_KEPT_NOTE
+    record["notes"] = notes
+    if old_rows is not None:
+        previous = old_rows[old_rows["step"] == record["step"]]
+        if previous["prob"].notna().any():
+            auroc = dict(zip(rows["example_id"], rows["auroc"]))
+            previous = previous.copy()
+            previous["auroc"] = [auroc.get(ex, math.nan) for ex in previous["example_id"]]
+            rows = previous
+    return record, rows
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing runs
+# --------------------------------------------------------------------------------------------
+
+COMPARE_METRICS = tuple(k for k in STABLE_KEYS if k not in ("step", "notes", "seconds"))
+"""Metrics :func:`compare_runs` aggregates (those of :data:`STABLE_KEYS` that are numbers)."""
+
+
+def _last_record(run_dir: Path) -> dict | None:
+    path = run_dir / "eval.jsonl"
+    if not path.is_file():
+        return None
+    records = read_jsonl(path)
+    return records[-1] if records else None
+
+
+def _config_label(params: Mapping[str, Any], shown: Iterable[str]) -> str:
+    """``"lr=1e-05, alpha=0.5"``: the chosen parameters, in a stable order."""
+    return ", ".join(f"{k}={params[k]}" for k in sorted(shown) if k in params)
+
+
+def compare_runs(run_dirs: Iterable[str | Path], *,
+                 defaults: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    """Final metrics of runs, grouped by method and parameters (seeds pooled).
+
+    Each run contributes its ``config.json`` (``method``, ``params``, ``seed``) and the last line
+    of its ``eval.jsonl``; runs without an evaluation are skipped with a warning. Runs that share
+    the method and every parameter (all but the seed) form one group.
+
+    Args:
+        defaults: method → its default parameters. The ``config`` column then shows the
+            parameters that differ from them; without it, the parameters that differ between the
+            compared runs of the same method (so identical setups show an empty string).
+
+    Returns:
+        One row per group with ``method``, ``config``, ``n`` (runs), ``seeds``, then
+        ``<metric>_mean`` and ``<metric>_std`` (ddof=1; NaN for one run) for every metric of
+        :data:`COMPARE_METRICS` (nulls are skipped by the mean).
+    """
+    runs: list[dict[str, Any]] = []
+    for run_dir in map(Path, run_dirs):
+        config = read_json(run_dir / "config.json")
+        record = _last_record(run_dir)
+        if record is None:
+            warnings.warn(f"{run_dir}: no eval.jsonl record; left out of the comparison",
+                          stacklevel=2)
+            continue
+        params = dict(config.get("params") or {})
+        runs.append({"method": str(config.get("method", "?")), "params": params,
+                     "key": json.dumps(params, sort_keys=True, default=str),
+                     "seed": config.get("seed"), "record": record})
+
+    columns = ["method", "config", "n", "seeds",
+               *[f"{m}_{s}" for m in COMPARE_METRICS for s in ("mean", "std")]]
+    if not runs:
+        return pd.DataFrame(columns=columns)
+
+    varying: dict[str, set[str]] = {}
+    for method in {r["method"] for r in runs}:
+        same = [r["params"] for r in runs if r["method"] == method]
+        names = set().union(*same)
+        varying[method] = {k for k in names
+                           if len({json.dumps(p.get(k), default=str) for p in same}) > 1}
+
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for run in runs:
+        groups.setdefault((run["method"], run["key"]), []).append(run)
+    rows = []
+    for (method, _), members in groups.items():
+        params = members[0]["params"]
+        if defaults is not None and method in defaults:
+            shown = [k for k in params if params[k] != defaults[method].get(k)]
+        else:
+            shown = list(varying[method])
+        row: dict[str, Any] = {"method": method, "config": _config_label(params, shown),
+                               "n": len(members),
+                               "seeds": ",".join(str(m["seed"]) for m in members)}
+        for metric in COMPARE_METRICS:
+            values = pd.Series([m["record"].get(metric) for m in members], dtype=float)
+            row[f"{metric}_mean"] = values.mean()
+            row[f"{metric}_std"] = values.std(ddof=1)  # NaN for a single run, by design
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns).sort_values(["method", "config"],
+                                                           ignore_index=True)
+
+
+def to_latex_table(df: pd.DataFrame, *, metrics: Iterable[str] | None = None,
+                   precision: int = 3, caption: str | None = None) -> str:
+    """A LaTeX ``tabular`` of :func:`compare_runs`' output: one "mean ± std" cell per metric.
+
+    A group of one run (std NaN) shows the mean alone; a metric with no value shows "--".
+    Text is LaTeX-escaped (method names and parameters contain underscores).
+    """
+    metrics = list(metrics) if metrics is not None else [
+        m for m in COMPARE_METRICS if f"{m}_mean" in df.columns and df[f"{m}_mean"].notna().any()]
+
+    def cell(mean: float, std: float) -> str:
+        if pd.isna(mean):
+            return "--"
+        if pd.isna(std):
+            return f"{mean:.{precision}f}"
+        return f"{mean:.{precision}f} $\\pm$ {std:.{precision}f}"
+
+    table = pd.DataFrame({"method": df["method"], "config": df["config"], "n": df["n"]})
+    for metric in metrics:
+        table[metric] = [cell(m, s) for m, s in zip(df[f"{metric}_mean"], df[f"{metric}_std"])]
+
+    # Escape the text ourselves: Styler's escape="latex" would also escape the "$\pm$" cells.
+    for col in ("method", "config"):
+        table[col] = table[col].map(lambda text: _latex_escape(str(text)))
+    table.columns = [_latex_escape(str(c)) for c in table.columns]
+    styler = table.style.hide(axis="index")  # Styler.to_latex needs jinja2 (streamlit brings it)
+    return styler.to_latex(hrules=True, caption=caption,
+                           column_format="ll" + "r" * (len(table.columns) - 2))
+
+
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                   "^": r"\textasciicircum{}"}
+
+
+def _latex_escape(text: str) -> str:
+    """Escape LaTeX specials in plain text (metric cells, which hold math, are not passed here)."""
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)

@@ -1,0 +1,481 @@
+"""Token-level HTML views of unlearning weights: inline text coloured by weight.
+
+These are pure functions returning HTML strings; the Streamlit pages hand them to ``st.html`` (or
+``st.markdown(..., unsafe_allow_html=True)``) and offer them as an "export the view" download. No
+Streamlit import here, so every builder is unit-testable.
+
+Two visual channels, kept independent so neither hides the other:
+
+* **background** = the method's weight for the token, on a colour-blind-safe sequential scale
+  (reversed Cividis: pale yellow for low weights, dark blue for high weights; the overview heatmap
+  in :mod:`atwu.viz.figures` uses the same scale, so both views read alike);
+* **bottom border** = the ground-truth span the token lies in (``specific`` fact: solid vermillion;
+  ``shared`` / ``fact``: dashed blue; ``context``, i.e. left out of the labels: dotted grey). The
+  border is drawn outside the coloured background (``background-clip: padding-box``), so its
+  colour only has to contrast with the page, not with every weight colour.
+
+A token whose weight is at or above the threshold slider gets a black-and-white ring
+(``box-shadow``) that stays visible on any background colour.
+
+Every piece of text that reaches the HTML (token text, tooltips, names, questions, generations)
+goes through :func:`html.escape` with ``quote=True``: tokens come from model vocabularies and
+user-uploaded data and may contain ``<``, ``&`` or quotes.
+
+Example::
+
+    from atwu.viz.tokens import compare_html
+    snippet = compare_html([("ATWU", df_atwu), ("WGA", df_wga)], threshold=0.5)
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.colors as pc
+
+__all__ = [
+    "COLOURSCALE",
+    "SPAN_STYLES",
+    "colour_for",
+    "compare_html",
+    "example_page_html",
+    "legend_html",
+    "relative_luminance",
+    "text_colour_for",
+    "token_row_html",
+]
+
+#: Plotly colourscale name used for token weights (here and in the overview heatmap). Cividis is
+#: designed to be readable with colour-vision deficiencies and has monotone lightness; reversed so
+#: that low weights (the bulk of tokens) are pale and the few high-weight tokens stand out.
+COLOURSCALE: str = "Cividis_r"
+
+#: Colour for tokens whose weight is missing (NaN), a neutral grey outside the Cividis hues.
+MISSING_COLOUR: str = "#d9d9d9"
+
+#: Ground-truth channel: span kind -> (CSS border-bottom, human description). Okabe–Ito colours
+#: (vermillion, blue) are distinguishable under the common colour-vision deficiencies, and the
+#: line *style* (solid / dashed / dotted) carries the same information without colour at all.
+SPAN_STYLES: dict[str, tuple[str, str]] = {
+    "specific": ("3px solid #D55E00", "specific fact"),
+    "shared": ("3px dashed #0072B2", "shared fact"),
+    "fact": ("3px dashed #0072B2", "fact"),
+    "context": ("2px dotted #8c8c8c", "context (left out)"),
+}
+
+#: Threshold marker: a white inner ring and a black outer ring, visible on pale and dark weights.
+THRESHOLD_SHADOW: str = "0 0 0 1px #ffffff, 0 0 0 3px #000000"
+
+_LABEL_NAMES: dict[int, str] = {1: "fact", 0: "other", -1: "left out"}
+
+# Shared by every token span; pre-wrap keeps the answer's spaces and newlines as they read.
+_TOKEN_BASE_STYLE = (
+    "white-space:pre-wrap;background-clip:padding-box;padding:1px 0;margin:0 0 2px 0;"
+    "line-height:1.9;border-radius:2px;"
+)
+_ROW_STYLE = (
+    "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:0.95em;"
+    "white-space:pre-wrap;word-break:break-word;"
+)
+
+
+def _esc(text: object) -> str:
+    """Escape anything for HTML text or a quoted attribute value.
+
+    Line breaks become character references too: the browser still renders them (pre-wrap text,
+    multi-line tooltips), but the fragment stays on one source line, so a Markdown renderer
+    (``st.markdown(..., unsafe_allow_html=True)``) cannot end the HTML block at a blank line
+    inside an answer and start reading the rest as Markdown.
+    """
+    return html.escape(str(text), quote=True).replace("\r", "&#13;").replace("\n", "&#10;")
+
+
+def _hex(rgb: tuple[float, float, float]) -> str:
+    r, g, b = (max(0, min(255, int(round(c)))) for c in rgb)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _parse_colour(colour: str) -> tuple[float, float, float]:
+    """``'#rrggbb'`` or ``'rgb(r, g, b)'`` -> floats in 0..255."""
+    colour = colour.strip()
+    if colour.startswith("#"):
+        return pc.hex_to_rgb(colour)
+    return pc.unlabel_rgb(colour)
+
+
+def _position_on_scale(value: float, vmin: float, vmax: float) -> float:
+    """Where ``value`` falls on [vmin, vmax], clipped to 0..1."""
+    if not (vmax > vmin):
+        # No spread to show (e.g. a uniform-weight baseline alone on the scale): the middle colour
+        # says "neither low nor high" better than either end would.
+        return 0.5
+    return min(1.0, max(0.0, (value - vmin) / (vmax - vmin)))
+
+
+def colour_for(value: float, vmin: float, vmax: float) -> str:
+    """Background colour (``'#rrggbb'``) for a weight on the shared scale [vmin, vmax].
+
+    Values outside the range are clipped to its ends; NaN gives :data:`MISSING_COLOUR`; when
+    ``vmax <= vmin`` every value gets the middle colour of the scale.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING_COLOUR
+    t = _position_on_scale(float(value), float(vmin), float(vmax))
+    return _hex(_parse_colour(pc.sample_colorscale(COLOURSCALE, [t])[0]))
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance (0 = black, 1 = white) of ``'#rrggbb'`` or ``'rgb(...)'``."""
+
+    def channel(c: float) -> float:
+        c = c / 255.0
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in _parse_colour(colour))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_colour_for(bg: str) -> str:
+    """Black or white text, whichever has the higher WCAG contrast ratio against ``bg``."""
+    lum = relative_luminance(bg)
+    # Contrast with black is (L+0.05)/0.05, with white 1.05/(L+0.05); they are equal at L≈0.179.
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
+
+
+def _fmt(x: float) -> str:
+    """Compact number for ticks and tooltips."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    return f"{x:.3g}" if (abs(x) >= 1000 or (0 < abs(x) < 0.001)) else f"{x:.3f}"
+
+
+def _is_special(token: str, char_start: object) -> bool:
+    """Special tokens (EOS, chat markers) have no character offsets in the answer."""
+    try:
+        if char_start is not None and not pd.isna(char_start) and int(char_start) < 0:
+            return True
+    except (TypeError, ValueError):
+        pass
+    return token.startswith("<|") and token.endswith("|>")
+
+
+def _span_kind(row: pd.Series) -> str | None:
+    """The ground-truth span kind for a token, or None for tokens outside every span."""
+    kind = row.get("span_kind")
+    if isinstance(kind, str) and kind:
+        return kind
+    # A labelled fact token without a kind (e.g. from a custom benchmark) still deserves a mark.
+    label = row.get("label")
+    if label is not None and not pd.isna(label) and int(label) == 1:
+        return "fact"
+    return None
+
+
+def _prepare(tokens: pd.DataFrame) -> pd.DataFrame:
+    """Check one example at one step and sort it by position."""
+    missing = {"position", "token", "weight"} - set(tokens.columns)
+    if missing:
+        raise ValueError(f"token table lacks column(s) {sorted(missing)}")
+    # Mixing examples or checkpoints would interleave two answers into one unreadable line.
+    for col in ("example_id", "step"):
+        if col in tokens.columns and tokens[col].nunique(dropna=False) > 1:
+            raise ValueError(
+                f"token_row_html expects one example at one step; got several values of {col!r}"
+            )
+    return tokens.sort_values("position", kind="stable")
+
+
+def _tooltip(token: str, row: pd.Series, weight: float, kind: str | None) -> str:
+    label = row.get("label")
+    if label is None or pd.isna(label):
+        label_text = "n/a"
+    else:
+        label_text = f"{int(label)} ({_LABEL_NAMES.get(int(label), '?')})"
+    lines = [
+        f"token: {token!r}",
+        f"position: {int(row['position'])}",
+        f"weight: {weight:.3f}" if not math.isnan(weight) else "weight: nan",
+        f"label: {label_text}",
+        f"span: {kind or 'none'}",
+    ]
+    return "\n".join(lines)
+
+
+def _token_span(
+    row: pd.Series, *, vmin: float, vmax: float, show_spans: bool, threshold: float | None
+) -> str:
+    token = "" if row["token"] is None or pd.isna(row["token"]) else str(row["token"])
+    raw_weight = row["weight"]
+    weight = float("nan") if raw_weight is None or pd.isna(raw_weight) else float(raw_weight)
+    bg = colour_for(weight, vmin, vmax)
+    style = [_TOKEN_BASE_STYLE, f"background-color:{bg};color:{text_colour_for(bg)};"]
+
+    kind = _span_kind(row)
+    if show_spans and kind is not None:
+        border = SPAN_STYLES.get(kind, SPAN_STYLES["fact"])[0]
+        style.append(f"border-bottom:{border};")
+    else:
+        # A transparent border keeps every line the same height whether or not it holds spans.
+        style.append("border-bottom:3px solid transparent;")
+
+    above = threshold is not None and not math.isnan(weight) and weight >= threshold
+    if above:
+        style.append(f"box-shadow:{THRESHOLD_SHADOW};")
+
+    special = _is_special(token, row.get("char_start"))
+    if special or token == "":
+        # Special / empty tokens get small italic text so they are hoverable but do not read as
+        # part of the answer; an empty token would otherwise be an invisible zero-width span.
+        style.append("font-size:0.75em;font-style:italic;padding:1px 2px;margin-left:2px;")
+        shown = token if token else "∅"
+    else:
+        shown = token
+
+    attrs = [
+        f'class="atwu-token{" atwu-special" if special else ""}"',
+        f'style="{_esc("".join(style))}"',
+        f'title="{_esc(_tooltip(token, row, weight, kind))}"',
+        f'data-position="{int(row["position"])}"',
+        f'data-above-threshold="{"1" if above else "0"}"',
+    ]
+    return f"<span {' '.join(attrs)}>{_esc(shown)}</span>"
+
+
+def token_row_html(
+    tokens: pd.DataFrame,
+    *,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    label: str | None = None,
+    show_spans: bool = True,
+    threshold: float | None = None,
+) -> str:
+    """One example's answer tokens as inline ``<span>``s coloured by weight.
+
+    Args:
+        tokens: rows of ``weights.parquet`` for ONE example at ONE step (columns ``position``,
+            ``token``, ``weight``; optionally ``label``, ``span_kind``, ``char_start``); sorted
+            here by ``position``.
+        vmin, vmax: the colour scale's ends (weights outside are clipped).
+        label: optional row caption (a method or run name), escaped.
+        show_spans: draw the ground-truth span channel (bottom borders).
+        threshold: tokens with weight ``>= threshold`` get the ring marker; None for no marker.
+
+    Returns:
+        An HTML fragment (a ``<div class="atwu-row">``).
+    """
+    body = "".join(
+        _token_span(row, vmin=vmin, vmax=vmax, show_spans=show_spans, threshold=threshold)
+        for _, row in _prepare(tokens).iterrows()
+    )
+    caption = ""
+    if label is not None:
+        caption = (
+            '<div class="atwu-row-label" style="font-weight:600;font-size:0.85em;'
+            f'margin:6px 0 2px 0;">{_esc(label)}</div>'
+        )
+    return (
+        f'<div class="atwu-row" style="margin-bottom:6px;">{caption}'
+        f'<div class="atwu-tokens" style="{_ROW_STYLE}">{body}</div></div>'
+    )
+
+
+def legend_html(
+    vmin: float,
+    vmax: float,
+    *,
+    title: str = "token weight",
+    threshold: float | None = None,
+    show_spans: bool = True,
+) -> str:
+    """A legend: the weight gradient with min/max ticks, and the ground-truth span key.
+
+    Args:
+        vmin, vmax: the scale's ends, printed under the bar.
+        title: the bar's caption (escaped).
+        threshold: when given, its place on the bar and the ring marker's meaning are shown.
+        show_spans: include the span-channel key.
+    """
+    stops = [i / 10 for i in range(11)]
+    colours = pc.sample_colorscale(COLOURSCALE, stops)
+    gradient = ", ".join(
+        f"{_hex(_parse_colour(c))} {int(s * 100)}%" for c, s in zip(colours, stops, strict=True)
+    )
+    tick_marker = ""
+    if threshold is not None and vmax > vmin:
+        left = _position_on_scale(threshold, vmin, vmax) * 100
+        tick_marker = (
+            f'<div style="position:absolute;left:{left:.1f}%;top:-3px;bottom:-3px;'
+            'border-left:2px solid #000;box-shadow:0 0 0 1px #fff;"></div>'
+        )
+    bar = (
+        '<div style="display:inline-block;vertical-align:middle;">'
+        f'<div style="font-size:0.8em;">{_esc(title)}</div>'
+        f'<div style="position:relative;width:220px;height:12px;border:1px solid #888;'
+        f'background:linear-gradient(to right, {gradient});">{tick_marker}</div>'
+        '<div style="display:flex;justify-content:space-between;width:222px;font-size:0.75em;">'
+        f"<span>{_esc(_fmt(vmin))}</span><span>{_esc(_fmt(vmax))}</span></div></div>"
+    )
+    items = [bar]
+    if threshold is not None:
+        items.append(
+            '<span style="font-size:0.8em;">'
+            f'<span style="display:inline-block;width:14px;height:12px;'
+            f'box-shadow:{THRESHOLD_SHADOW};margin:0 6px;vertical-align:middle;"></span>'
+            f"weight ≥ {_esc(_fmt(threshold))}</span>"
+        )
+    if show_spans:
+        seen: set[str] = set()
+        for kind, (border, desc) in SPAN_STYLES.items():
+            # "shared" and "fact" share one style; one key entry is enough.
+            if border in seen:
+                continue
+            seen.add(border)
+            text = "shared / fact" if kind == "shared" else desc
+            items.append(
+                '<span style="font-size:0.8em;">'
+                f'<span style="display:inline-block;width:24px;height:8px;'
+                f'border-bottom:{border};margin:0 6px;vertical-align:middle;"></span>'
+                f"{_esc(text)}</span>"
+            )
+    return (
+        '<div class="atwu-legend" style="display:flex;flex-wrap:wrap;align-items:center;'
+        f'gap:10px;margin:6px 0;">{"".join(items)}</div>'
+    )
+
+
+def _weights_range(frames: Sequence[pd.DataFrame]) -> tuple[float, float]:
+    """Min and max finite weight over all frames (0..1 when there are none)."""
+    columns = [f["weight"] for f in frames if "weight" in f.columns]
+    if not columns:
+        return 0.0, 1.0
+    values = pd.to_numeric(pd.concat(columns, ignore_index=True), errors="coerce").dropna()
+    if values.empty:
+        return 0.0, 1.0
+    return float(values.min()), float(values.max())
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with weights divided by the row's own max (unchanged when the max is not > 0)."""
+    out = frame.copy()
+    top = pd.to_numeric(out["weight"], errors="coerce").max()
+    if pd.notna(top) and top > 0:
+        out["weight"] = out["weight"] / top
+    return out
+
+
+def compare_html(
+    rows: list[tuple[str, pd.DataFrame]],
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    threshold: float | None = None,
+    normalise: bool = False,
+    show_spans: bool = True,
+) -> str:
+    """Several methods' weights for the SAME example stacked as rows on ONE colour scale.
+
+    One scale for all rows is the point: the same weight gets the same colour in every row, so
+    rows can be compared by eye. Methods on different scales (ATWU's weights normalised to mean 1
+    next to an oracle's 0/1) therefore differ in overall darkness as well as in shape; pass
+    ``normalise=True`` to divide each row by its own maximum first (the scale is then 0..1 unless
+    given, and ``threshold`` applies to the normalised values), which compares shapes only.
+
+    Args:
+        rows: ``(method or run name, token table)`` pairs; each table as for
+            :func:`token_row_html`. Names are escaped.
+        vmin, vmax: the shared scale; each defaults to the min / max weight over all rows.
+        threshold: ring marker for tokens at or above it (see :func:`token_row_html`).
+        normalise: rescale each row by its own max (see above).
+        show_spans: draw the ground-truth channel.
+
+    Returns:
+        An HTML fragment: a legend then one labelled row per method.
+    """
+    frames = [_normalised(df) if normalise else df for _, df in rows]
+    if normalise:
+        lo, hi = 0.0, 1.0
+    else:
+        lo, hi = _weights_range(frames)
+    lo = lo if vmin is None else float(vmin)
+    hi = hi if vmax is None else float(vmax)
+    title = "token weight ÷ row max" if normalise else "token weight"
+    parts = [legend_html(lo, hi, title=title, threshold=threshold, show_spans=show_spans)]
+    for (name, _), frame in zip(rows, frames, strict=True):
+        parts.append(
+            token_row_html(
+                frame, vmin=lo, vmax=hi, label=name, show_spans=show_spans, threshold=threshold
+            )
+        )
+    if not rows:
+        parts.append('<div class="atwu-empty" style="font-style:italic;">no data</div>')
+    return f'<div class="atwu-compare">{"".join(parts)}</div>'
+
+
+def example_page_html(
+    question: str,
+    reference: str,
+    rows: list[tuple[str, pd.DataFrame]],
+    generated_before: str | None = None,
+    generated_after: str | None = None,
+    *,
+    title: str = "ATWU token weights",
+    example_id: str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    threshold: float | None = None,
+    normalise: bool = False,
+) -> str:
+    """A standalone HTML document for "export the view" of one example.
+
+    Contains the question, the reference answer, the compared weight rows with their legend
+    (see :func:`compare_html`), and the generations before / after unlearning when given. All
+    styles are inline so the file renders the same when opened on its own or mailed around.
+
+    Args:
+        question: the prompt (escaped).
+        reference: the reference answer (escaped).
+        rows: ``(name, token table)`` pairs as for :func:`compare_html`.
+        generated_before, generated_after: greedy generations of the model before / after
+            unlearning; omitted from the page when None.
+        title: the document title (escaped).
+        example_id: shown in the header when given (escaped).
+        vmin, vmax, threshold, normalise: passed to :func:`compare_html`.
+    """
+
+    def block(heading: str, text: str) -> str:
+        return (
+            f"<h2>{_esc(heading)}</h2>"
+            f'<div class="atwu-text" style="white-space:pre-wrap;">{_esc(text)}</div>'
+        )
+
+    sections = [f"<h1>{_esc(title)}</h1>"]
+    if example_id is not None:
+        sections.append(f'<p class="atwu-meta">example: {_esc(example_id)}</p>')
+    sections.append(block("Question", question))
+    sections.append(block("Reference answer", reference))
+    sections.append("<h2>Token weights</h2>")
+    sections.append(
+        compare_html(rows, vmin=vmin, vmax=vmax, threshold=threshold, normalise=normalise)
+    )
+    if generated_before is not None:
+        sections.append(block("Generation before unlearning", generated_before))
+    if generated_after is not None:
+        sections.append(block("Generation after unlearning", generated_after))
+    css = (
+        "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:960px;"
+        "margin:2em auto;padding:0 1em;color:#111;background:#fff;}"
+        "h1{font-size:1.4em;}h2{font-size:1.05em;margin-top:1.4em;}"
+        ".atwu-text{background:#f6f6f6;padding:8px;border-radius:4px;}"
+        ".atwu-meta{color:#555;font-size:0.9em;}"
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_esc(title)}</title>\n<style>{css}</style>\n</head>\n"
+        f"<body>\n{''.join(sections)}\n</body>\n</html>\n"
+    )

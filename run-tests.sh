@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up (or refresh) .venv with the test tools, make sure Debian's Chromium is there for the
+# browser tests, and run the whole test suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/venv.sh requirements-dev.txt
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[setup] installing Debian's chromium for the browser tests" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "[setup] could not install chromium; browser tests will be reported as errors" >&2
+  else
+    echo "[setup] /usr/bin/chromium is missing and cannot be installed here (need root and apt-get):" \
+         "run 'sudo apt-get install chromium' for the browser tests" >&2
+  fi
+fi
+exec .venv/bin/python -m pytest "$@"

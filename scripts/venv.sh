@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create or refresh .venv from a requirements file; reinstalls only when the file changed.
+# usage: scripts/venv.sh requirements.txt|requirements-dev.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+req="${1:-requirements.txt}"
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv with $($PY --version 2>&1)" >&2
+  "$PY" -m venv .venv
+fi
+stamp=".venv/.installed-$(basename "$req")"
+want="$(cat "$req" requirements.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "[setup] installing $req into .venv (about 75 s the first time)" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
+fi
