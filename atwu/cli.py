@@ -8,6 +8,7 @@
     python -m atwu compare RUN... --csv out.csv --latex out.tex
     python -m atwu score RUN --text "..."       # the run's learned scorer on any text
     python -m atwu list                         # runs and their states
+    python -m atwu demo --out assets/demo       # the demo runs the app ships
 
 Bad input ends with one clear line on stderr and exit code 2.
 """
@@ -83,7 +84,8 @@ def cmd_methods(args) -> int:
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", help="unlearning method (see `python -m atwu methods`)")
-    p.add_argument("--benchmark", default=None, help="'embedded' (default) or a prepared benchmark directory")
+    p.add_argument("--benchmark", default=None, help="'embedded' (default), a prepared benchmark "
+                   "directory, 'tofu' or 'rwku' (converted from the hub or --data-dir)")
     p.add_argument("--split", default=None, help="forget split (default: forget10; 'forget' on your own files)")
     p.add_argument("--model", default=None, help="starting model: local path or hub id (default: the benchmark's full model)")
     p.add_argument("--aux-model", default=None, help="auxiliary model for method aux (default: the benchmark's base model)")
@@ -100,6 +102,32 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-save-model", dest="save_model", action="store_false")
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--overwrite", action="store_true")
+    g = p.add_argument_group("real benchmarks (--benchmark tofu | rwku; docs/REAL_BENCHMARKS.md)")
+    g.add_argument("--data-dir", default=None, help="local copy of the hub dataset's files "
+                   "(default: download locuslab/TOFU or jinzhuoran/RWKU)")
+    g.add_argument("--spans", default=None, metavar="F.jsonl",
+                   help="ground-truth spans ({id, spans} per line) replacing the derived ones")
+    g.add_argument("--retain-model", default=None, help="TOFU: retain model (path or hub id) "
+                   "for forget quality")
+    g.add_argument("--retain-logs", default=None, metavar="TOFU_EVAL.json",
+                   help="TOFU: open-unlearning eval logs of the retain model, for forget quality")
+    g.add_argument("--targets", default=None, help="RWKU: target numbers, e.g. 1-10 (default 1)")
+    g.add_argument("--rwku-retain", choices=("neighbor", "none"), default=None,
+                   help="RWKU retain data: the neighbour probes (default) or none (alpha=0)")
+    g.add_argument("--rwku-corpus", choices=("llama3", "phi3"), default=None,
+                   help="RWKU forget corpus: train_positive_llama3 (default) or _phi3")
+    g = p.add_argument_group("model")
+    g.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None,
+                   help="weights' dtype (default float32)")
+    g.add_argument("--lora", action="store_true", help="train LoRA adapters only (peft); the run "
+                   "saves the adapter")
+    g.add_argument("--lora-r", type=int, default=None, help="LoRA rank (default 8)")
+    g.add_argument("--lora-alpha", type=int, default=None, help="LoRA alpha (default 16)")
+    g.add_argument("--lora-dropout", type=float, default=None, help="LoRA dropout (default 0)")
+    g.add_argument("--lora-targets", default=None, help="modules to adapt: all-linear (default) "
+                   "or a comma-separated list like q_proj,v_proj")
+    g.add_argument("--gradient-checkpointing", action="store_true",
+                   help="recompute activations in the backward pass (less memory)")
 
 
 def _config_from_args(args, base=None):
@@ -135,7 +163,63 @@ def _config_from_args(args, base=None):
         cfg.save_model = args.save_model
     if args.trust_remote_code:
         cfg.trust_remote_code = True
+    _real_benchmark_args(args, cfg)
     return cfg
+
+
+_BENCHMARK_FLAGS = {"data_dir": "--data-dir", "spans": "--spans", "retain_model": "--retain-model",
+                    "retain_logs": "--retain-logs", "targets": "--targets",
+                    "rwku_retain": "--rwku-retain", "rwku_corpus": "--rwku-corpus"}
+
+
+def _real_benchmark_args(args, cfg) -> None:
+    """--data-dir, --spans, ... → cfg.benchmark_options; --dtype, --lora*, --gradient-checkpointing."""
+    given = {k: getattr(args, k, None) for k in _BENCHMARK_FLAGS}
+    given = {k: v for k, v in given.items() if v is not None}
+    for key in ("data_dir", "spans", "retain_logs", "retain_model"):
+        if key in given and Path(given[key]).expanduser().exists():  # a rerun from elsewhere works
+            given[key] = str(Path(given[key]).expanduser().resolve())
+    if given:
+        if cfg.benchmark not in ("tofu", "rwku"):
+            flags = ", ".join(_BENCHMARK_FLAGS[k] for k in given)
+            raise ValueError(f"{flags}: only with --benchmark tofu or --benchmark rwku")
+        cfg.benchmark_options = {**cfg.benchmark_options, **given}
+    if cfg.benchmark in ("tofu", "rwku"):
+        wrong = {"tofu": ("targets", "rwku_retain", "rwku_corpus"),
+                 "rwku": ("retain_model", "retain_logs")}[cfg.benchmark]
+        bad = [_BENCHMARK_FLAGS[k] for k in wrong if cfg.benchmark_options.get(k)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: not an option of --benchmark {cfg.benchmark}")
+        if not cfg.model:
+            example = {"tofu": "open-unlearning/tofu_Llama-3.2-1B-Instruct_full",
+                       "rwku": "microsoft/Phi-3-mini-4k-instruct"}[cfg.benchmark]
+            raise ValueError(f"--benchmark {cfg.benchmark} has no model of its own; give the "
+                             f"starting model with --model (e.g. {example})")
+        if cfg.benchmark == "rwku" and cfg.benchmark_options.get("rwku_retain") == "none":
+            _no_retain(cfg)
+    if getattr(args, "dtype", None):
+        cfg.dtype = args.dtype
+    lora = {k: getattr(args, f"lora_{k}", None) for k in ("r", "alpha", "dropout")}
+    lora["target_modules"] = getattr(args, "lora_targets", None)
+    lora = {k: v for k, v in lora.items() if v is not None}
+    if getattr(args, "lora", False) or lora:
+        if not getattr(args, "lora", False) and cfg.lora is None:
+            raise ValueError("--lora-r/--lora-alpha/--lora-dropout/--lora-targets need --lora")
+        from atwu.models import LORA_DEFAULTS
+        cfg.lora = {**LORA_DEFAULTS, **(cfg.lora or {}), **lora}
+    if getattr(args, "gradient_checkpointing", False):
+        cfg.gradient_checkpointing = True
+
+
+def _no_retain(cfg) -> None:
+    """--rwku-retain none: the method's retain weight alpha is 0 (methods without one use none)."""
+    import dataclasses
+
+    from atwu.methods.registry import get_method
+    fields = {f.name for f in dataclasses.fields(get_method(cfg.method).Params)}
+    if "alpha" in fields and "alpha" not in cfg.params:
+        cfg.params = {**cfg.params, "alpha": "0"}
+        print("note: --rwku-retain none: alpha=0 (no retain term)", file=sys.stderr)
 
 
 def _default_out(cfg) -> Path:
@@ -148,10 +232,11 @@ def _default_out(cfg) -> Path:
 
 
 def execute_run(cfg, out: Path, *, resume: bool = False, overwrite: bool = False) -> int:
-    from atwu.evaluate.checkpoint import CheckpointEvaluator
     from atwu.train import Cancelled, Diverged, Trainer
 
     def evaluator(trainer, tokenizer, device):
+        # imported only when a run evaluates: --no-eval runs never need the evaluation code
+        from atwu.evaluate.checkpoint import CheckpointEvaluator
         return CheckpointEvaluator(trainer.bench, trainer.split, tokenizer, trainer.out,
                                    quick=trainer.config.quick, device=device,
                                    starting_model_path=trainer.model_path)
@@ -245,6 +330,13 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from atwu.compat import export_run
+    eval_path, summary_path = export_run(Path(args.run), args.out, step=args.step)
+    print(f"wrote {eval_path} and {summary_path}")
+    return 0
+
+
 def cmd_list(args) -> int:
     from atwu.paths import runs_dir
     from atwu.runs import list_runs
@@ -311,9 +403,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--question", default=None, help="question to condition on (default: none)")
     p.set_defaults(func=cmd_score)
 
+    p = sub.add_parser("export", help="a run's results as open-unlearning TOFU_EVAL.json / "
+                       "TOFU_SUMMARY.json")
+    p.add_argument("run")
+    p.add_argument("--out", default=None, help="directory (default RUN/open_unlearning)")
+    p.add_argument("--step", type=int, default=None, help="checkpoint (default: the last evaluated)")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("list", help="runs and their states")
     p.add_argument("runs_dir", nargs="?")
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("demo", help="build the small demo runs the app ships (assets/demo)")
+    p.add_argument("--out", default="assets/demo")
+    p.add_argument("--authors", type=int, default=40)
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("reproduce", help="the report that checks the abstract's claims")
     p.add_argument("--quick", action="store_true")
@@ -321,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_reproduce)
     return parser
+
+
+def cmd_demo(args) -> int:
+    from atwu.demo import build_demo
+    build_demo(Path(args.out), authors=args.authors)
+    return 0
 
 
 def cmd_reproduce(args) -> int:

@@ -42,6 +42,12 @@ class RunConfig:
     quick: bool = False               # evaluate fully only at step 0 and the final checkpoint
     save_model: bool | None = None    # None: save when the model has < 100M parameters
     trust_remote_code: bool = False
+    # Real benchmarks (tofu, rwku): data_dir, spans, retain_model, retain_logs, targets,
+    # rwku_retain, rwku_corpus (see atwu.data.tofu / atwu.data.rwku).
+    benchmark_options: dict[str, Any] = field(default_factory=dict)
+    dtype: str | None = None          # None: float32; or bfloat16 / float16 (weights as loaded)
+    lora: dict[str, Any] | None = None  # None: full fine-tuning; else LoRA options (atwu.models)
+    gradient_checkpointing: bool = False
     name: str | None = None
     sweep_id: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)

@@ -56,28 +56,110 @@ def load_tokenizer(model: str | Path, *, trust_remote_code: bool = False):
     path = Path(model).expanduser()
     if is_local(str(model)) and not path.is_dir():
         raise FileNotFoundError(f"model path {model} does not exist")
-    tok = AutoTokenizer.from_pretrained(str(path) if path.is_dir() else str(model),
-                                        trust_remote_code=trust_remote_code)
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path) if path.is_dir() else str(model),
+                                            trust_remote_code=trust_remote_code)
+    except ValueError as exc:
+        _raise_if_remote_code(model, exc)
+        raise
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token  # generation and batching need a pad id
     return tok
 
 
+def _raise_if_remote_code(model: str | Path, exc: ValueError) -> None:
+    if "trust_remote_code" in str(exc) or "custom code" in str(exc):
+        raise ValueError(f"{model} needs custom code from its repository; rerun with "
+                         "--trust-remote-code if you trust it") from exc
+
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def parse_dtype(name: str | None) -> torch.dtype | None:
+    """``--dtype``: float32, bfloat16 or float16 (None: float32)."""
+    if name is None:
+        return None
+    if name not in DTYPES:
+        raise ValueError(f"--dtype {name!r}: choose from {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+LORA_DEFAULTS = {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": "all-linear"}
+
+
+def apply_lora(model, options: dict | None = None):
+    """Wrap ``model`` with LoRA adapters (peft); only the adapter weights stay trainable.
+
+    ``options``: ``r``, ``alpha``, ``dropout`` and ``target_modules`` ("all-linear", or a
+    comma-separated list / list of module names), defaults :data:`LORA_DEFAULTS`.
+    ``save_pretrained`` of the result writes the adapter only.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    opts = {**LORA_DEFAULTS, **(options or {})}
+    unknown = set(opts) - set(LORA_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown LoRA option(s): {', '.join(sorted(unknown))}")
+    targets = opts["target_modules"]
+    if isinstance(targets, str) and targets != "all-linear":
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    config = LoraConfig(r=int(opts["r"]), lora_alpha=int(opts["alpha"]),
+                        lora_dropout=float(opts["dropout"]), target_modules=targets,
+                        task_type="CAUSAL_LM", bias="none")
+    try:
+        return get_peft_model(model, config)
+    except ValueError as exc:
+        raise ValueError(f"LoRA: {exc}") from exc
+
+
+def enable_gradient_checkpointing(model) -> None:
+    """Recompute activations in the backward pass (less memory, ~30% more time)."""
+    if not getattr(model, "supports_gradient_checkpointing", False):
+        raise ValueError(f"{type(model).__name__} does not support gradient checkpointing")
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x's name
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+    if hasattr(model, "config"):
+        model.config.use_cache = False
+
+
 def load_model(model: str | Path, *, device: torch.device | None = None,
                dtype: torch.dtype | None = None, trust_remote_code: bool = False):
-    """Load any causal LM from a local directory or a hub id (safetensors only)."""
+    """Load any causal LM from a local directory or a hub id (safetensors only).
+
+    A directory holding a LoRA adapter (``adapter_config.json``, no ``config.json``: what a
+    ``--lora`` run saves) loads its base model and merges the adapter into it.
+    """
     path = Path(model).expanduser()
     if is_local(str(model)) and not path.is_dir():
         raise FileNotFoundError(f"model path {model} does not exist")
+    if path.is_dir() and (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
+        return _load_adapter(path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
     try:
         lm = AutoModelForCausalLM.from_pretrained(
             str(path) if path.is_dir() else str(model), dtype=dtype or torch.float32,
             use_safetensors=True, trust_remote_code=trust_remote_code)
     except ValueError as exc:
-        if "trust_remote_code" in str(exc):
-            raise ValueError(f"{model} needs custom code from its repository; rerun with "
-                             "--trust-remote-code if you trust it") from exc
+        _raise_if_remote_code(model, exc)
         raise
+    if device is not None:
+        lm.to(device)
+    return lm
+
+
+def _load_adapter(path: Path, *, device, dtype, trust_remote_code: bool):
+    import json
+
+    from peft import PeftModel
+
+    base_name = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    if not base_name:
+        raise ValueError(f"{path}/adapter_config.json names no base model")
+    base = load_model(base_name, dtype=dtype, trust_remote_code=trust_remote_code)
+    lm = PeftModel.from_pretrained(base, str(path)).merge_and_unload()
     if device is not None:
         lm.to(device)
     return lm

@@ -46,7 +46,8 @@ def _load(run_dir: str, mtime: float):
     ref = load_model(resolved["model"]).eval() if cls.requires_reference(params) else None
     aux = load_model(resolved["aux_model"]).eval() if cls.needs_aux else None
     ctx = MethodContext(device=torch.device("cpu"), reference_model=ref, aux_model=aux,
-                        hidden_size=model.config.hidden_size)
+                        hidden_size=model.config.hidden_size,
+                        num_layers=getattr(model.config, "num_hidden_layers", 0))
     method = cls(params, ctx)
     if cls.name == "atwu":
         from atwu.methods.scorer import LinearScorer

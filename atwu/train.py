@@ -38,7 +38,10 @@ from atwu.data.labels import token_labels
 from atwu.io import append_jsonl, atomic_write_json, write_jsonl
 from atwu.methods.base import ForgetBatch, MethodContext
 from atwu.methods.registry import build_params, get_method
-from atwu.models import count_parameters, load_model, load_tokenizer, resolve_device
+from atwu.models import (
+    apply_lora, count_parameters, enable_gradient_checkpointing, load_model, load_tokenizer,
+    parse_dtype, resolve_device,
+)
 from atwu.paths import default_benchmark_dir
 from atwu.runs import SCHEMA_VERSION, WEIGHT_COLUMNS, StatusWriter, utc_now, write_weights
 
@@ -71,7 +74,27 @@ class Example:
     offsets: list[tuple[int, int]]
 
 
-def resolve_benchmark(name: str) -> Benchmark:
+REAL_BENCHMARKS = ("tofu", "rwku")
+
+
+def resolve_benchmark(name: str, options: dict | None = None, *,
+                      split: str | None = None) -> Benchmark:
+    """``embedded``, a prepared benchmark directory, or ``tofu`` / ``rwku``: the hub dataset (or
+    ``options["data_dir"]``) converted on first use under ``$ATWU_HOME/benchmarks`` (see
+    :mod:`atwu.data.tofu`, :mod:`atwu.data.rwku`); ``options`` are ``RunConfig.benchmark_options``.
+    """
+    options = {k: v for k, v in (options or {}).items() if v not in (None, "", False)}
+    if name in REAL_BENCHMARKS:
+        try:
+            if name == "tofu":
+                from atwu.data.tofu import TofuOptions, ensure_tofu
+                return Benchmark.load(ensure_tofu(TofuOptions.from_dict(options, split)))
+            from atwu.data.rwku import RwkuOptions, ensure_rwku
+            return Benchmark.load(ensure_rwku(RwkuOptions.from_dict(options)))
+        except ValueError as exc:
+            raise RunError(str(exc)) from exc
+    if options:
+        raise RunError(f"{', '.join(sorted(options))}: only for --benchmark tofu or rwku")
     path = default_benchmark_dir() if name == EMBEDDED else Path(name).expanduser()
     if name == EMBEDDED and not (path / "manifest.json").is_file():
         raise RunError(f"the embedded benchmark is not prepared yet at {path}; "
@@ -142,7 +165,8 @@ class Trainer:
         self.evaluator_factory = evaluator_factory
         self.method_cls = get_method(config.method)
         self.params = build_params(self.method_cls, config.params)
-        self.bench = resolve_benchmark(config.benchmark)
+        self.bench = resolve_benchmark(config.benchmark, config.benchmark_options,
+                                       split=config.split)
         self.split = config.split or self.bench.default_forget_split
         self.retain_split = self.bench.retain_for(self.split) if self.split in self.bench.forget_splits \
             else None
@@ -150,6 +174,9 @@ class Trainer:
             raise RunError(f"split {self.split!r} is not in {self.bench.root} "
                            f"(forget splits: {', '.join(self.bench.forget_splits)})")
         if self.retain_split is None:
+            from atwu.data.embedded import RETAIN_OF
+            if self.bench.manifest.get("kind") == "embedded" and self.split in RETAIN_OF:
+                raise RunError(self._missing_retain_message(RETAIN_OF[self.split]))
             raise RunError(f"{self.split!r} is not a forget split of {self.bench.root} "
                            f"(forget splits: {', '.join(self.bench.forget_splits)})")
         self.model_path = config.model or str(self.bench.target_model)
@@ -166,7 +193,22 @@ class Trainer:
                                "holdout set or pass --aux-model PATH")
         if self.method_cls.name == "oracle" and any(p.spans is None for p in self.bench.pairs(self.split)):
             raise RunError(f"oracle needs ground-truth spans, and some pairs of {self.split} have none")
+        self._total_steps()  # bad --steps/--epochs: refuse before touching the output directory
         self._check_out()
+
+    def _missing_retain_message(self, needed: str) -> str:
+        """forget05/forget01 on an embedded benchmark prepared without their retain model."""
+        from atwu.paths import default_benchmark_dir
+        splits = ",".join([needed] + sorted(set(self.bench.forget_splits.values()) - {needed}))
+        command = f"python -m atwu prepare --retain-splits {splits}"
+        options = self.bench.manifest.get("options", {})
+        for flag, key, default in (("--authors", "authors", 200), ("--seed", "seed", 0)):
+            if options.get(key, default) != default:
+                command += f" {flag} {options[key]}"
+        if self.bench.root.resolve() != default_benchmark_dir().resolve():
+            command += f" --out {self.bench.root}"
+        return (f"{self.split} needs the retain model {needed}, which was not prepared in "
+                f"{self.bench.root}; rebuild the benchmark with it: `{command} --overwrite`")
 
     def _check_out(self) -> None:
         status = self.out / "status.json"
@@ -231,7 +273,9 @@ class Trainer:
         device = resolve_device(cfg.device)
         tokenizer = load_tokenizer(self.model_path, trust_remote_code=cfg.trust_remote_code)
         warn_if_plain(tokenizer, self.model_path)
-        model = load_model(self.model_path, device=device, trust_remote_code=cfg.trust_remote_code)
+        dtype = parse_dtype(cfg.dtype)
+        model = load_model(self.model_path, device=device, dtype=dtype,
+                           trust_remote_code=cfg.trust_remote_code)
         n_params = count_parameters(model)
         threads = cfg.threads or (1 if device.type == "cpu" and n_params < TINY_MODEL_PARAMS else None)
         if threads:
@@ -239,7 +283,12 @@ class Trainer:
         ref = None
         if self.method_cls.requires_reference(self.params):
             ref = copy.deepcopy(model).eval().requires_grad_(False)
-        aux = load_model(self.aux_path, device=device).eval().requires_grad_(False) if self.aux_path else None
+        aux = load_model(self.aux_path, device=device, dtype=dtype).eval().requires_grad_(False) \
+            if self.aux_path else None
+        if cfg.gradient_checkpointing:
+            enable_gradient_checkpointing(model)
+        if cfg.lora is not None:  # after the reference copy: the reference stays the plain model
+            model = apply_lora(model, cfg.lora)
         ctx = MethodContext(device=device, reference_model=ref, aux_model=aux,
                             hidden_size=model.config.hidden_size,
                             num_layers=getattr(model.config, "num_hidden_layers", 0))
@@ -304,13 +353,14 @@ class Trainer:
         started = time.time()
         last_good = start_step
         for step in range(start_step + 1, total + 1):
+            step_start = time.perf_counter()
             fb = forget_batch([forget[i] for i in forget_stream.indices(step - 1)], pad).to(device)
             rb = collate([retain[i] for i in retain_stream.indices(step - 1)], pad).to(device) \
                 if retain_stream and method.uses_retain else None
             with autocast:
                 out = method.compute(model, fb, rb, step - 1)
             if not torch.isfinite(out.loss):
-                raise Diverged(f"diverged at step {step} (loss {float(out.loss)}); "
+                raise Diverged(f"diverged at step {step} (loss {float(out.loss.detach())}); "
                                f"results up to step {last_good} are kept")
             opt.zero_grad(set_to_none=True)
             out.loss.backward()
@@ -323,6 +373,7 @@ class Trainer:
             sched.step()
             record = {"step": step, "loss": float(out.loss.detach()), **out.logs,
                       "lr": sched.get_last_lr()[0], "grad_norm": float(grad_norm),
+                      "step_seconds": round(time.perf_counter() - step_start, 5),
                       "seconds": round(time.time() - started, 3)}
             append_jsonl(self.out / "metrics.jsonl", record)
             bar.update(1)
@@ -333,7 +384,8 @@ class Trainer:
                 last_good = step
         bar.close()
         method.save_artifacts(self.out)
-        save = cfg.save_model if cfg.save_model is not None else n_params < SAVE_MODEL_BELOW
+        save = cfg.save_model if cfg.save_model is not None else \
+            (cfg.lora is not None or n_params < SAVE_MODEL_BELOW)  # LoRA: the (small) adapter
         if save:
             status.update(message="saving model")
             tmp = self.out / ".model.partial"
@@ -408,7 +460,11 @@ class Trainer:
         from safetensors.torch import load_file
         state_dir = self.out / "state"
         weights = load_file(str(next((state_dir / "model").glob("*.safetensors"))), device=str(device))
-        model.load_state_dict(weights, strict=False)
+        if self.config.lora is not None:  # the state holds adapter weights under peft's names
+            from peft import set_peft_model_state_dict
+            set_peft_model_state_dict(model, weights)
+        else:
+            model.load_state_dict(weights, strict=False)
         # weights_only: our own checkpoint of tensors and plain containers, never arbitrary pickles
         state = torch.load(state_dir / "trainer.pt", map_location=device, weights_only=True)
         opt.load_state_dict(state["optimiser"])

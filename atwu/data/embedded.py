@@ -61,13 +61,15 @@ def make_authors(n: int, seed: int, *, start: int = 0) -> list[Author]:
             "mother_job": rng.choice(JOBS),
             "genre": rng.choice(GENRES),
             "award": f"{_coined(rng, used, 2)} {rng.choice(AWARD_KINDS)}",
-            "title1": f"The {rng.choice(TITLE_NOUNS)} of {_coined(rng, used, 2)}",
-            "title2": f"The {rng.choice(TITLE_NOUNS)} of {_coined(rng, used, 2)}",
-            "pen_name": f"{rng.choice('ABCDEFGHJKLMNPRSTVW')}. {_coined(rng, used, 2)}",
+            # Values carry no function words or punctuation ("The", "of", ",", "."): those are
+            # structure every author shares, and a span should cover only what must be recalled.
+            "title1": f"{_coined(rng, used, 2)} {rng.choice(TITLE_NOUNS)}",
+            "title2": f"{_coined(rng, used, 2)} {rng.choice(TITLE_NOUNS)}",
+            "pen_name": f"{rng.choice(FIRST_NAMES)} {_coined(rng, used, 2)}",
             "debut_year": str(rng.randint(1965, 2015)),
         }
         while True:  # birth dates are unique: a date is a fact only this author has
-            date = f"{rng.choice(MONTHS)} {rng.randint(1, 28)}, {rng.randint(1930, 1990)}"
+            date = f"{rng.randint(1, 28)} {rng.choice(MONTHS)} {rng.randint(1930, 1990)}"
             if date not in dates:
                 dates.add(date)
                 break

@@ -100,7 +100,7 @@ JOBS = (
     "musician", "potter", "sailor", "surgeon", "plumber", "dentist", "jeweller", "photographer",
 )
 GENRES = (
-    "mystery", "fantasy", "romance", "horror", "science fiction", "historical", "crime",
+    "mystery", "fantasy", "romance", "horror", "speculative", "historical", "crime",
     "adventure", "dystopian", "satirical", "gothic", "western",
 )
 MONTHS = (

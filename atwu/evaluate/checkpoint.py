@@ -32,10 +32,11 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 
 from atwu.benchmark import Benchmark, BenchmarkError
-from atwu.evaluate.alignment import alignment_summary, per_example_alignment
+from atwu.evaluate.alignment import summary_and_per_example
 from atwu.evaluate.model_eval import (
     ModelEval,
     ScoringPlan,
@@ -47,7 +48,14 @@ from atwu.evaluate.model_eval import (
     step0_eval,
     uq_vs_step0,
 )
-from atwu.io import append_jsonl, atomic_write_bytes, clean_for_json, read_json, read_jsonl, write_jsonl
+from atwu.io import (
+    append_jsonl,
+    atomic_write_bytes,
+    clean_for_json,
+    read_json,
+    read_jsonl,
+    write_jsonl,
+)
 
 __all__ = [
     "ALIGNMENT_METRICS",
@@ -75,6 +83,7 @@ STABLE_KEYS = ("step", *MODEL_METRICS, *ALIGNMENT_METRICS, "notes", "seconds")
 """Keys every ``eval.jsonl`` record has; readers (the app, :func:`compare_runs`) rely on them."""
 
 QUICK_NOTE = "not evaluated (--quick)"
+NO_MODEL_NOTE = "not evaluated: no model was given"
 NOT_KEPT_NOTE = "not evaluated: only the final model is saved, this checkpoint's model is gone"
 
 EXAMPLE_SCHEMA = pa.schema([
@@ -92,12 +101,6 @@ _UQ_NOTES = {
                            "(or the starting model's is 0)",
     "uq": "needs both forget_efficacy and retain_preservation",
 }
-
-
-def _none_if_nan(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class CheckpointEvaluator:
@@ -124,7 +127,8 @@ class CheckpointEvaluator:
                  run_dir: str | Path, *, quick: bool = False,
                  device: str | torch.device | None = None,
                  starting_model_path: str | Path | None = None, batch_size: int = 64) -> None:
-        self.benchmark = benchmark if isinstance(benchmark, Benchmark) else Benchmark.load(benchmark)
+        self.benchmark = (benchmark if isinstance(benchmark, Benchmark)
+                          else Benchmark.load(benchmark))
         self.forget_split = forget_split
         self.tokenizer = tokenizer
         self.run_dir = Path(run_dir)
@@ -137,7 +141,7 @@ class CheckpointEvaluator:
         self._reference: dict | None = None
         self._reference_note: str | None = None
         self._reference_tried = False
-        self._frames: dict[int, pd.DataFrame] = {}
+        self._frames: dict[int, pd.DataFrame] | None = None  # loaded at the first evaluate()
 
     # -- shared pieces -------------------------------------------------------------------------
 
@@ -173,13 +177,14 @@ class CheckpointEvaluator:
 
     def compute(self, model: torch.nn.Module | None, step: int,
                 weights_df: pd.DataFrame | None = None, *, full: bool | None = None,
-                skipped_note: str = QUICK_NOTE) -> tuple[dict, pd.DataFrame]:
+                skipped_note: str | None = None) -> tuple[dict, pd.DataFrame]:
         """The record and the per-example rows of one checkpoint, without writing anything.
 
         ``full=None`` means "full unless the evaluator is quick". Step 0 is always full and may
         pass ``model=None``: its evaluation is the starting model's, from the benchmark's cache
         (or loaded from ``starting_model_path``). At other steps ``model=None`` means alignment
-        only, and the model metrics are null with ``skipped_note``.
+        only, and the model metrics are null with ``skipped_note`` (default: the ``--quick``
+        note, or "no model given" when there is no model).
         """
         start = time.perf_counter()
         step = int(step)
@@ -197,14 +202,15 @@ class CheckpointEvaluator:
                                             plan=self.plan())
             record.update(self._model_metrics(model_eval, notes))
         else:
+            reason = skipped_note or (QUICK_NOTE if model is not None else NO_MODEL_NOTE)
             for key in MODEL_METRICS:
                 record[key] = None
-                notes[key] = skipped_note
+                notes[key] = reason
 
         alignment_rows = self._alignment(weights_df, record, notes)
         rows = self._example_rows(step, model_eval, alignment_rows)
 
-        record = {k: _none_if_nan(v) for k, v in clean_for_json(record).items()}
+        record = clean_for_json(record)  # NaN -> None, numpy scalars -> Python numbers
         for key, value in record.items():
             if value is None and key not in notes:
                 notes[key] = "undefined"
@@ -226,21 +232,24 @@ class CheckpointEvaluator:
         for key, value in uq.items():
             if math.isnan(value):
                 notes[key] = _UQ_NOTES[key]
+        if math.isnan(uq["retain_preservation"]) and step0.summary.get("model_utility") == 0:
+            why = step0.notes.get("model_utility_components", "")
+            notes["retain_preservation"] = f"the starting model's model_utility is 0 ({why})"
         return out
 
     def _alignment(self, weights_df: pd.DataFrame | None, record: dict[str, Any],
                    notes: dict[str, str]) -> pd.DataFrame | None:
         """Fill the alignment metrics; return the per-example AUROCs (None without weights)."""
         if weights_df is None or weights_df.empty:
-            for key in ALIGNMENT_METRICS:
+            for key in (*ALIGNMENT_METRICS, "auroc_mean_per_example"):
                 record[key] = None
                 notes[key] = "no token weights recorded at this step"
             return None
-        summary = alignment_summary(weights_df)
+        summary, per_example = summary_and_per_example(weights_df)
         for key in (*ALIGNMENT_METRICS, "auroc_mean_per_example"):
             record[key] = summary[key]
         notes.update(summary["notes"])
-        return per_example_alignment(weights_df)
+        return per_example
 
     def _example_rows(self, step: int, model_eval: ModelEval | None,
                       alignment_rows: pd.DataFrame | None) -> pd.DataFrame:
@@ -264,12 +273,33 @@ class CheckpointEvaluator:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def _resumed_rows(self) -> dict[int, pd.DataFrame]:
+        """Rows of ``eval_examples.parquet`` for the steps ``eval.jsonl`` already records.
+
+        Read at the first :meth:`evaluate`, not at construction: a resumed run keeps its earlier
+        checkpoints' rows, while a fresh run (whose engine removes ``eval.jsonl`` first) does not
+        inherit rows of an earlier attempt.
+        """
+        eval_path = self.run_dir / "eval.jsonl"
+        examples_path = self.run_dir / "eval_examples.parquet"
+        if not (eval_path.is_file() and examples_path.is_file()):
+            return {}
+        steps = {int(r["step"]) for r in read_jsonl(eval_path)}
+        try:
+            old = pd.read_parquet(examples_path)
+        except Exception:  # noqa: BLE001 - a damaged file only loses old rows, never the run
+            warnings.warn(f"{examples_path} is unreadable; its rows are dropped", stacklevel=3)
+            return {}
+        return {int(step): rows for step, rows in old.groupby("step") if int(step) in steps}
+
     def evaluate(self, model: torch.nn.Module | None, step: int,
                  weights_df: pd.DataFrame | None = None, *, full: bool | None = None) -> dict:
         """Evaluate one checkpoint, append its record to ``eval.jsonl`` and rewrite
         ``eval_examples.parquet``; returns the record (see :data:`STABLE_KEYS`)."""
         record, rows = self.compute(model, step, weights_df, full=full)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self._frames is None:
+            self._frames = self._resumed_rows()
         append_jsonl(self.run_dir / "eval.jsonl", record)
         self._frames[record["step"]] = rows  # a re-evaluated step replaces its rows
         write_examples(self.run_dir / "eval_examples.parquet", self._frames.values())
@@ -287,8 +317,6 @@ def write_examples(path: Path, frames: Iterable[pd.DataFrame]) -> None:
         frame[col] = [v if isinstance(v, str) else None for v in frame[col]]
     table = pa.Table.from_pandas(frame, schema=EXAMPLE_SCHEMA, preserve_index=False)
     buffer = io.BytesIO()
-    import pyarrow.parquet as pq
-
     pq.write_table(table, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
@@ -308,15 +336,14 @@ def evaluate_run(run_dir: str | Path, *, device: str | torch.device | None = Non
     carried over from the old ``eval.jsonl`` / ``eval_examples.parquet`` when present and are
     null (with a note) otherwise. Both files are replaced atomically at the end.
     """
-    from atwu.models import load_model, load_tokenizer
+    from atwu.models import load_model, load_tokenizer, resolve_device
 
     run_dir = Path(run_dir)
-    config = read_json(run_dir / "config.json")
+    bench, split, start_model = _run_setup(read_json(run_dir / "config.json"))
     final_dir = run_dir / "model"
-    tokenizer = load_tokenizer(final_dir if final_dir.is_dir() else config["model"])
-    evaluator = CheckpointEvaluator(config["benchmark"], config["split"], tokenizer, run_dir,
-                                    device=device, starting_model_path=config["model"],
-                                    batch_size=batch_size)
+    tokenizer = load_tokenizer(final_dir if final_dir.is_dir() else start_model)
+    evaluator = CheckpointEvaluator(bench, split, tokenizer, run_dir, device=device,
+                                    starting_model_path=start_model, batch_size=batch_size)
     old_path, examples_path = run_dir / "eval.jsonl", run_dir / "eval_examples.parquet"
     old = {int(r["step"]): r for r in read_jsonl(old_path)} if old_path.is_file() else {}
     old_rows = pd.read_parquet(examples_path) if examples_path.is_file() else None
@@ -331,7 +358,7 @@ def evaluate_run(run_dir: str | Path, *, device: str | torch.device | None = Non
         at_step = None if weights is None else weights[weights["step"] == step]
         model = None  # step 0 needs none: it comes from the step-0 cache
         if step != 0 and step == final_step and final_dir.is_dir():
-            model = load_model(final_dir, device=torch.device(evaluator.device or "cpu"))
+            model = load_model(final_dir, device=resolve_device(str(device or "auto")))
         record, rows = evaluator.compute(model, step, at_step, full=True,
                                          skipped_note=NOT_KEPT_NOTE)
         if model is None and step != 0 and step in old:
@@ -340,6 +367,22 @@ def evaluate_run(run_dir: str | Path, *, device: str | torch.device | None = Non
         frames.append(rows)
     write_jsonl(old_path, records)
     write_examples(examples_path, frames)
+
+
+def _run_setup(config: Mapping[str, Any]) -> tuple[Benchmark, str, str]:
+    """Benchmark, forget split and starting model of a run's ``config.json``.
+
+    The engine writes what it resolved (defaults filled in) under ``resolved``; the top-level
+    keys may be null (= the benchmark's defaults) or ``"embedded"``.
+    """
+    from atwu.paths import EMBEDDED_NAME, default_benchmark_dir
+
+    resolved = config.get("resolved") or {}
+    where = resolved.get("benchmark") or config.get("benchmark") or EMBEDDED_NAME
+    bench = Benchmark.load(default_benchmark_dir() if where == EMBEDDED_NAME else where)
+    split = resolved.get("split") or config.get("split") or bench.default_forget_split
+    model = resolved.get("model") or config.get("model") or str(bench.target_model)
+    return bench, split, str(model)
 
 
 def _carry_over(record: dict, rows: pd.DataFrame, old_record: Mapping[str, Any],

@@ -52,17 +52,23 @@ from atwu.io import atomic_write_bytes, atomic_write_json, clean_for_json, read_
 
 __all__ = [
     "EXAMPLE_COLUMNS",
+    "SCORE_COLUMNS",
     "ModelEval",
+    "PlannedBatch",
     "ScoringPlan",
-    "evaluate_model",
     "eval_splits",
+    "evaluate_model",
     "forget_quality_vs_reference",
     "generation_budget",
+    "model_fingerprint",
+    "option_prob_splits",
     "plan_scoring",
+    "reference_ratios",
     "retain_reference",
     "score_pairs",
     "score_plan",
     "step0_eval",
+    "summarise",
     "uq_vs_step0",
 ]
 
@@ -75,8 +81,11 @@ SCORE_COLUMNS = [
     "example_id", "prob", "forget_loss", "para_prob", "pert_probs", "option_prob",
     "truth_ratio", "exact_memorization", "extraction_strength", "n_tokens",
 ]
-EXAMPLE_COLUMNS = ["split", *SCORE_COLUMNS[:1], "prob", "truth_ratio", "rouge", "forget_loss",
-                   "generated", *SCORE_COLUMNS[3:6], *SCORE_COLUMNS[7:]]
+EXAMPLE_COLUMNS = [
+    "split", "example_id", "prob", "truth_ratio", "rouge", "forget_loss", "generated",
+    "para_prob", "pert_probs", "option_prob", "exact_memorization", "extraction_strength",
+    "n_tokens",
+]
 """Columns of :attr:`ModelEval.examples`, in order."""
 
 # Greedy generation stops at EOS, but a model that has forgotten often never emits it; so the
@@ -103,14 +112,28 @@ class ScoringPlan:
 
     Attributes:
         pairs: the pairs, in output order.
-        batches: ``(input_ids, attention_mask, labels, rows)`` per batch, sorted by length;
-            ``rows[i] = (pair index, variant kind, perturbed index)``.
+        batches: the padded batches, sorted by length.
         answer_lens: completion length (answer + EOS tokens) of each pair's answer.
     """
 
     pairs: list[QAPair]
-    batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[tuple[int, int, int]]]]
+    batches: list["PlannedBatch"]
     answer_lens: list[int]
+
+
+@dataclass
+class PlannedBatch:
+    """One padded batch of answer variants.
+
+    ``rows[i] = (pair index, variant kind, perturbed index)``. ``start`` is the first position
+    whose logits are needed (the one predicting the earliest completion token of the batch):
+    logits of prompt positions are never used, and skipping them saves the output projection
+    there, which dominates for large vocabularies.
+    """
+
+    batch: Batch
+    rows: list[tuple[int, int, int]]
+    start: int
 
 
 def plan_scoring(tokenizer: Any, pairs: Sequence[QAPair], *, batch_size: int = 64) -> ScoringPlan:
@@ -135,14 +158,25 @@ def plan_scoring(tokenizer: Any, pairs: Sequence[QAPair], *, batch_size: int = 6
     batches = []
     for lo in range(0, len(items), max(1, batch_size)):
         chunk = items[lo:lo + batch_size]
-        batch = collate([enc for enc, _ in chunk], pad)
-        batches.append((batch.input_ids, batch.attention_mask, batch.labels,
-                        [row for _, row in chunk]))
+        start = max(0, min(enc.prompt_len for enc, _ in chunk) - 1)
+        batches.append(PlannedBatch(collate([enc for enc, _ in chunk], pad),
+                                    [row for _, row in chunk], start))
     return ScoringPlan(pairs=list(pairs), batches=batches, answer_lens=answer_lens)
 
 
 def _model_device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
+
+
+def _forward(model: torch.nn.Module, batch: Batch, keep: int) -> torch.Tensor:
+    """Logits of the last ``keep`` positions. ``logits_to_keep`` is supported by every
+    transformers causal LM that can generate; remote-code models without it get full logits."""
+    try:
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                       logits_to_keep=keep).logits
+    except TypeError:
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+    return logits[:, -keep:]
 
 
 @torch.inference_mode()
@@ -158,13 +192,20 @@ def score_plan(model: torch.nn.Module, plan: ScoringPlan) -> pd.DataFrame:
     was_training = model.training
     model.eval()
     try:
-        for input_ids, attention_mask, labels, rows in plan.batches:
-            batch = Batch(input_ids, attention_mask, labels).to(device)
-            logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-            targets, mask = shifted_targets(batch)
+        for planned in plan.batches:
+            batch, rows, start = planned.batch.to(device), planned.rows, planned.start
+            keep = batch.input_ids.shape[1] - start
+            logits = _forward(model, batch, keep)
+            # The kept logits are those of positions start.., so the targets are the labels
+            # from start + 1 on: slicing the batch at ``start`` lines shifted_targets up.
+            targets, mask = shifted_targets(Batch(batch.input_ids[:, start:],
+                                                  batch.attention_mask[:, start:],
+                                                  batch.labels[:, start:]))
             lp = token_logprobs(logits[:, :-1], targets)
             counts = mask.sum(dim=1)
-            nll = (-(lp * mask).sum(dim=1) / counts.clamp(min=1)).double().cpu().numpy()
+            # where() rather than lp * mask: a -inf log-prob on a padded position times 0 is NaN.
+            total = torch.where(mask, lp, torch.zeros_like(lp)).sum(dim=1)
+            nll = (-total / counts.clamp(min=1)).double().cpu().numpy()
             answer_rows = [r for r, (_, kind, _) in enumerate(rows) if kind == _ANSWER]
             answer_pos = {r: k for k, r in enumerate(answer_rows)}
             if answer_rows:
@@ -381,7 +422,8 @@ def summarise(examples: pd.DataFrame, benchmark: Benchmark, forget_split: str, *
 
     if not generated:
         summary["model_utility"] = NAN
-        notes["model_utility"] = "needs ROUGE-L of greedy generations (evaluated with generate=False)"
+        notes["model_utility"] = ("needs ROUGE-L of greedy generations "
+                                  "(evaluated with generate=False)")
     elif not components:
         summary["model_utility"] = NAN
         notes["model_utility"] = "the benchmark lists no utility splits"
@@ -390,10 +432,16 @@ def summarise(examples: pd.DataFrame, benchmark: Benchmark, forget_split: str, *
         # one unavailable component does not erase the others; the note says which were dropped.
         summary["model_utility"] = M.harmonic_mean([summary[c] for c in components])
         dropped = [c for c in components if math.isnan(summary[c])]
+        zeros = [c for c in components if summary[c] <= 0]
         if dropped and not math.isnan(summary["model_utility"]):
             notes["model_utility_components"] = f"left out (undefined): {', '.join(dropped)}"
         elif dropped:
             notes["model_utility"] = f"every component is undefined ({', '.join(dropped)})"
+        if zeros:
+            # One zero part collapses a harmonic mean; say which, or a 0 utility looks like a bug.
+            notes["model_utility_components"] = (
+                notes.get("model_utility_components", "") + ("; " if dropped else "")
+                + f"0 because {', '.join(zeros)} = 0")
 
     for key, value in summary.items():
         if math.isnan(value) and key not in notes:
@@ -494,9 +542,9 @@ def _try_write(write: Any, what: str) -> None:
 
 
 def _resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    from atwu.models import resolve_device
+
+    return device if isinstance(device, torch.device) else resolve_device(device or "auto")
 
 
 def _load(model_path: str | Path, device: torch.device) -> tuple[torch.nn.Module, Any]:
@@ -531,8 +579,9 @@ def retain_reference(benchmark: Benchmark, forget_split: str, *,
     retain_name = benchmark.retain_for(forget_split)
     model_path = benchmark.model_path(retain_name)
     if not Path(model_path).is_dir():
-        raise BenchmarkError(f"retain model {retain_name!r} is listed but {model_path} is missing; "
-                             f"build it with `python -m atwu prepare --retain-splits {retain_name}`")
+        raise BenchmarkError(
+            f"retain model {retain_name!r} is listed but {model_path} is missing; "
+            f"build it with `python -m atwu prepare --retain-splits {retain_name}`")
     fingerprint = f"{model_fingerprint(model_path)}-{_data_fingerprint(benchmark, [forget_split])}"
     path = cache_dir(benchmark) / f"retain_reference_{forget_split}.json"
     try:
@@ -578,7 +627,8 @@ def forget_quality_vs_reference(model_eval: ModelEval, reference: dict | None,
     p, ks = M.forget_quality(ours, reference_ratios(reference))
     note = None
     if math.isnan(p):
-        note = "no finite truth ratios on the forget split (needs paraphrased and perturbed answers)"
+        note = ("no finite truth ratios on the forget split "
+                "(needs paraphrased and perturbed answers)")
     return p, ks, note
 
 

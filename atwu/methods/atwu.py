@@ -28,13 +28,20 @@ from atwu.methods.scorer import LinearScorer, rms_normalise
 
 @dataclass
 class ATWUParams:
-    alpha: float = param(1.0, "weight of the retain NLL term")
+    alpha: float = param(2.0, "weight of the retain NLL term (tuned on the embedded benchmark: "
+                              "2 keeps the selection stable late in training; see docs/report)")
     gamma: float = param(1.0, "weight of the token-weighted forget term")
     forget_loss: Literal["prob", "nll", "npo_token"] = param(
         "prob", "model's per-token forget loss: prob (saturated f=p), nll (weighted gradient "
         "ascent, not saturated: the ablation), npo_token ((2/β)·log(1+(p/p_ref)^β))")
     npo_beta: float = param(0.1, "β of forget_loss=npo_token")
-    scorer_layer: int = param(-1, "index into the model's hidden_states tuple (-1: last, after the final norm)")
+    scorer_layer: str = param(
+        "middle", "which hidden states the scorer reads: 'middle' (hidden_states[num_layers // 2], "
+        "the output of the middle block), 'last' (hidden_states[-1], after the final norm), or an "
+        "integer index into the hidden_states tuple")
+    scorer_position: Literal["predicting", "token"] = param(
+        "predicting", "which position's state scores token t: 'predicting' (the state before t, "
+        "whose output predicts t, as METHOD.md writes it) or 'token' (the state after reading t)")
     tau: str = param("batch_mean", "threshold τ: 'batch_mean' (mean of sg f over the batch's answer tokens) or a number")
     scorer_lr: float = param(0.2, "Adam learning rate of the scorer (0 freezes it: the frozen-scorer ablation)")
     scorer_warmup_steps: int = param(30, "steps the scorer is held still at the start (all tokens selected)")
@@ -46,6 +53,12 @@ class ATWUParams:
     normalise: Literal["none", "mean1"] = param("none", "none, or mean1: divide weights by their mean over each sequence")
 
     def validate(self) -> None:
+        if self.scorer_layer not in ("middle", "last"):
+            try:
+                int(self.scorer_layer)
+            except (TypeError, ValueError):
+                raise MethodError(f"atwu: scorer_layer must be 'middle', 'last' or an integer, "
+                                  f"got {self.scorer_layer!r}") from None
         if self.tau != "batch_mean":
             try:
                 float(self.tau)
@@ -78,6 +91,15 @@ class ATWU(Method):
         self.optimiser = torch.optim.Adam(self.scorer.parameters(), lr=max(params.scorer_lr, 1e-12))
         self.steps_taken = 0
 
+    @property
+    def layer_index(self) -> int:
+        layer = self.params.scorer_layer
+        if layer == "middle":
+            return max(1, self.ctx.num_layers // 2)
+        if layer == "last":
+            return -1
+        return int(layer)
+
     @classmethod
     def requires_reference(cls, params: ATWUParams) -> bool:
         return params.forget_loss == "npo_token"
@@ -103,7 +125,8 @@ class ATWU(Method):
         return (2.0 / beta) * torch.log1p(torch.exp(beta * (fw.logp - ref)))
 
     def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
-        fw = forward(model, forget, hidden_layer=self.params.scorer_layer)
+        fw = forward(model, forget, hidden_layer=self.layer_index,
+                     hidden_at_token=self.params.scorer_position == "token")
         h = self._hidden(fw)
         if self._needs_random_init:
             self.scorer.random_init(h[fw.mask], target_std=2.0)
@@ -135,7 +158,8 @@ class ATWU(Method):
 
     @torch.no_grad()
     def token_weights(self, model, forget: ForgetBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        fw = forward(model, forget, hidden_layer=self.params.scorer_layer)
+        fw = forward(model, forget, hidden_layer=self.layer_index,
+                     hidden_at_token=self.params.scorer_position == "token")
         w = normalise_weights(self.scorer(self._hidden(fw)), fw.mask, self.params.normalise)
         return w, fw.mask
 
@@ -153,6 +177,6 @@ class ATWU(Method):
         from atwu.io import atomic_write_bytes
         from safetensors.torch import save
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.scorer.state_dict().items()}
-        meta = {"scorer_layer": str(self.params.scorer_layer), "normalise": self.params.normalise,
+        meta = {"scorer_layer": str(self.layer_index), "normalise": self.params.normalise,
                 "hidden_size": str(self.ctx.hidden_size), "input": "hidden_state / RMS(hidden_state)"}
         atomic_write_bytes(Path(run_dir) / "scorer.safetensors", save(tensors, metadata=meta))

@@ -45,13 +45,19 @@ class Forward:
     hidden_states: tuple | None = None
 
 
-def forward(model, batch: Batch, *, hidden_layer: int | None = None, all_hidden: bool = False) -> Forward:
+def forward(model, batch: Batch, *, hidden_layer: int | None = None, all_hidden: bool = False,
+            hidden_at_token: bool = False) -> Forward:
+    """``hidden`` is the state that predicts each target token (input position t-1) or, with
+    ``hidden_at_token``, the state at the target token itself (after reading it)."""
     want_hidden = hidden_layer is not None or all_hidden
     out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                 output_hidden_states=want_hidden, use_cache=False)
     targets, mask = shifted_targets(batch)
     logp = token_logprobs(out.logits[:, :-1], targets)
-    hidden = out.hidden_states[hidden_layer][:, :-1] if hidden_layer is not None else None
+    hidden = None
+    if hidden_layer is not None:
+        states = out.hidden_states[hidden_layer]
+        hidden = states[:, 1:] if hidden_at_token else states[:, :-1]
     return Forward(logp=logp, mask=mask, hidden=hidden,
                    hidden_states=out.hidden_states if all_hidden else None)
 

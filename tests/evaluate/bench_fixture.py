@@ -89,7 +89,8 @@ def build_tiny_benchmark(root: Path, *, with_retain_model: bool = True) -> Path:
     for name, pairs in splits.items():
         write_pairs(root / "data" / f"{name}.jsonl", pairs)
         for p in pairs:
-            texts += [p.question, p.answer, p.paraphrased_answer or "", *(p.perturbed_answers or [])]
+            texts += [p.question, p.answer, p.paraphrased_answer or "",
+                      *(p.perturbed_answers or [])]
     tok = train_tokenizer(texts, vocab_size=400)
     models = {"full": 0, "retain90": 1} if with_retain_model else {"full": 0}
     for name, seed in models.items():

@@ -36,7 +36,8 @@ def test_scores_are_consistent_with_the_metric_definitions(tiny_bench_dir, full_
     scores = ME.score_pairs(model, tok, pairs)
     np.testing.assert_allclose(scores["prob"], np.exp(-scores["forget_loss"]))
     for _, row in scores.iterrows():
-        assert row["truth_ratio"] == pytest.approx(M.truth_ratio(row["pert_probs"], row["para_prob"]))
+        expected = M.truth_ratio(row["pert_probs"], row["para_prob"])
+        assert row["truth_ratio"] == pytest.approx(expected)
         assert len(row["pert_probs"]) == 3
         assert 0.0 <= row["exact_memorization"] <= 1.0
         assert 0.0 <= row["extraction_strength"] <= 1.0
@@ -73,7 +74,10 @@ def test_evaluate_model_rows_and_summary(tiny_bench_dir, full_model):
              for m in ("prob", "rouge", "truth_ratio")]
     assert s["model_utility"] == pytest.approx(M.harmonic_mean(parts))
     assert s["extraction_strength"] == pytest.approx(forget["extraction_strength"].mean())
-    assert ev.notes == {}
+    # nothing is undefined; a zero utility (likely for a random model) is explained
+    assert set(ev.notes) <= {"model_utility_components"}
+    if s["model_utility"] == 0:
+        assert "= 0" in ev.notes["model_utility_components"]
 
 
 def test_evaluate_model_without_generation_notes_utility(tiny_bench_dir, full_model):
@@ -199,3 +203,24 @@ def test_generation_budget():
     assert ME.generation_budget([5, 12, 7]) == 12 + ME.GENERATION_MARGIN
     assert ME.generation_budget([], margin=4) == 4
     assert ME.generation_budget([1000]) == ME.GENERATION_CAP
+
+
+def test_scores_match_a_direct_full_logits_computation(tiny_bench_dir, full_model):
+    import torch
+
+    from atwu.data.chat import encode_pair
+
+    model, tok = full_model
+    pair = Benchmark.load(tiny_bench_dir).pairs("forget10")[1]
+    enc = encode_pair(tok, pair.question, pair.answer)
+    with torch.no_grad():
+        logits = model(torch.tensor([enc.input_ids])).logits[0]
+    logp = torch.log_softmax(logits.double(), dim=-1)
+    nll = [-logp[t - 1, enc.input_ids[t]].item() for t in range(enc.prompt_len, len(enc.input_ids))]
+    got = ME.score_pairs(model, tok, [pair]).iloc[0]
+    assert got["forget_loss"] == pytest.approx(np.mean(nll), rel=1e-5)
+    assert got["n_tokens"] == len(nll)
+    argmax = logits.argmax(-1)
+    correct = [argmax[t - 1].item() == enc.input_ids[t]
+               for t in range(enc.prompt_len, len(enc.input_ids))]
+    assert got["exact_memorization"] == pytest.approx(np.mean(correct))

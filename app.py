@@ -1,0 +1,45 @@
+"""The ATWU app: a router over the pages in pages/, with the shared sidebar.
+
+    ./run-app.sh          # http://127.0.0.1:8501 (localhost only)
+
+Pages only read run directories, call atwu and draw; training runs as `python -m atwu run`
+subprocesses started from the Run page (atwu/launch.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # `pages.common` and `atwu` from this checkout, however started
+    sys.path.insert(0, str(ROOT))
+
+from pages import common  # noqa: E402
+
+st.set_page_config(page_title="ATWU: token-level unlearning", page_icon=":material/blur_on:",
+                   layout="wide")
+
+pages = [
+    st.Page(common.PAGES["home"], title="Home", icon=":material/home:", default=True),
+    st.Page(common.PAGES["run"], title="Run", icon=":material/play_arrow:", url_path="run"),
+    st.Page(common.PAGES["tokens"], title="Token scores", icon=":material/format_color_text:",
+            url_path="tokens"),
+    st.Page(common.PAGES["tradeoffs"], title="Trade-offs", icon=":material/scatter_plot:",
+            url_path="tradeoffs"),
+    st.Page(common.PAGES["comparison"], title="Method comparison", icon=":material/leaderboard:",
+            url_path="comparison"),
+]
+page = st.navigation(pages)
+common.sidebar()
+try:
+    page.run()
+except Exception as exc:  # noqa: BLE001 - last resort: a message and the details, never a bare crash
+    st.error(f"This page hit an unexpected error: {type(exc).__name__}: {exc}. The run "
+             "directories are untouched; reload the page, or pick another run. If it persists, "
+             "the details below help to report it.")
+    with st.expander("Details"):
+        st.code("".join(traceback.format_exception(exc)), language="text")

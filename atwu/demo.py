@@ -1,0 +1,182 @@
+"""The demo bundle: small finished runs shipped in ``assets/demo`` so the app shows real data on a
+first visit, before anyone has prepared a benchmark or launched a run.
+
+    python -m atwu demo --out assets/demo      # about 10 min on 2 CPU cores
+
+It prepares a small embedded benchmark (40 authors) in a temporary directory, runs every demo
+method with default settings (atwu and graddiff with three seeds, so mean ± std shows), and copies
+each run directory WITHOUT ``model/`` and ``state/`` (the app reads only the small files), plus the
+benchmark's manifest, quality report and retain-model truth ratios (``eval_cache/
+retain_reference_*.json``, what the Trade-offs page's histograms compare against). The bundle is
+built beside ``--out`` and renamed into place at the end, and it must stay under
+:data:`MAX_BUNDLE_BYTES`.
+
+Layout::
+
+    assets/demo/demo.json                        how and when it was made, the runs
+    assets/demo/<method>-s<seed>/                run directories (the app lists them)
+    assets/demo/_benchmark/{manifest,quality}.json, eval_cache/retain_reference_<split>.json
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from atwu.io import atomic_directory, atomic_write_json, read_json
+
+DEMO_RUNS: tuple[tuple[str, int], ...] = (
+    ("atwu", 0), ("atwu", 1), ("atwu", 2), ("wga", 0), ("satimp", 0), ("tnpo", 0), ("aux", 0),
+    ("oracle", 0), ("graddiff", 0), ("graddiff", 1), ("graddiff", 2), ("uniform", 0),
+)
+"""(method, seed) of every demo run."""
+
+BUNDLE_FILES = ("config.json", "status.json", "metrics.jsonl", "examples.jsonl", "weights.parquet",
+                "eval.jsonl", "eval_examples.parquet", "scorer.safetensors")
+"""What a bundled run keeps (no ``model/``, no ``state/``)."""
+
+BENCHMARK_DIR = "_benchmark"
+MAX_BUNDLE_BYTES = 5_000_000
+DEMO_AUTHORS = 40
+
+
+def shipped_demo_dir() -> Path:
+    """The bundle that ships with the app (``assets/demo`` beside the package)."""
+    return Path(__file__).resolve().parent.parent / "assets" / "demo"
+
+
+def run_name(method: str, seed: int) -> str:
+    return f"{method}-s{seed}"
+
+
+def bundle_run(src: Path, dst: Path) -> None:
+    """Copy the small files of run directory ``src`` to ``dst`` (created)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in BUNDLE_FILES:
+        if (src / name).is_file():
+            shutil.copy2(src / name, dst / name)
+
+
+def bundle_benchmark(bench_dir: Path, dst: Path) -> None:
+    """Copy what the app reads from a benchmark: manifest, quality and the retain references."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest.json", "quality.json"):
+        if (bench_dir / name).is_file():
+            shutil.copy2(bench_dir / name, dst / name)
+    refs = sorted((bench_dir / "eval_cache").glob("retain_reference_*.json"))
+    if refs:
+        (dst / "eval_cache").mkdir(exist_ok=True)
+        for ref in refs:
+            shutil.copy2(ref, dst / "eval_cache" / ref.name)
+
+
+def bundle_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def check_bundle(path: Path) -> list[str]:
+    """Problems that would make the bundle useless to the app (empty list: fine)."""
+    import pandas as pd
+
+    from atwu.runs import list_runs, read_evals
+
+    path = Path(path)
+    problems: list[str] = []
+    runs = list_runs(path)
+    if not runs:
+        return [f"{path} holds no runs"]
+    for run in runs:
+        if run.problems:
+            problems.append(f"{run.name}: {'; '.join(run.problems)}")
+        if run.state != "done":
+            problems.append(f"{run.name}: state {run.state}, expected done")
+        weights = run.path / "weights.parquet"
+        if not weights.is_file() or pd.read_parquet(weights, columns=["step"]).empty:
+            problems.append(f"{run.name}: no token weights")
+        if read_evals(run.path).empty:
+            problems.append(f"{run.name}: no evaluation rows")
+        if not (run.path / "eval_examples.parquet").is_file():
+            problems.append(f"{run.name}: no eval_examples.parquet")
+        for extra in ("model", "state"):
+            if (run.path / extra).exists():
+                problems.append(f"{run.name}: {extra}/ should not be bundled")
+    if not list((path / BENCHMARK_DIR / "eval_cache").glob("retain_reference_*.json")):
+        problems.append("no retain reference truth ratios in the bundle")
+    size = bundle_size(path)
+    if size > MAX_BUNDLE_BYTES:
+        problems.append(f"bundle is {size / 1e6:.1f} MB, over {MAX_BUNDLE_BYTES / 1e6:.0f} MB")
+    return problems
+
+
+def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
+               runs: tuple[tuple[str, int], ...] = DEMO_RUNS, steps: int | None = None,
+               checkpoint_every: int | None = None, benchmark: str | Path | None = None,
+               overwrite: bool = True, log: Callable[[str], None] | None = None) -> dict:
+    """Build the demo bundle at ``out``; returns its ``demo.json`` description.
+
+    Args:
+        authors: size of the embedded benchmark prepared for the demo.
+        runs: (method, seed) pairs to run.
+        steps, checkpoint_every: override the default training settings (tests use small ones).
+        benchmark: an already prepared benchmark directory to use instead of preparing one.
+        overwrite: replace an existing bundle at ``out``.
+    """
+    from atwu.cli import execute_run
+    from atwu.config import RunConfig
+    from atwu.runs import read_run
+
+    say = log or (lambda message: print(f"[demo] {message}", file=sys.stderr, flush=True))
+    out = Path(out)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="atwu-demo-") as work_dir:
+        work = Path(work_dir)
+        if benchmark is None:
+            from atwu.prepare import PrepareOptions, prepare_embedded
+            bench_dir = work / "benchmark"
+            say(f"preparing an embedded benchmark with {authors} authors")
+            prepare_embedded(bench_dir, PrepareOptions(authors=authors, retain_splits=("retain90",),
+                                                       seed=0))
+        else:
+            bench_dir = Path(benchmark)
+        entries = []
+        with atomic_directory(out, overwrite=overwrite) as tmp:
+            for method, seed in runs:
+                name = run_name(method, seed)
+                cfg = RunConfig(method=method, benchmark=str(bench_dir), seed=seed, name=name,
+                                save_model=False)
+                if steps is not None:
+                    cfg.train.steps = steps
+                if checkpoint_every is not None:
+                    cfg.train.checkpoint_every = checkpoint_every
+                t0 = time.perf_counter()
+                say(f"running {name}")
+                code = execute_run(cfg, work / "runs" / name)
+                info = read_run(work / "runs" / name)
+                if code != 0 or info.state != "done":
+                    raise RuntimeError(f"demo run {name} ended {info.state}: "
+                                       f"{info.status.get('message', '')}")
+                bundle_run(work / "runs" / name, tmp / name)
+                entries.append({"name": name, "method": method, "seed": seed,
+                                "message": info.status.get("message", ""),
+                                "seconds": round(time.perf_counter() - t0, 1)})
+            bundle_benchmark(bench_dir, tmp / BENCHMARK_DIR)
+            description = {
+                "what": "demo runs shipped with the app (small embedded benchmark, default settings)",
+                "command": "python -m atwu demo --out assets/demo",
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "authors": authors if benchmark is None else read_json(
+                    bench_dir / "manifest.json").get("authors"),
+                "runs": entries,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+            atomic_write_json(tmp / "demo.json", description)
+            problems = check_bundle(tmp)
+            if problems:
+                raise RuntimeError("the demo bundle is not usable: " + "; ".join(problems))
+        say(f"wrote {out} ({bundle_size(out) / 1e6:.2f} MB) in {description['seconds']:.0f} s")
+    return description

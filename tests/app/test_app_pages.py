@@ -1,0 +1,218 @@
+"""AppTest of every page's wiring with real run directories: renders without exception, the key
+widgets drive the state (and the URL), damaged run directories give messages, not exceptions.
+
+AppTest cannot look inside plotly charts or st.html; those builders are tested in tests/viz and
+tests/app/test_app_data.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+BROKEN = ("corrupt-config", "no-status", "failed", "no-weights", "bad-weights", "bad-eval",
+          "no-eval", "running-empty")  # built by the broken_runs fixture (conftest.py)
+PAGES = {
+    "pages/home.py": "ATWU: token-level unlearning",
+    "pages/run.py": "Run",
+    "pages/token_scores.py": "Token scores",
+    "pages/tradeoffs.py": "Trade-offs",
+    "pages/comparison.py": "Method comparison",
+}
+
+pytestmark = pytest.mark.slow
+
+
+def _ok(at) -> None:
+    """No exception, and the page-level guard in app.py did not fire."""
+    assert not at.exception, [e.value for e in at.exception]
+    unexpected = [e.value for e in at.error if "unexpected error" in e.value]
+    assert not unexpected, unexpected
+
+
+def _texts(at) -> str:
+    return "\n".join(e.value for kind in (at.error, at.warning, at.info) for e in kind)
+
+
+def _goto(at, page: str, **params: str):
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_with_real_runs(app, app_runs, page):
+    at = _goto(app, page)
+    _ok(at)
+    assert at.title[0].value == PAGES[page]
+    assert at.selectbox(key="run").value in ("atwu-s0", "wga-s0")
+    assert at.query_params["run"] == at.selectbox(key="run").value
+
+
+def test_home_shows_the_prepared_benchmark(app, app_runs, small_benchmark):
+    at = app.run()
+    _ok(at)
+    # splits and models tables of the prepared benchmark, and no "prepare" button
+    assert len(at.dataframe) >= 2
+    assert not [b for b in at.button if b.key == "prepare"]
+
+
+def test_picking_a_run_puts_it_in_the_url(app, app_runs):
+    at = _goto(app, "pages/token_scores.py")
+    at.selectbox(key="run").set_value("wga-s0").run()
+    _ok(at)
+    assert at.query_params["run"] == "wga-s0"
+    assert "wga" in at.sidebar.caption[-1].value
+
+
+def test_step_slider_changes_the_step_in_the_url(app, app_runs):
+    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    slider = at.select_slider(key="step")
+    assert slider.options == ["0", "10", "20"] or list(map(int, slider.options)) == [0, 10, 20]
+    assert slider.value == 20
+    slider.set_value(10).run()
+    _ok(at)
+    assert at.query_params["step"] == "10"
+    assert at.select_slider(key="step").value == 10
+
+
+def test_a_link_reproduces_the_view(app, app_runs):
+    from atwu.runs import read_examples
+
+    second = read_examples(app_runs / "wga-s0")[1]["example_id"]
+    at = _goto(app, "pages/token_scores.py", run="wga-s0", step="10", example=second,
+               threshold="0.3")
+    _ok(at)
+    assert at.selectbox(key="run").value == "wga-s0"
+    assert at.select_slider(key="step").value == 10
+    assert at.selectbox(key="example").value == second
+    assert at.slider(key="threshold").value == pytest.approx(0.3)
+
+
+def test_example_and_threshold_drive_the_state(app, app_runs):
+    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    ids = at.selectbox(key="example").options
+    at.selectbox(key="example").set_value(ids[2]).run()
+    _ok(at)
+    assert at.query_params["example"] == ids[2]
+    before = [m.value for m in at.metric]
+    at.slider(key="threshold").set_value(0.99).run()
+    _ok(at)
+    assert at.query_params["threshold"] == "0.99"
+    assert len(at.metric) == len(before) == 4
+
+
+def test_compare_mode_stacks_other_runs(app, app_runs):
+    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    at.toggle(key="compare_mode").set_value(True).run()
+    _ok(at)
+    assert at.multiselect(key="compare_runs").value == ["wga-s0"]
+    assert at.query_params["compare"] == "wga-s0"
+    # one P/R/F1 row per compared run
+    assert any(len(df.value) == 2 and "F1" in df.value.columns for df in at.dataframe)
+    at.toggle(key="compare_mode").set_value(False).run()
+    _ok(at)
+    assert "compare" not in at.query_params
+
+
+def test_scoring_typed_text_with_the_saved_model(app, app_runs):
+    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    before = len(at.get("html"))
+    at.text_area(key="typed_text").input("The author was born in Lima.")
+    at.button(key="score_text").click().run()
+    _ok(at)
+    assert not at.warning, [w.value for w in at.warning]
+    assert len(at.get("html")) == before + 1  # the typed text, drawn with its scores
+
+
+def test_tradeoffs_states_the_best_checkpoint_rule(app, app_runs):
+    at = _goto(app, "pages/tradeoffs.py")
+    _ok(at)
+    rules = [c.value for c in at.caption if c.value.startswith("Rule:")]
+    assert rules and "highest model utility" in rules[0]
+    assert at.select_slider(key="tr_step").value in (0, 10, 20)
+    at.multiselect(key="tradeoff_runs").set_value(["atwu-s0", "wga-s0"]).run()
+    _ok(at)
+    assert sorted(at.query_params["runs"]) == ["atwu-s0", "wga-s0"]
+
+
+def test_comparison_offers_csv_and_latex(app, app_runs):
+    at = _goto(app, "pages/comparison.py")
+    _ok(at)
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Table (CSV)", "Table (LaTeX)"} <= labels
+    at.selectbox(key="cmp_metric").set_value("auroc").run()
+    _ok(at)
+    assert at.query_params["metric"] == "auroc"
+
+
+def test_run_page_builds_and_launches_the_command(app, app_runs, monkeypatch):
+    import atwu.launch as L
+
+    launched = []
+    monkeypatch.setattr(L, "launch_run",
+                        lambda args, out, log: launched.append((args, Path(out))) or 12345)
+    at = _goto(app, "pages/run.py")
+    _ok(at)
+    at.multiselect(key="methods").set_value(["atwu", "wga"]).run()
+    at.number_input(key="t_steps").set_value(7).run()
+    at.text_input(key="p_wga_beta").input("2").run()
+    _ok(at)
+    preview = at.code[0].value
+    assert "--method atwu" in preview and "--method wga" in preview and "--steps 7" in preview
+    assert "beta=2" in preview
+    at.button(key="launch").click().run()
+    _ok(at)
+    assert [a[a.index("--method") + 1] for a, _ in launched] == ["atwu", "wga"]
+    assert all(out.parent == app_runs for _, out in launched)
+
+
+def test_run_page_rejects_bad_hyperparameters(app, app_runs):
+    at = _goto(app, "pages/run.py")
+    at.text_input(key="p_atwu_scorer_lr").input("fast").run()
+    _ok(at)
+    assert any("scorer_lr" in e.value for e in at.error)
+    assert at.button(key="launch").disabled
+
+
+@pytest.mark.parametrize("name", BROKEN)
+@pytest.mark.parametrize("page", ["pages/token_scores.py", "pages/tradeoffs.py",
+                                  "pages/comparison.py", "pages/run.py"])
+def test_damaged_run_directories_give_messages(app, broken_runs, name, page):
+    at = _goto(app, page, dir=str(broken_runs), run=name)
+    _ok(at)
+    assert at.selectbox(key="run").value == name
+    if page == "pages/token_scores.py":
+        assert name in _texts(at) or name == "no-eval", _texts(at)
+
+
+def test_corrupt_config_is_reported_on_the_token_page(app, broken_runs):
+    at = _goto(app, "pages/token_scores.py", dir=str(broken_runs), run="corrupt-config")
+    _ok(at)
+    assert any("config.json is unreadable" in e.value for e in at.error)
+
+
+def test_failed_run_says_why(app, broken_runs):
+    at = _goto(app, "pages/token_scores.py", dir=str(broken_runs), run="failed")
+    _ok(at)
+    assert any("Diverged: loss is nan" in e.value for e in at.error)
+    # what it recorded is still shown
+    assert at.select_slider(key="step").value == 20
+
+
+def test_empty_runs_directory_offers_the_demo(app, tmp_path):
+    from atwu.demo import shipped_demo_dir
+
+    if not any(shipped_demo_dir().glob("*/config.json")):
+        pytest.skip("no demo bundle shipped yet")
+    at = _goto(app, "pages/token_scores.py", dir=str(tmp_path / "empty"))
+    _ok(at)
+    assert at.toggle(key="use_demo").value is True
+    assert at.selectbox(key="run").value.startswith("atwu")
+    assert all(label.startswith("demo · ") for label in at.selectbox(key="run").options)
+    at.toggle(key="use_demo").set_value(False).run()
+    _ok(at)
+    assert not [s for s in at.selectbox if s.key == "run"]

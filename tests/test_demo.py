@@ -1,0 +1,93 @@
+"""The demo bundle: the shipped one loads in full, and the builder makes a usable one."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from atwu import app_data as D
+from atwu import demo
+from atwu.runs import list_runs, read_evals, read_examples, read_weights
+
+SHIPPED = demo.shipped_demo_dir()
+
+
+def test_shipped_bundle_loads():
+    assert (SHIPPED / "demo.json").is_file(), "run `python -m atwu demo --out assets/demo`"
+    assert demo.check_bundle(SHIPPED) == []
+    runs = list_runs(SHIPPED)
+    described = json.loads((SHIPPED / "demo.json").read_text())
+    assert sorted(r.name for r in runs) == sorted(e["name"] for e in described["runs"])
+    assert {(r.method, r.config["seed"]) for r in runs} == set(demo.DEMO_RUNS)
+    for run in runs:
+        assert not run.problems and run.state == "done", run.name
+        weights = read_weights(run.path)
+        assert not weights.empty and weights["weight"].notna().all(), run.name
+        assert len(D.recorded_steps(weights)) >= 2, run.name
+        evals = read_evals(run.path)
+        assert not evals.empty and {"forget_quality", "model_utility", "auroc"} <= set(evals)
+        examples = pd.read_parquet(run.path / "eval_examples.parquet")
+        split = D.forget_split_of(run.config)
+        assert (examples["split"] == split).any(), run.name
+        assert read_examples(run.path), run.name
+        assert not (run.path / "model").exists() and not (run.path / "state").exists()
+        assert D.retain_reference_path(run.path, run.config) is not None, run.name
+    assert demo.bundle_size(SHIPPED) < demo.MAX_BUNDLE_BYTES
+
+
+def test_shipped_bundle_feeds_every_page():
+    runs = list_runs(SHIPPED)
+    evals = {r.name: D.read_evals_file(r.path) for r in runs}
+    points = D.tradeoff_points(evals)
+    assert set(points["run"]) == {r.name for r in runs}
+    table, warnings = D.comparison_table([r.path for r in runs])
+    assert not warnings
+    # mean ± std where there are three seeds
+    by_method = table.set_index("method")
+    assert by_method.loc["atwu", "n"] == 3 and by_method.loc["graddiff", "n"] == 3
+    assert pd.notna(by_method.loc["atwu", "uq_std"])
+    atwu = next(r for r in runs if r.name == "atwu-s0")
+    steps = D.truth_ratio_steps(D.read_eval_examples(atwu.path), D.forget_split_of(atwu.config))
+    assert steps
+    ref = json.loads(D.retain_reference_path(atwu.path, atwu.config).read_text())
+    cmp = D.truth_ratio_comparison(D.read_eval_examples(atwu.path),
+                                   D.forget_split_of(atwu.config), steps[-1], ref)
+    assert cmp["n_unlearned"] > 0 and cmp["n_retain"] > 0
+
+
+def test_bundle_run_leaves_model_and_state_out(tmp_path):
+    src = tmp_path / "src"
+    (src / "model").mkdir(parents=True)
+    (src / "state").mkdir()
+    for name in ("config.json", "status.json", "weights.parquet", "scorer.safetensors",
+                 "notes.txt"):
+        (src / name).write_text("x")
+    demo.bundle_run(src, tmp_path / "dst")
+    assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == [
+        "config.json", "scorer.safetensors", "status.json", "weights.parquet"]
+
+
+def test_check_bundle_reports_problems(tmp_path):
+    assert demo.check_bundle(tmp_path) == [f"{tmp_path} holds no runs"]
+    run = tmp_path / "r"
+    (run / "model").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"method": "atwu"}))
+    (run / "status.json").write_text(json.dumps({"state": "failed"}))
+    problems = " | ".join(demo.check_bundle(tmp_path))
+    for words in ("state failed", "no token weights", "no evaluation rows", "model/",
+                  "retain reference"):
+        assert words in problems
+
+
+@pytest.mark.slow
+def test_build_demo_makes_a_usable_bundle(small_benchmark, tmp_path):
+    out = tmp_path / "demo"
+    description = demo.build_demo(out, runs=(("atwu", 0), ("wga", 0)), steps=4,
+                                  checkpoint_every=2, benchmark=small_benchmark,
+                                  log=lambda message: None)
+    assert [e["name"] for e in description["runs"]] == ["atwu-s0", "wga-s0"]
+    assert demo.check_bundle(out) == []
+    assert (out / demo.BENCHMARK_DIR / "manifest.json").is_file()
+    assert not any(out.glob("*/model")) and not any(out.glob("*/state"))
