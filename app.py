@@ -24,7 +24,8 @@ st.set_page_config(page_title="ATWU: token-level unlearning", page_icon=":materi
                    layout="wide")
 
 pages = [
-    st.Page(common.PAGES["home"], title="Home", icon=":material/home:", default=True),
+    st.Page(common.PAGES["home"], title="Home", icon=":material/home:", default=True,
+            url_path="home"),
     st.Page(common.PAGES["run"], title="Run", icon=":material/play_arrow:", url_path="run"),
     st.Page(common.PAGES["tokens"], title="Token scores", icon=":material/format_color_text:",
             url_path="tokens"),
@@ -37,7 +38,7 @@ page = st.navigation(pages)
 common.sidebar()
 try:
     page.run()
-except Exception as exc:  # noqa: BLE001 - last resort: a message and the details, never a bare crash
+except Exception as exc:  # noqa: BLE001 - last resort: a message and details, never a crash
     st.error(f"This page hit an unexpected error: {type(exc).__name__}: {exc}. The run "
              "directories are untouched; reload the page, or pick another run. If it persists, "
              "the details below help to report it.")

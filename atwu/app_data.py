@@ -391,13 +391,13 @@ def example_table(weights_step: pd.DataFrame, eval_examples: pd.DataFrame | None
                   examples: dict[str, dict], *, step: int, split: str) -> pd.DataFrame:
     """One row per recorded example at one checkpoint, for the sortable table.
 
-    Columns: ``example_id, question, tokens, fact tokens, AUROC, mean weight (facts), mean weight
-    (other), forget loss``; AUROC from the weights (per example, vs the ground-truth labels),
+    Columns: ``example_id, AUROC, forget loss, mean weight (facts), mean weight (other), fact
+    tokens, tokens, question`` (the sortable numbers first, the long text last); AUROC from the weights (per example, vs the ground-truth labels),
     forget loss from ``eval_examples.parquet`` at the same step (NaN when that step was not
     evaluated with the model).
     """
-    cols = ["example_id", "question", "tokens", "fact tokens", "AUROC", "mean weight (facts)",
-            "mean weight (other)", "forget loss"]
+    cols = ["example_id", "AUROC", "forget loss", "mean weight (facts)", "mean weight (other)",
+            "fact tokens", "tokens", "question"]
     if weights_step is None or weights_step.empty:
         return pd.DataFrame(columns=cols)
     w = weights_step.assign(example_id=weights_step["example_id"].astype(str))
@@ -520,7 +520,8 @@ BEST_RULE = ("highest model utility among checkpoints with forget quality ≥ {m
 
 
 def tradeoff_points(evals: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """``run, step, forget_quality, model_utility`` for every checkpoint evaluated with the model."""
+    """``run, step, forget_quality, model_utility`` of every checkpoint evaluated with the
+    model."""
     parts = []
     for run, frame in evals.items():
         if frame is None or frame.empty:
@@ -754,7 +755,8 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value) if (value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6)) else f"{value:g}"
+        tiny_or_huge = value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6)
+        return repr(value) if tiny_or_huge else f"{value:g}"
     return str(value)
 
 

@@ -298,7 +298,17 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    import torch
+
     from atwu.evaluate.checkpoint import evaluate_run
+    from atwu.io import read_json
+    from atwu.train import TINY_MODEL_PARAMS
+    try:
+        params = read_json(Path(args.run) / "config.json").get("resolved", {}).get("parameters", 0)
+    except (OSError, ValueError):
+        params = 0
+    if params and params < TINY_MODEL_PARAMS:
+        torch.set_num_threads(1)  # as `run` does: one thread is faster on the tiny models
     evaluate_run(Path(args.run))
     print(f"evaluated {args.run}")
     return 0
@@ -417,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="build the small demo runs the app ships (assets/demo)")
     p.add_argument("--out", default="assets/demo")
     p.add_argument("--authors", type=int, default=40)
+    p.add_argument("--work", default=None, help="keep the benchmark and full runs here (resumable)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("reproduce", help="the report that checks the abstract's claims")
@@ -429,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_demo(args) -> int:
     from atwu.demo import build_demo
-    build_demo(Path(args.out), authors=args.authors)
+    build_demo(Path(args.out), authors=args.authors, work=args.work)
     return 0
 
 

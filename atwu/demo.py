@@ -116,7 +116,8 @@ def check_bundle(path: Path) -> list[str]:
 def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
                runs: tuple[tuple[str, int], ...] = DEMO_RUNS, steps: int | None = None,
                checkpoint_every: int | None = None, benchmark: str | Path | None = None,
-               overwrite: bool = True, log: Callable[[str], None] | None = None) -> dict:
+               work: str | Path | None = None, overwrite: bool = True,
+               log: Callable[[str], None] | None = None) -> dict:
     """Build the demo bundle at ``out``; returns its ``demo.json`` description.
 
     Args:
@@ -124,6 +125,8 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
         runs: (method, seed) pairs to run.
         steps, checkpoint_every: override the default training settings (tests use small ones).
         benchmark: an already prepared benchmark directory to use instead of preparing one.
+        work: keep the prepared benchmark and the full runs here (default: a temporary
+            directory); a second call with the same ``work`` reuses what is finished.
         overwrite: replace an existing bundle at ``out``.
     """
     from atwu.cli import execute_run
@@ -133,14 +136,15 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
     say = log or (lambda message: print(f"[demo] {message}", file=sys.stderr, flush=True))
     out = Path(out)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="atwu-demo-") as work_dir:
-        work = Path(work_dir)
+    with tempfile.TemporaryDirectory(prefix="atwu-demo-") as tmp_dir:
+        work = Path(work) if work is not None else Path(tmp_dir)
         if benchmark is None:
             from atwu.prepare import PrepareOptions, prepare_embedded
             bench_dir = work / "benchmark"
-            say(f"preparing an embedded benchmark with {authors} authors")
-            prepare_embedded(bench_dir, PrepareOptions(authors=authors, retain_splits=("retain90",),
-                                                       seed=0))
+            if not (bench_dir / "manifest.json").is_file():
+                say(f"preparing an embedded benchmark with {authors} authors")
+                prepare_embedded(bench_dir, PrepareOptions(
+                    authors=authors, retain_splits=("retain90",), seed=0), overwrite=True)
         else:
             bench_dir = Path(benchmark)
         entries = []
@@ -154,9 +158,15 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
                 if checkpoint_every is not None:
                     cfg.train.checkpoint_every = checkpoint_every
                 t0 = time.perf_counter()
-                say(f"running {name}")
-                code = execute_run(cfg, work / "runs" / name)
-                info = read_run(work / "runs" / name)
+                run_dir = work / "runs" / name
+                done = (run_dir / "status.json").is_file() and read_run(run_dir).state == "done"
+                if done:
+                    say(f"reusing {name}")
+                    code = 0
+                else:
+                    say(f"running {name}")
+                    code = execute_run(cfg, run_dir, overwrite=True)
+                info = read_run(run_dir)
                 if code != 0 or info.state != "done":
                     raise RuntimeError(f"demo run {name} ended {info.state}: "
                                        f"{info.status.get('message', '')}")
@@ -166,7 +176,7 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
                                 "seconds": round(time.perf_counter() - t0, 1)})
             bundle_benchmark(bench_dir, tmp / BENCHMARK_DIR)
             description = {
-                "what": "demo runs shipped with the app (small embedded benchmark, default settings)",
+                "what": "demo runs shipped with the app (small embedded benchmark, defaults)",
                 "command": "python -m atwu demo --out assets/demo",
                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "authors": authors if benchmark is None else read_json(

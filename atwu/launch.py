@@ -260,7 +260,9 @@ def log_tail(log_path: str | Path, lines: int = 30, *, max_bytes: int = 64_000) 
         return ""
     # tqdm redraws with '\r': keep only the last state of each line.
     cleaned = [line.rsplit("\r", 1)[-1] for line in data.replace("\r\n", "\n").split("\n")]
-    return "\n".join(cleaned[-lines:]).strip("\n")
+    while cleaned and not cleaned[-1].strip():
+        cleaned.pop()
+    return "\n".join(cleaned[-lines:])
 
 
 def fresh_run_dir(runs_dir: str | Path, name: str) -> Path:

@@ -182,7 +182,10 @@ class Trainer:
         self.model_path = config.model or str(self.bench.target_model)
         if not config.model and not Path(self.model_path).is_dir():
             raise RunError(f"the benchmark's target model is missing at {self.model_path}")
-        if config.model and (config.model.startswith((".", "/", "~")) and not Path(config.model).expanduser().is_dir()):
+        # a hub id is "name" or "namespace/name": anything else that is no local directory is a
+        # missing path (e.g. runs/x/model), not something to look up on the hub
+        if config.model and not Path(config.model).expanduser().is_dir() and (
+                config.model.startswith((".", "/", "~")) or config.model.count("/") > 1):
             raise RunError(f"model path {config.model} does not exist")
         self.aux_path = None
         if self.method_cls.needs_aux:

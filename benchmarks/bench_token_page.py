@@ -101,14 +101,17 @@ def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed:
 
 
 def time_functions(run: Path, repeat: int) -> dict[str, float]:
-    """The page's work called directly: first visit (cold) and a step change (warm files)."""
+    """What the page computes per view, called directly: a first visit of the run (nothing
+    cached), a step change (the run's table of weights already in memory), and a step change in
+    compare mode with four more runs stacked. The exports (CSV, standalone HTML) are built only
+    when their button is clicked, so they are timed apart."""
     import plotly.io as pio
 
     from atwu import app_data as D
     from atwu.viz.figures import overview_matrix
     from atwu.viz.tokens import compare_html, example_page_html
 
-    def view(step: int | None, weights: pd.DataFrame | None) -> float:
+    def view(step: int | None, weights: pd.DataFrame | None, n_rows: int = 1) -> float:
         t0 = time.perf_counter()
         if weights is None:
             weights = D.read_weights_file(run)  # the page keeps this as a cached resource
@@ -120,14 +123,13 @@ def time_functions(run: Path, repeat: int) -> dict[str, float]:
         table = D.example_table(at, ev, examples, step=step, split="forget10")
         ex = table["example_id"].iloc[0]
         tokens = D.example_tokens(at, ex)
-        rows = [("atwu", tokens)]
+        rows = [(f"run {k}", tokens) for k in range(n_rows)]
         lo, hi = D.weight_bounds([at])
         html = compare_html(rows, vmin=lo, vmax=hi, threshold=0.5)
-        D.threshold_stats(tokens, 0.5)
+        for _, frame in rows:
+            D.threshold_stats(frame, 0.5)
         D.threshold_stats(at, 0.5)
-        gen = D.generations(ev, "forget10", ex, step)
-        example_page_html("q", "a", rows, gen["before"], gen["after"], threshold=0.5)
-        D.scores_csv(at)
+        D.generations(ev, "forget10", ex, step)
         pio.to_json(overview_matrix(at))  # what st.plotly_chart sends
         assert html and len(table) > 0
         return time.perf_counter() - t0
@@ -137,41 +139,53 @@ def time_functions(run: Path, repeat: int) -> dict[str, float]:
     weights = D.read_weights_file(run)
     steps = D.recorded_steps(weights)
     change = [view(steps[len(steps) // 2], weights) for _ in range(repeat)]
+    compare = [view(steps[len(steps) // 2], weights, n_rows=5) for _ in range(repeat)]
+    at = D.at_step(weights, steps[-1])
+    rows = [("atwu", D.example_tokens(at, at["example_id"].iloc[0]))]
+    t0 = time.perf_counter()
+    example_page_html("q", "a", rows, "before", "after", threshold=0.5)
+    D.scores_csv(at)
+    exports = time.perf_counter() - t0
     return {"functions_first_visit_s": statistics.median(cold),
-            "functions_step_change_s": statistics.median(change)}
+            "functions_step_change_s": statistics.median(change),
+            "functions_step_change_compare5_s": statistics.median(compare),
+            "exports_on_click_s": exports}
 
 
 def time_apptest(root: Path, run: Path, repeat: int) -> dict[str, float]:
+    """Each repeat opens a fresh copy of the run (a new path: nothing cached for it) in a new
+    AppTest session, then moves the step slider to a step not shown before."""
+    import shutil
+
     from streamlit.testing.v1 import AppTest
 
-    def fresh() -> AppTest:
+    def session(name: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
         at.query_params["dir"] = str(root)
-        at.query_params["run"] = run.name
+        at.query_params["run"] = name
         return at
 
-    warm = fresh().run()  # pays the imports once for the whole process
+    warm = session(run.name).run()  # pays the imports once for the whole process
     warm.switch_page("pages/token_scores.py").run()
     assert not warm.exception, [e.value for e in warm.exception]
 
     baseline, first, step_change = [], [], []
-    for _ in range(repeat):
-        at = fresh()
-        t0 = time.perf_counter()
+    for k in range(repeat):
+        copy = root / f"{run.name}-copy{k}"
+        shutil.copytree(run, copy)
+        at = session(copy.name)
         at.run()  # Home page: imports are warm, the sidebar lists the runs
+        t0 = time.perf_counter()
+        at.run()
         baseline.append(time.perf_counter() - t0)
-        # a new session on the token page; st.cache_* are process-wide, so clear them to time a
-        # first visit of this run
-        import streamlit as st
-        st.cache_data.clear()
-        st.cache_resource.clear()
         at.switch_page("pages/token_scores.py")
         t0 = time.perf_counter()
         at.run()
         first.append(time.perf_counter() - t0)
         assert not at.exception and at.title[0].value == "Token scores"
-        steps = at.select_slider(key="step").options
-        at.select_slider(key="step").set_value(int(steps[len(steps) // 2]))
+        assert at.selectbox(key="run").value == copy.name
+        steps = [int(s) for s in at.select_slider(key="step").options]
+        at.select_slider(key="step").set_value(steps[1 + k % (len(steps) - 2)])
         t0 = time.perf_counter()
         at.run()
         step_change.append(time.perf_counter() - t0)

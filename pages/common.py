@@ -23,12 +23,16 @@ from atwu.demo import shipped_demo_dir
 from atwu.paths import runs_dir as default_runs_dir
 from atwu.runs import RunInfo, list_runs, read_run
 
+# key (also the page's URL path) -> file. No URL path may equal a file's stem in pages/: before
+# the first st.navigation call of a process (and in every AppTest run) Streamlit still treats a
+# pages/ folder the old way and would run a file whose stem matches the requested URL directly,
+# without app.py (no sidebar, no router). tests/app/test_app_pages.py checks this.
 PAGES = {
-    "home": "pages/home.py",
-    "run": "pages/run.py",
+    "home": "pages/home_page.py",
+    "run": "pages/run_page.py",
     "tokens": "pages/token_scores.py",
-    "tradeoffs": "pages/tradeoffs.py",
-    "comparison": "pages/comparison.py",
+    "tradeoffs": "pages/tradeoffs_page.py",
+    "comparison": "pages/comparison_page.py",
 }
 
 

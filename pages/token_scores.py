@@ -51,13 +51,20 @@ others = [r for r in ctx.runs if r.name != run.name and D.forget_split_of(r.conf
 other_names = [r.name for r in others]
 
 
+PREFERRED = ("atwu", "wga", "satimp", "tnpo", "oracle", "aux", "uniform")
+
+
 def _default_compare() -> list[str]:
+    """One run per other method (seed 0 first), token-weighting methods first: the rows a
+    researcher wants to see under ATWU's."""
     seen, out = {run.method}, []
-    for r in sorted(others, key=lambda r: (r.config.get("seed", 0) or 0, r.name)):
+    rank = {m: i for i, m in enumerate(PREFERRED)}
+    for r in sorted(others, key=lambda r: (rank.get(r.method, len(rank)),
+                                           r.config.get("seed", 0) or 0, r.name)):
         if r.method not in seen:
             seen.add(r.method)
             out.append(r.name)
-    return out[:5]
+    return out[:4]
 
 
 c1, c2, c3 = st.columns([1, 3, 1])
@@ -128,16 +135,10 @@ ids = table["example_id"].tolist()
 common.seed("example", "example", valid=lambda v: v in ids, default=ids[0])
 
 
-def _on_pick() -> None:
-    rows = st.session_state["example_table"]["selection"]["rows"]
-    if rows and rows[0] < len(ids):
-        st.session_state["example"] = ids[rows[0]]
-
-
 left, right = st.columns([2, 3])
 with left:
     st.markdown(f"**Examples at step {step}** ({len(ids)}; click a row, or sort by a column)")
-    st.dataframe(table, key="example_table", on_select=_on_pick, selection_mode="single-row",
+    event = st.dataframe(table, key="example_table", on_select="rerun", selection_mode="single-row",
                  hide_index=True, height=420,
                  column_config={
                      "AUROC": st.column_config.NumberColumn(
@@ -149,6 +150,11 @@ with left:
                      "mean weight (facts)": st.column_config.NumberColumn(format="%.3f"),
                      "mean weight (other)": st.column_config.NumberColumn(format="%.3f"),
                  })
+    # A row picked in the table (positions refer to `table` whatever the on-screen sort) becomes
+    # the example, once: afterwards the select box below can change it again.
+    picked = event.selection.rows if event is not None else []
+    if picked and picked[0] < len(ids) and ids[picked[0]] != st.session_state.get("_table_pick"):
+        st.session_state["_table_pick"] = st.session_state["example"] = ids[picked[0]]
     example = st.selectbox("Example", ids, key="example")
     common.keep("example", "example")
 
@@ -201,7 +207,8 @@ with right:
     g[0].text(meta.get("answer", ""))
     g[1].markdown("**Generated at step 0**")
     g[1].text(gen["before"] if gen["before"] is not None else "(not generated)")
-    g[2].markdown(f"**Generated at step {gen['after_step'] if gen['after_step'] is not None else step}**")
+    shown_step = gen["after_step"] if gen["after_step"] is not None else step
+    g[2].markdown(f"**Generated at step {shown_step}**")
     g[2].text(gen["after"] if gen["after"] is not None else "(not generated)")
     if ev_err:
         st.warning(f"eval_examples.parquet is unreadable ({ev_err}); generations are not shown. "

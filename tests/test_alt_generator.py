@@ -18,7 +18,7 @@ def test_alt_generator_spans_cover_values():
         assert "context" in labels and labels & {"specific", "shared"}
         for span in pair.spans:
             assert pair.answer[span.start:span.end].strip() == pair.answer[span.start:span.end]
-        assert len(pair.perturbed_answers) == 3 and pair.answer not in pair.perturbed_answers
+        assert len(pair.perturbed_answers) == 3 and pair.paraphrased_answer not in pair.perturbed_answers
 
 
 @pytest.mark.slow

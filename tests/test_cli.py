@@ -58,6 +58,8 @@ BAD_INPUT = {
                                   ["forget05", "retain95", "prepare --retain-splits retain95"]),
     "missing model path": (["--method", "graddiff", "--model", "/nonexistent/model-dir"],
                            ["/nonexistent/model-dir", "does not exist"]),
+    "missing relative model path": (["--method", "graddiff", "--model", "runs/nosuch/model"],
+                                    ["runs/nosuch/model", "does not exist"]),
     "missing benchmark": (["--method", "graddiff", "--benchmark", "/nonexistent/bench"],
                           ["/nonexistent/bench", "prepare"]),
     "no method": (["--steps", "3"], ["--method is required"]),

@@ -47,7 +47,8 @@ def test_shipped_bundle_feeds_every_page():
     # mean ± std where there are three seeds
     by_method = table.set_index("method")
     assert by_method.loc["atwu", "n"] == 3 and by_method.loc["graddiff", "n"] == 3
-    assert pd.notna(by_method.loc["atwu", "uq_std"])
+    assert pd.notna(by_method.loc["atwu", "auroc_std"])
+    assert pd.notna(by_method.loc["atwu", "forget_quality_std"])
     atwu = next(r for r in runs if r.name == "atwu-s0")
     steps = D.truth_ratio_steps(D.read_eval_examples(atwu.path), D.forget_split_of(atwu.config))
     assert steps

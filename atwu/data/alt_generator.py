@@ -102,8 +102,9 @@ def generate(n_companies: int = 40, seed: int = 0, forget_share: float = 0.1) ->
             paraphrased, _ = render(para, c, kinds)
             perturbed = []
             while len(perturbed) < 3:
-                text, _ = render(a, {**c, key: _wrong(key, kind, rng, companies, c[key])}, kinds)
-                if text != answer and text not in perturbed:
+                # wrong values in the paraphrase's wording, as in the embedded generator
+                text, _ = render(para, {**c, key: _wrong(key, kind, rng, companies, c[key])}, kinds)
+                if text != paraphrased and text not in perturbed:
                     perturbed.append(text)
                 elif len(set(perturbed)) >= 1 and rng.random() < 0.05:
                     perturbed.append(text)  # tiny pools: allow a repeat rather than loop forever

@@ -133,11 +133,13 @@ def _pair(author: Author, k: int, attribute: Attribute, rng: random.Random,
     question, _ = render(wording.question, author.values, kinds)
     answer, spans = render(wording.answer, author.values, kinds)
     paraphrased, _ = render(para.answer, author.values, kinds)
+    # Perturbed answers keep the *paraphrase's* wording and change the facts (as TOFU's do), so
+    # the truth ratio p̄(perturbed)/p̄(paraphrased) compares facts, not wordings.
     perturbed = []
     while len(perturbed) < N_PERTURBED:
         wrong = _perturb(author.values, fact_slots, rng, others)
-        text, _ = render(wording.answer, wrong, kinds)
-        if text != answer and text not in perturbed:
+        text, _ = render(para.answer, wrong, kinds)
+        if text != paraphrased and text not in perturbed:
             perturbed.append(text)
     return QAPair(id=f"{author.id}_{attribute.key}", question=question, answer=answer,
                   paraphrased_answer=paraphrased, perturbed_answers=perturbed, spans=spans,
@@ -148,9 +150,10 @@ def general_pairs() -> list[QAPair]:
     pairs = []
     for i, (question, template, value, wrong) in enumerate(GENERAL_FACTS):
         answer, spans = render(template.replace("{v}", "{value}"), {"value": value}, {"value": "fact"})
-        perturbed = [template.replace("{v}", w) for w in wrong]
-        # The paraphrase restates the fact in a second fixed frame.
+        # The paraphrase restates the fact in a second fixed frame; the perturbed answers keep
+        # that frame with wrong values (see _pair).
         paraphrased = f"The answer is {value}."
+        perturbed = [f"The answer is {w}." for w in wrong]
         pairs.append(QAPair(id=f"general_{i:03d}", question=question, answer=answer,
                             paraphrased_answer=paraphrased, perturbed_answers=perturbed,
                             spans=spans, author="general"))

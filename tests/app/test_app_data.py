@@ -55,8 +55,8 @@ def test_example_table_joins_auroc_and_forget_loss():
                        "example_id": ["ex1", "ex1", "ex1"], "forget_loss": [0.5, 9.0, 2.0]})
     examples = {"ex1": {"question": "Where?", "answer": "There."}}
     table = D.example_table(step0, ev, examples, step=0, split="forget10")
-    assert list(table.columns) == ["example_id", "question", "tokens", "fact tokens", "AUROC",
-                                   "mean weight (facts)", "mean weight (other)", "forget loss"]
+    assert list(table.columns) == ["example_id", "AUROC", "forget loss", "mean weight (facts)",
+                                   "mean weight (other)", "fact tokens", "tokens", "question"]
     assert len(table) == 5 and (table["tokens"] == 12).all()
     row = table.set_index("example_id").loc["ex1"]
     assert row["forget loss"] == 0.5 and row["question"] == "Where?"
@@ -135,9 +135,11 @@ def test_truth_ratio_comparison_matches_forget_quality():
 
 def test_run_issues_say_what_and_how_to_fix(tmp_path):
     issues = D.run_issues(_info(tmp_path, problems=["config.json is unreadable (bad)"]))
-    assert issues[0].level == "error" and "config.json" in issues[0].text and ".logs" in issues[0].text
+    assert issues[0].level == "error"
+    assert "config.json" in issues[0].text and ".logs" in issues[0].text
     failed = D.run_issues(_info(tmp_path, state="failed", message="Diverged"))
-    assert failed[0].level == "error" and "Diverged" in failed[0].text and "--resume" in failed[0].text
+    assert failed[0].level == "error"
+    assert "Diverged" in failed[0].text and "--resume" in failed[0].text
     assert D.weights_issue(_info(tmp_path), [0, 10], None) is None
     assert D.weights_issue(_info(tmp_path), [], None).level == "warning"
     assert D.weights_issue(_info(tmp_path, state="running"), [], None).level == "info"

@@ -14,11 +14,11 @@ import pytest
 BROKEN = ("corrupt-config", "no-status", "failed", "no-weights", "bad-weights", "bad-eval",
           "no-eval", "running-empty")  # built by the broken_runs fixture (conftest.py)
 PAGES = {
-    "pages/home.py": "ATWU: token-level unlearning",
-    "pages/run.py": "Run",
+    "pages/home_page.py": "ATWU: token-level unlearning",
+    "pages/run_page.py": "Run",
     "pages/token_scores.py": "Token scores",
-    "pages/tradeoffs.py": "Trade-offs",
-    "pages/comparison.py": "Method comparison",
+    "pages/tradeoffs_page.py": "Trade-offs",
+    "pages/comparison_page.py": "Method comparison",
 }
 
 pytestmark = pytest.mark.slow
@@ -105,6 +105,20 @@ def test_example_and_threshold_drive_the_state(app, app_runs):
     assert len(at.metric) == len(before) == 4
 
 
+def test_picking_a_table_row_picks_the_example(app, app_runs):
+    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    ids = at.selectbox(key="example").options
+    # what a click on the fourth row sends (positions refer to the unsorted table)
+    at.session_state["example_table"] = {"selection": {"rows": [3], "columns": [], "cells": []}}
+    at.run()
+    _ok(at)
+    assert at.selectbox(key="example").value == ids[3]
+    assert at.query_params["example"] == ids[3]
+    # the select box can still move away from the picked row
+    at.selectbox(key="example").set_value(ids[5]).run()
+    assert at.selectbox(key="example").value == ids[5]
+
+
 def test_compare_mode_stacks_other_runs(app, app_runs):
     at = _goto(app, "pages/token_scores.py", run="atwu-s0")
     at.toggle(key="compare_mode").set_value(True).run()
@@ -129,18 +143,21 @@ def test_scoring_typed_text_with_the_saved_model(app, app_runs):
 
 
 def test_tradeoffs_states_the_best_checkpoint_rule(app, app_runs):
-    at = _goto(app, "pages/tradeoffs.py")
+    at = _goto(app, "pages/tradeoffs_page.py")
     _ok(at)
     rules = [c.value for c in at.caption if c.value.startswith("Rule:")]
     assert rules and "highest model utility" in rules[0]
     assert at.select_slider(key="tr_step").value in (0, 10, 20)
-    at.multiselect(key="tradeoff_runs").set_value(["atwu-s0", "wga-s0"]).run()
+    assert sorted(at.multiselect(key="tradeoff_runs").value) == ["atwu-s0", "wga-s0"]
+    assert "runs" not in at.query_params  # the default selection keeps the URL short
+    at.multiselect(key="tradeoff_runs").set_value(["wga-s0"]).run()
     _ok(at)
-    assert sorted(at.query_params["runs"]) == ["atwu-s0", "wga-s0"]
+    assert at.query_params["runs"] == "wga-s0"
+    assert at.selectbox(key="tr_run").value == "wga-s0"
 
 
 def test_comparison_offers_csv_and_latex(app, app_runs):
-    at = _goto(app, "pages/comparison.py")
+    at = _goto(app, "pages/comparison_page.py")
     _ok(at)
     labels = {b.label for b in at.get("download_button")}
     assert {"Table (CSV)", "Table (LaTeX)"} <= labels
@@ -155,7 +172,7 @@ def test_run_page_builds_and_launches_the_command(app, app_runs, monkeypatch):
     launched = []
     monkeypatch.setattr(L, "launch_run",
                         lambda args, out, log: launched.append((args, Path(out))) or 12345)
-    at = _goto(app, "pages/run.py")
+    at = _goto(app, "pages/run_page.py")
     _ok(at)
     at.multiselect(key="methods").set_value(["atwu", "wga"]).run()
     at.number_input(key="t_steps").set_value(7).run()
@@ -171,7 +188,7 @@ def test_run_page_builds_and_launches_the_command(app, app_runs, monkeypatch):
 
 
 def test_run_page_rejects_bad_hyperparameters(app, app_runs):
-    at = _goto(app, "pages/run.py")
+    at = _goto(app, "pages/run_page.py")
     at.text_input(key="p_atwu_scorer_lr").input("fast").run()
     _ok(at)
     assert any("scorer_lr" in e.value for e in at.error)
@@ -179,8 +196,8 @@ def test_run_page_rejects_bad_hyperparameters(app, app_runs):
 
 
 @pytest.mark.parametrize("name", BROKEN)
-@pytest.mark.parametrize("page", ["pages/token_scores.py", "pages/tradeoffs.py",
-                                  "pages/comparison.py", "pages/run.py"])
+@pytest.mark.parametrize("page", ["pages/token_scores.py", "pages/tradeoffs_page.py",
+                                  "pages/comparison_page.py", "pages/run_page.py"])
 def test_damaged_run_directories_give_messages(app, broken_runs, name, page):
     at = _goto(app, page, dir=str(broken_runs), run=name)
     _ok(at)
@@ -216,3 +233,62 @@ def test_empty_runs_directory_offers_the_demo(app, tmp_path):
     at.toggle(key="use_demo").set_value(False).run()
     _ok(at)
     assert not [s for s in at.selectbox if s.key == "run"]
+
+
+def test_no_url_path_equals_a_page_file_stem():
+    """Streamlit still runs a pages/ folder the old way before the first st.navigation call of a
+    process (and in every AppTest run): a file whose stem equals the requested URL path would run
+    directly, without app.py's router and sidebar."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2]
+    stems = {p.stem for p in (root / "pages").glob("*.py")}
+    tree = ast.parse((root / "app.py").read_text())
+    paths = [kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call)
+             for kw in node.keywords if kw.arg == "url_path"]
+    assert len(paths) == 5
+    assert not set(paths) & stems
+
+
+def test_sidebar_is_drawn_on_every_page_after_switching(app, app_runs):
+    at = app.run()
+    for page in PAGES:
+        at.switch_page(page).run()
+        _ok(at)
+        assert at.sidebar.text_input(key="runs_dir").value == str(app_runs)
+
+
+def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch):
+    """No prepared benchmark: Home explains and offers the button; the job's progress shows."""
+    import json
+    import os
+
+    import atwu.launch as L
+
+    monkeypatch.setenv("ATWU_HOME", str(tmp_path / "home"))
+    started = []
+
+    def fake_start(cli_args, job_file, out_dir):
+        progress = Path(job_file).with_suffix(".progress.json")
+        progress.parent.mkdir(parents=True, exist_ok=True)
+        progress.write_text(json.dumps({"message": "trained model full", "fraction": 0.5}))
+        Path(job_file).write_text(json.dumps({"pid": os.getpid(), "progress": str(progress),
+                                              "log": str(tmp_path / "log"), "out": str(out_dir)}))
+        started.append(cli_args)
+        return os.getpid()
+
+    monkeypatch.setattr(L, "start_prepare", fake_start)
+    at = app.run()
+    _ok(at)
+    assert any("not prepared yet" in w.value for w in at.warning)
+    at.button(key="prepare").click().run()
+    _ok(at)
+    assert started == [["prepare"]]
+    bars = at.get("progress")
+    assert bars and "trained model full" in bars[0].proto.text
+    assert at.button(key="prepare").disabled  # one job at a time
+    # the Run page says the benchmark is missing and launches nothing
+    at.switch_page("pages/run_page.py").run()
+    _ok(at)
+    assert any("not prepared yet" in w.value for w in at.warning)
+    assert at.button(key="launch").disabled

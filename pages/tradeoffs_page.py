@@ -53,10 +53,11 @@ def _pick_sweep() -> None:
 if sweeps:
     st.selectbox("Sweep (selects all its runs)", ["(none)", *sweeps], key="sweep",
                  on_change=_pick_sweep)
-common.seed("tradeoff_runs", "runs", multi=True, default=_default_runs(),
+default_runs = _default_runs()
+common.seed("tradeoff_runs", "runs", multi=True, default=default_runs,
             valid=lambda v: isinstance(v, list) and bool(v) and set(v) <= set(names))
 chosen = st.multiselect("Runs", names, key="tradeoff_runs", format_func=ctx.label)
-common.keep("tradeoff_runs", "runs")
+common.keep("tradeoff_runs", "runs", to_url=lambda v: None if v == default_runs else v)
 if not chosen:
     st.info("Pick at least one run.")
     st.stop()
@@ -91,7 +92,10 @@ with c2:
         st.caption(f"Rule: {rule}.")
 
 show_front = st.toggle("Show the Pareto front", value=True, key="show_front")
-st.plotly_chart(tradeoff_figure(points, best=best, show_front=show_front), key="tradeoff")
+fig = tradeoff_figure(points, best=best, show_front=show_front)
+if len(chosen) > 3:  # many runs: a legend column on the right instead of rows over the title
+    fig.update_layout(legend=dict(orientation="v", x=1.02, y=1, xanchor="left", yanchor="top"))
+st.plotly_chart(fig, key="tradeoff")
 front = pareto_front(points)
 with st.expander(f"Pareto front ({len(front)} checkpoints no other one beats on both axes)"):
     st.dataframe(front.rename(columns={"forget_quality": "forget quality",

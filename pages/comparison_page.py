@@ -3,7 +3,6 @@ method, the UQ ranking; CSV and LaTeX export."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from atwu import app_data as D
@@ -35,7 +34,7 @@ default = [r.name for r in usable if r.state == "done"] or names
 common.seed("cmp_runs", "cmp", multi=True, default=default,
             valid=lambda v: isinstance(v, list) and bool(v) and set(v) <= set(names))
 chosen = st.multiselect("Runs", names, key="cmp_runs", format_func=ctx.label)
-common.keep("cmp_runs", "cmp")
+common.keep("cmp_runs", "cmp", to_url=lambda v: None if v == default else v)
 if not chosen:
     st.info("Pick at least one run.")
     st.stop()

@@ -224,8 +224,10 @@ evaluate = c[3].checkbox("evaluate", value=True, key="t_eval",
 prefix = st.text_input("Run name prefix (optional)", key="t_name",
                        help="runs are named <prefix><method>-s<seed>-<time>")
 
-# Build the commands (and say what is wrong before anything starts).
+# Build the commands (and say what is wrong before anything starts): `missing` are choices still
+# to make, `errors` are values that would not run.
 errors: list[str] = []
+missing: list[str] = []
 commands: list[tuple[str, list[str]]] = []
 try:
     lr = float(lr_text)
@@ -235,14 +237,14 @@ except ValueError:
     errors.append(f"lr must be a positive number, got {lr_text!r}")
     lr = None
 if not chosen:
-    errors.append("choose at least one method")
+    missing.append("choose at least one method")
 if bench is None and hub_bench is None:
-    errors.append("choose a prepared benchmark")
+    missing.append("choose a prepared benchmark")
 if hub_bench is not None and model_kind == MODEL_KINDS[0]:
     errors.append(f"{hub_bench.upper()} has no model of its own: choose a hub id or a local path "
                   "under Model")
 if model_kind != MODEL_KINDS[0] and not model_arg:
-    errors.append("type the model's hub id or path, or use the benchmark's target model")
+    missing.append("type the model's hub id or path, or use the benchmark's target model")
 if model_kind == MODEL_KINDS[2] and model_arg and not Path(model_arg).expanduser().is_dir():
     errors.append(f"model path {model_arg} does not exist")
 stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -268,14 +270,16 @@ for method in chosen:
 
 for e in errors:
     st.error(e)
-if commands and not errors:
+if missing:
+    st.info("To launch: " + "; ".join(missing) + ".")
+if commands and not errors and not missing:
     preview = "\n".join("python -m atwu " + shlex.join(a) +
                         f" --out {out_root / name}" for name, a in commands[:4])
     more = f"\n# … and {len(commands) - 4} more" if len(commands) > 4 else ""
     st.code(preview + more, language="bash")
 
 if st.button(f"Launch {len(commands)} run{'s' if len(commands) != 1 else ''}", key="launch",
-             type="primary", disabled=bool(errors) or not commands):
+             type="primary", disabled=bool(errors or missing) or not commands):
     out_root.mkdir(parents=True, exist_ok=True)
     launched = []
     for name, args in commands:
