@@ -158,9 +158,9 @@ def finished_runs(browser, warm_app: str, screenshots: Path) -> dict[str, str]:
         page.get_by_role("button", name="Launch 2 runs").click()
         launched = page.locator('[data-testid="stAlert"]').filter(has_text="Launched")
         expect(launched).to_be_visible(timeout=60_000)
-        names = dict(re.findall(r"\b((atwu|wga)-s0-\d{8}-\d{6}\w*)", launched.inner_text()))
+        names = dict(re.findall(r"\b((atwu|wga)-s0-\d{8}-\d{6}(?:-\d+)?)\b", launched.inner_text()))
         names = {method: name for name, method in names.items()}
-        assert set(names) == set(METHODS), f"expected one run per method in: {launched.inner_text()}"
+        assert set(names) == set(METHODS), f"not one run per method in: {launched.inner_text()}"
 
         # 4 · Active runs: both listed, then done.
         for name in names.values():
