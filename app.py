@@ -24,8 +24,8 @@ st.set_page_config(page_title="ATWU: token-level unlearning", page_icon=":materi
                    layout="wide")
 
 pages = [
-    st.Page(common.PAGES["home"], title="Home", icon=":material/home:", default=True,
-            url_path="home"),
+    # The default page is served at "/" (no url_path: "/home" would be "Page not found").
+    st.Page(common.PAGES["home"], title="Home", icon=":material/home:", default=True),
     st.Page(common.PAGES["run"], title="Run", icon=":material/play_arrow:", url_path="run"),
     st.Page(common.PAGES["tokens"], title="Token scores", icon=":material/format_color_text:",
             url_path="tokens"),

@@ -650,9 +650,21 @@ def formatted_comparison(table: pd.DataFrame, metrics: tuple[str, ...] | list[st
     for m in metrics:
         if f"{m}_mean" not in table.columns:
             continue
-        out[metric_label(m)] = [mean_std_text(a, b) for a, b in
+        # UQ is on a 0..100 scale: one decimal, as in the UQ ranking.
+        digits = 1 if m == "uq" else 3
+        out[metric_label(m)] = [mean_std_text(a, b, digits) for a, b in
                                 zip(table[f"{m}_mean"], table.get(f"{m}_std", np.nan))]
     return out
+
+
+def without_empty_config(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its ``config`` column when that column is empty on every row."""
+    if "config" not in frame.columns:
+        return frame
+    col = frame["config"]
+    if col.isna().all() or col.fillna("").astype(str).str.strip().eq("").all():
+        return frame.drop(columns=["config"])
+    return frame
 
 
 def uq_ranking(table: pd.DataFrame) -> pd.DataFrame:

@@ -89,18 +89,16 @@ class StatusWriter:
             self._thread.join(timeout=2)
 
 
-def write_weights(root: Path, frame: pd.DataFrame) -> None:
-    import io
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    atomic_write_bytes(root / "weights.parquet", buf.getvalue())
-
-
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Atomic parquet write (serialised in memory, then temp file + rename)."""
     import io
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def write_weights(root: Path, frame: pd.DataFrame) -> None:
+    write_parquet(root / "weights.parquet", frame)
 
 
 @dataclass

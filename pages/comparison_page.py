@@ -55,7 +55,8 @@ st.subheader("Final metrics")
 present = [m for m in D.HEADLINE_METRICS + ("forget_efficacy", "retain_preservation",
                                               "forget_prob", "forget_rouge", "ks_statistic")
            if f"{m}_mean" in table.columns and table[f"{m}_mean"].notna().any()]
-st.dataframe(D.formatted_comparison(table, present), hide_index=True, key="final_table")
+st.dataframe(D.without_empty_config(D.formatted_comparison(table, present)), hide_index=True,
+             key="final_table")
 
 chart_metrics = [m for m in D.METRIC_LABELS if f"{m}_mean" in table.columns
                  and table[f"{m}_mean"].notna().any()]
@@ -68,8 +69,7 @@ with c1:
     kind = st.radio("as", ["bar", "dot"], horizontal=True, key="cmp_kind")
 with c2:
     labelled = D.group_labels(table)
-    fig = comparison_bars(labelled, metric, kind=kind)
-    fig.update_layout(title=f"{D.metric_label(metric)} by method")
+    fig = comparison_bars(labelled, metric, kind=kind, label=D.metric_label(metric))
     st.plotly_chart(fig, key="cmp_chart")
 
 st.subheader("Alignment of token weights with the fact spans")
@@ -77,18 +77,21 @@ st.caption("AUROC and AUPRC of the weights against the ground-truth fact tokens 
            "checkpoint (uniform weights give AUROC 0.5); *specific* counts only facts unique to "
            "the author against tokens outside every span.")
 align = [m for m in D.ALIGNMENT_COLUMNS if f"{m}_mean" in table.columns]
-st.dataframe(D.formatted_comparison(table, align), hide_index=True, key="align_table")
+st.dataframe(D.without_empty_config(D.formatted_comparison(table, align)), hide_index=True,
+             key="align_table")
 if "auroc_mean" in table.columns and table["auroc_mean"].notna().any():
     a1, a2 = st.columns(2)
-    a1.plotly_chart(comparison_bars(labelled, "auroc", kind="dot"), key="auroc_bars")
+    a1.plotly_chart(comparison_bars(labelled, "auroc", kind="dot",
+                                                label=D.metric_label("auroc")), key="auroc_bars")
     if "auroc_specific_mean" in table.columns and table["auroc_specific_mean"].notna().any():
-        a2.plotly_chart(comparison_bars(labelled, "auroc_specific", kind="dot"),
+        a2.plotly_chart(comparison_bars(labelled, "auroc_specific", kind="dot",
+                                        label=D.metric_label("auroc_specific")),
                         key="auroc_specific_bars")
 
 st.subheader("Unlearning quality (UQ) ranking")
 st.caption("UQ = 100 · harmonic mean(forget efficacy, retain preservation), both relative to the "
            "starting model (the project's documented reconstruction of the paper's UQ).")
-st.dataframe(D.uq_ranking(table), hide_index=True, key="uq_table")
+st.dataframe(D.without_empty_config(D.uq_ranking(table)), hide_index=True, key="uq_table")
 
 st.subheader("Export")
 e1, e2 = st.columns(2)

@@ -278,19 +278,30 @@ if commands and not errors and not missing:
     more = f"\n# … and {len(commands) - 4} more" if len(commands) > 4 else ""
     st.code(preview + more, language="bash")
 
+# A launch reruns the script (so the sidebar picks up the new runs directory); its messages are
+# carried over the rerun in session state and shown once here.
+for level, text in st.session_state.pop("launch_messages", []):
+    (st.success if level == "success" else st.error)(text)
+
 if st.button(f"Launch {len(commands)} run{'s' if len(commands) != 1 else ''}", key="launch",
              type="primary", disabled=bool(errors or missing) or not commands):
     out_root.mkdir(parents=True, exist_ok=True)
     launched = []
+    messages: list[tuple[str, str]] = []
     for name, args in commands:
         out = L.fresh_run_dir(out_root, name)
         try:
             L.launch_run(args, out, L.log_path_for(out_root, out.name))
             launched.append(out.name)
         except (L.LaunchError, OSError) as exc:
-            st.error(f"Could not start {name}: {exc}")
+            messages.append(("error", f"Could not start {name}: {exc}"))
     if launched:
-        st.success(f"Launched {', '.join(launched)}. They appear under Active runs below.")
+        messages.append(("success", f"Launched {', '.join(launched)}. They appear under Active "
+                                    "runs below."))
+        st.session_state["launch_messages"] = messages
+        st.rerun()
+    for _level, text in messages:
+        st.error(text)
 
 # ---------------------------------------------------------------------------------------------
 # Active runs (polled every 2 s)

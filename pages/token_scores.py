@@ -11,7 +11,7 @@ import streamlit as st
 
 from atwu import app_data as D
 from atwu.viz.figures import auroc_over_steps, overview_matrix
-from atwu.viz.tokens import compare_html, example_page_html
+from atwu.viz.tokens import compare_html, example_page_html, scale_range
 from pages import common
 
 ctx = common.context()
@@ -113,7 +113,7 @@ for name, other, o_step in compared:
     w, o_err = common.weights_at(other.path, o_step)
     if w is not None:
         frames_for_scale.append(w)
-lo, hi = (0.0, 1.0) if normalise else D.weight_bounds(frames_for_scale)
+lo, hi = (0.0, 1.0) if normalise else scale_range(*D.weight_bounds(frames_for_scale))
 t_min, t_max, t_default = D.threshold_range(lo, hi)
 common.seed("threshold", "threshold", valid=lambda v: isinstance(v, float) and t_min <= v <= t_max,
             default=t_default, parse=float)
@@ -196,8 +196,9 @@ with right:
         prf = []
         for label, frame in rows:
             s = D.threshold_stats(D.normalise_rows(frame) if normalise else frame, threshold)
-            prf.append({"run": label, "precision": s["precision"], "recall": s["recall"],
-                        "F1": s["f1"], "tokens ≥ threshold": s["above"]})
+            prf.append({"run": label, "precision": fmt(s["precision"]),
+                        "recall": fmt(s["recall"]), "F1": fmt(s["f1"]),
+                        "tokens ≥ threshold": s["above"]})
         st.dataframe(pd.DataFrame(prf), hide_index=True)
 
     ev, ev_err = common.eval_examples(run.path)

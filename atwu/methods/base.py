@@ -24,6 +24,14 @@ def param(default: Any, help: str, **kwargs: Any) -> Any:
 
 
 @dataclass
+class RetainForgetParams:
+    """The two weights every "forget loss + retain loss" method shares (loss = γ·forget + α·retain)."""
+
+    alpha: float = param(1.0, "weight of the retain NLL term")
+    gamma: float = param(1.0, "weight of the forget term")
+
+
+@dataclass
 class ForgetBatch(Batch):
     """A forget batch plus, per completion token, its ground-truth label (only `oracle` reads it)."""
 

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from atwu.data.batching import Batch
-from atwu.methods.base import ForgetBatch, LossOutput, Method, forward, masked_mean, param
+from atwu.methods.base import (ForgetBatch, LossOutput, Method, RetainForgetParams, forward,
+                               masked_mean, param)
 from atwu.methods.registry import register
 
 
@@ -35,9 +36,8 @@ class GA(Method):
 
 
 @dataclass
-class GradDiffParams:
-    alpha: float = param(1.0, "weight of the retain NLL term")
-    gamma: float = param(1.0, "weight of the forget ascent term")
+class GradDiffParams(RetainForgetParams):
+    """α and γ only."""
 
 
 @register
@@ -59,10 +59,8 @@ def sequence_logprob(fw) -> torch.Tensor:
 
 
 @dataclass
-class NPOParams:
+class NPOParams(RetainForgetParams):
     beta: float = param(0.1, "inverse temperature β")
-    alpha: float = param(1.0, "weight of the retain NLL term")
-    gamma: float = param(1.0, "weight of the forget term")
 
 
 @register
@@ -85,10 +83,9 @@ class NPO(Method):
 
 
 @dataclass
-class SimNPOParams:
+class SimNPOParams(RetainForgetParams):
     beta: float = param(4.5, "inverse temperature β")
     delta: float = param(0.0, "reward margin δ")
-    alpha: float = param(1.0, "weight of the retain NLL term")
     gamma: float = param(0.125, "weight of the forget term")
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from atwu.data.batching import Batch
-from atwu.methods.base import ForgetBatch, LossOutput, Method, forward, masked_mean, param
+from atwu.methods.base import (ForgetBatch, LossOutput, Method, RetainForgetParams, forward,
+                               masked_mean, param)
 from atwu.methods.registry import register
 
 
@@ -43,10 +44,8 @@ class TokenWeightedMethod(Method):
 
 
 @dataclass
-class WGAParams:
+class WGAParams(RetainForgetParams):
     beta: float = param(1.0, "w_t = p_t^β (1 as in open-unlearning; 5 in the original paper)")
-    alpha: float = param(1.0, "weight of the retain NLL term")
-    gamma: float = param(1.0, "weight of the forget term")
 
 
 @register
@@ -60,10 +59,9 @@ class WGA(TokenWeightedMethod):
 
 
 @dataclass
-class SatImpParams:
+class SatImpParams(RetainForgetParams):
     beta1: float = param(5.0, "exponent on p_t")
     beta2: float = param(1.0, "exponent on 1 − p_t")
-    alpha: float = param(1.0, "weight of the retain NLL term")
     gamma: float = param(0.1, "weight of the forget term")
 
 
@@ -79,10 +77,8 @@ class SatImp(TokenWeightedMethod):
 
 
 @dataclass
-class TNPOParams:
+class TNPOParams(RetainForgetParams):
     beta: float = param(4.0, "exponent β")
-    alpha: float = param(1.0, "weight of the retain NLL term")
-    gamma: float = param(1.0, "weight of the forget term")
 
 
 @register
@@ -99,10 +95,8 @@ class TNPO(TokenWeightedMethod):
 
 
 @dataclass
-class AuxParams:
+class AuxParams(RetainForgetParams):
     kappa: float = param(1.0, "sharpness κ of w_t = sigmoid(κ·(log p_t − log p_aux,t))")
-    alpha: float = param(1.0, "weight of the retain NLL term")
-    gamma: float = param(1.0, "weight of the forget term")
 
 
 @register
@@ -119,9 +113,8 @@ class Aux(TokenWeightedMethod):
 
 
 @dataclass
-class OracleParams:
-    alpha: float = param(1.0, "weight of the retain NLL term")
-    gamma: float = param(1.0, "weight of the forget term")
+class OracleParams(RetainForgetParams):
+    """α and γ only."""
 
 
 @register
@@ -138,9 +131,8 @@ class Oracle(TokenWeightedMethod):
 
 
 @dataclass
-class UniformParams:
-    alpha: float = param(1.0, "weight of the retain NLL term")
-    gamma: float = param(1.0, "weight of the forget term")
+class UniformParams(RetainForgetParams):
+    """α and γ only."""
 
 
 @register

@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atwu.viz.tokens import COLOURSCALE
+from atwu.viz.tokens import COLOURSCALE, scale_range
 
 __all__ = [
+    "LOSS_COLUMNS",
     "OKABE_ITO",
     "auroc_over_steps",
     "comparison_bars",
@@ -146,9 +147,21 @@ def overview_matrix(weights: pd.DataFrame, *, max_examples: int = 200) -> go.Fig
     else:
         text = np.full(z.shape, "", dtype=object)
 
+    zvals = z.to_numpy(dtype=float)
+    finite = zvals[np.isfinite(zvals)]
+    # The same range rule as the token view (atwu.viz.tokens.scale_range): 0..1 for weights in
+    # [0, 1], min..max otherwise, 0..max(1, value) when every weight is equal.
+    zmin, zmax = scale_range(*(
+        (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    ))
+    if finite.size and finite.min() == finite.max():
+        title += f" (all weights = {float(finite.min()):.3f})"
     fig = go.Figure(
         go.Heatmap(
-            z=z.to_numpy(dtype=float),
+            z=zvals,
+            zmin=zmin,
+            zmax=zmax,
+            zauto=False,
             x=positions,
             y=shown,
             text=text,
@@ -185,29 +198,56 @@ def overview_matrix(weights: pd.DataFrame, *, max_examples: int = 200) -> go.Fig
     return fig
 
 
-def loss_curves(metrics: pd.DataFrame) -> go.Figure:
-    """Training curves from ``metrics.jsonl`` rows: one line per numeric column against step.
+#: Loss-like columns plotted by :func:`loss_curves` by default (other numeric columns, e.g. tau,
+#: grad_norm, step_seconds, selected_share, mean_weight, have unrelated scales).
+LOSS_COLUMNS: tuple[str, ...] = ("loss", "forget_loss", "retain_loss", "scorer_loss")
 
-    Every numeric column except ``step``, ``seconds`` and ``lr`` becomes a line (rows where the
-    column is missing are skipped, since train and eval rows log different keys); ``lr``, when
-    present, is drawn dashed on a secondary y axis because its scale is unrelated to the losses.
+
+def _is_loss_like(col: object) -> bool:
+    name = str(col)
+    return name in LOSS_COLUMNS or name.endswith("_loss")
+
+
+def loss_curves(
+    metrics: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    show_lr: bool = True,
+    title: str = "Training curves",
+) -> go.Figure:
+    """Training curves from ``metrics.jsonl`` rows: one line per loss column against step.
+
+    By default only loss-like columns (:data:`LOSS_COLUMNS` and any ``*_loss``) are drawn; pass
+    ``columns`` to draw other numeric columns instead (e.g. diagnostics on a second chart). Rows
+    where a column is missing are skipped, since train and eval rows log different keys. ``lr``,
+    when present and ``show_lr``, is drawn dashed on a secondary y axis ranged [0, 1.1 × max lr]
+    (its scale is unrelated to the losses; never negative ticks for a constant rate). The legend
+    sits under the plot so it does not squeeze it.
     """
-    title = "Training curves"
     if _is_empty(metrics, []):
         return empty_figure(title)
     df = metrics.copy()
     if "step" not in df.columns:
         df["step"] = np.arange(len(df))
     df = df[pd.to_numeric(df["step"], errors="coerce").notna()].sort_values("step")
+    wanted = (
+        [c for c in df.columns if _is_loss_like(c)]
+        if columns is None
+        else [c for c in columns if c in df.columns]
+    )
     curves = [
         c
-        for c in df.columns
+        for c in wanted
         if c not in _NON_CURVE_COLUMNS
         and pd.api.types.is_numeric_dtype(df[c])
         and not pd.api.types.is_bool_dtype(df[c])
         and df[c].notna().any()
     ]
-    has_lr = "lr" in df.columns and pd.to_numeric(df["lr"], errors="coerce").notna().any()
+    has_lr = (
+        show_lr
+        and "lr" in df.columns
+        and pd.to_numeric(df["lr"], errors="coerce").notna().any()
+    )
     if not curves and not has_lr:
         return empty_figure(title)
 
@@ -215,6 +255,7 @@ def loss_curves(metrics: pd.DataFrame) -> go.Figure:
     for col in curves:
         part = df[["step", col]].dropna()
         fig.add_trace(go.Scatter(x=part["step"], y=part[col], mode="lines", name=str(col)))
+    _base_layout(fig, title)
     if has_lr:
         part = df[["step", "lr"]].assign(lr=pd.to_numeric(df["lr"], errors="coerce")).dropna()
         fig.add_trace(
@@ -223,10 +264,18 @@ def loss_curves(metrics: pd.DataFrame) -> go.Figure:
                 line=dict(dash="dash", color="#777777"),
             )
         )
+        top = float(part["lr"].abs().max())
         fig.update_layout(
-            yaxis2=dict(title="learning rate", overlaying="y", side="right", showgrid=False)
+            yaxis2=dict(
+                title="learning rate", overlaying="y", side="right", showgrid=False,
+                range=[0.0, 1.1 * top if top > 0 else 1.0], exponentformat="power",
+                rangemode="tozero",
+            )
         )
-    _base_layout(fig, title)
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
+        margin=dict(l=60, r=70 if has_lr else 20, t=60, b=90),
+    )
     fig.update_xaxes(title="step")
     fig.update_layout(yaxis_title="value")
     return fig
@@ -348,7 +397,9 @@ def tradeoff_figure(
             )
         )
     _base_layout(fig, title)
-    fig.update_xaxes(type="log", title="forget quality (KS p-value, log scale)")
+    fig.update_xaxes(
+        type="log", title="forget quality (KS p-value, log scale)", exponentformat="power"
+    )
     fig.update_yaxes(title="model utility")
     return fig
 
@@ -377,12 +428,14 @@ def truth_ratio_histograms(
     for values, name, colour in ((a, "unlearned model", "#D55E00"), (b, "retain model", "#0072B2")):
         fig.add_trace(
             go.Histogram(
-                x=values, xbins=bins, name=name, opacity=0.6, marker_color=colour,
+                x=values, xbins=bins, name=name, opacity=0.85, marker_color=colour,
+                marker_line=dict(color="#ffffff", width=0.5),
                 histnorm="probability", autobinx=False,
             )
         )
     _base_layout(fig, f"{title}: KS statistic = {ks_stat:.3f}, p-value = {p_value:.3g}")
-    fig.update_layout(barmode="overlay")
+    # Side by side within each bin: overlaid translucent bars mixed into an unlabelled third colour.
+    fig.update_layout(barmode="group", bargap=0.08, bargroupgap=0.0)
     fig.update_xaxes(title="truth ratio (min(R, 1/R))")
     fig.update_yaxes(title="share of questions")
     return fig
@@ -394,6 +447,7 @@ def comparison_bars(
     *,
     kind: Literal["bar", "dot"] = "bar",
     ascending: bool = False,
+    label: str | None = None,
 ) -> go.Figure:
     """Per-method mean of ``metric`` with ±std error bars, sorted (descending by default).
 
@@ -404,8 +458,10 @@ def comparison_bars(
         kind: ``"bar"`` or ``"dot"`` (a dot plot reads better when means are close to each
             other far from zero).
         ascending: sort ascending instead, e.g. for a lower-is-better metric.
+        label: the metric's display name for the title and axis (default: ``metric``).
     """
-    title = f"{metric} by method"
+    shown = label or metric
+    title = f"{_esc(shown)} by method"
     mean_col, std_col = f"{metric}_mean", f"{metric}_std"
     if _is_empty(summary, ["method", mean_col]):
         return empty_figure(title)
@@ -433,7 +489,7 @@ def comparison_bars(
     # Keep the sorted order even if plotly would otherwise sort categories.
     fig.update_xaxes(title="method", type="category", categoryorder="array",
                      categoryarray=list(methods))
-    fig.update_yaxes(title=f"{metric} (mean ± std)")
+    fig.update_yaxes(title=f"{_esc(shown)} (mean ± std)")
     return fig
 
 

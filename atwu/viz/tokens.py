@@ -15,7 +15,12 @@ Two visual channels, kept independent so neither hides the other:
   colour only has to contrast with the page, not with every weight colour.
 
 A token whose weight is at or above the threshold slider gets a black-and-white ring
-(``box-shadow``) that stays visible on any background colour.
+(an *inset* ``box-shadow`` inside the token's own padding, so it never covers neighbouring
+letters) that stays visible on any background colour. Every token has a little horizontal
+padding and margin, so markers of adjacent tokens never touch.
+
+When every weight in view is equal the legend says so ("all weights = …") and the scale becomes
+0..max(1, value) (see :func:`scale_range`).
 
 Every piece of text that reaches the HTML (token text, tooltips, names, questions, generations)
 goes through :func:`html.escape` with ``quote=True``: tokens come from model vocabularies and
@@ -44,6 +49,7 @@ __all__ = [
     "example_page_html",
     "legend_html",
     "relative_luminance",
+    "scale_range",
     "text_colour_for",
     "token_row_html",
 ]
@@ -66,14 +72,16 @@ SPAN_STYLES: dict[str, tuple[str, str]] = {
     "context": ("2px dotted #8c8c8c", "context (left out)"),
 }
 
-#: Threshold marker: a white inner ring and a black outer ring, visible on pale and dark weights.
-THRESHOLD_SHADOW: str = "0 0 0 1px #ffffff, 0 0 0 3px #000000"
+#: Threshold marker: a black ring with a white ring inside it, drawn *inset* (inside the token's
+#: own padded box) so it never spills over neighbouring tokens or covers letters; visible on pale
+#: and dark weights alike.
+THRESHOLD_SHADOW: str = "inset 0 0 0 2px #000000, inset 0 0 0 3px #ffffff"
 
 _LABEL_NAMES: dict[int, str] = {1: "fact", 0: "other", -1: "left out"}
 
 # Shared by every token span; pre-wrap keeps the answer's spaces and newlines as they read.
 _TOKEN_BASE_STYLE = (
-    "white-space:pre-wrap;background-clip:padding-box;padding:1px 0;margin:0 0 2px 0;"
+    "white-space:pre-wrap;background-clip:padding-box;padding:2px 3px;margin:0 1px 2px 1px;"
     "line-height:1.9;border-radius:2px;"
 )
 _ROW_STYLE = (
@@ -113,6 +121,23 @@ def _position_on_scale(value: float, vmin: float, vmax: float) -> float:
         # says "neither low nor high" better than either end would.
         return 0.5
     return min(1.0, max(0.0, (value - vmin) / (vmax - vmin)))
+
+
+def scale_range(lo: float, hi: float) -> tuple[float, float]:
+    """The colour-scale ends for weights spanning [lo, hi] (shared with the overview heatmap).
+
+    Weights all inside [0, 1] use 0..1, so probabilities and 0/1 oracles read on their natural
+    scale; other ranges use their own min..max; when every weight is equal (``lo == hi``) the
+    scale is 0..max(1, value), so the single colour still says how large the value is.
+    """
+    lo, hi = float(lo), float(hi)
+    if math.isnan(lo) or math.isnan(hi):
+        return 0.0, 1.0
+    if hi <= lo:
+        return min(0.0, lo), max(1.0, hi)
+    if lo >= 0.0 and hi <= 1.0:
+        return 0.0, 1.0
+    return lo, hi
 
 
 def colour_for(value: float, vmin: float, vmax: float) -> str:
@@ -229,7 +254,7 @@ def _token_span(
     if special or token == "":
         # Special / empty tokens get small italic text so they are hoverable but do not read as
         # part of the answer; an empty token would otherwise be an invisible zero-width span.
-        style.append("font-size:0.75em;font-style:italic;padding:1px 2px;margin-left:2px;")
+        style.append("font-size:0.75em;font-style:italic;padding:2px 3px;margin-left:2px;")
         shown = token if token else "∅"
     else:
         shown = token
@@ -290,6 +315,7 @@ def legend_html(
     title: str = "token weight",
     threshold: float | None = None,
     show_spans: bool = True,
+    uniform: float | None = None,
 ) -> str:
     """A legend: the weight gradient with min/max ticks, and the ground-truth span key.
 
@@ -298,6 +324,8 @@ def legend_html(
         title: the bar's caption (escaped).
         threshold: when given, its place on the bar and the ring marker's meaning are shown.
         show_spans: include the span-channel key.
+        uniform: when every weight in view equals this value, the legend says so
+            ("all weights = …") under the bar instead of leaving two equal-looking ticks.
     """
     stops = [i / 10 for i in range(11)]
     colours = pc.sample_colorscale(COLOURSCALE, stops)
@@ -317,8 +345,14 @@ def legend_html(
         f'<div style="position:relative;width:220px;height:12px;border:1px solid #888;'
         f'background:linear-gradient(to right, {gradient});">{tick_marker}</div>'
         '<div style="display:flex;justify-content:space-between;width:222px;font-size:0.75em;">'
-        f"<span>{_esc(_fmt(vmin))}</span><span>{_esc(_fmt(vmax))}</span></div></div>"
+        f"<span>{_esc(_fmt(vmin))}</span><span>{_esc(_fmt(vmax))}</span></div>"
     )
+    if uniform is not None:
+        bar += (
+            '<div class="atwu-uniform" style="font-size:0.75em;font-style:italic;">'
+            f"all weights = {_esc(_fmt(uniform))}</div>"
+        )
+    bar += "</div>"
     items = [bar]
     if threshold is not None:
         items.append(
@@ -356,6 +390,14 @@ def _weights_range(frames: Sequence[pd.DataFrame]) -> tuple[float, float]:
     if values.empty:
         return 0.0, 1.0
     return float(values.min()), float(values.max())
+
+
+def _has_weights(frames: Sequence[pd.DataFrame]) -> bool:
+    """True when some frame holds at least one finite weight."""
+    return any(
+        "weight" in f.columns and pd.to_numeric(f["weight"], errors="coerce").notna().any()
+        for f in frames
+    )
 
 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
@@ -396,14 +438,24 @@ def compare_html(
         An HTML fragment: a legend then one labelled row per method.
     """
     frames = [_normalised(df) if normalise else df for _, df in rows]
+    data_lo, data_hi = _weights_range(frames)
+    uniform = data_lo if (rows and data_lo == data_hi and _has_weights(frames)) else None
     if normalise:
         lo, hi = 0.0, 1.0
     else:
-        lo, hi = _weights_range(frames)
+        lo, hi = scale_range(data_lo, data_hi)
     lo = lo if vmin is None else float(vmin)
     hi = hi if vmax is None else float(vmax)
+    if not (hi > lo):
+        # A degenerate explicit range (all weights equal): widen it so the colour is meaningful.
+        uniform = lo if uniform is None else uniform
+        lo, hi = scale_range(lo, hi)
     title = "token weight ÷ row max" if normalise else "token weight"
-    parts = [legend_html(lo, hi, title=title, threshold=threshold, show_spans=show_spans)]
+    parts = [
+        legend_html(
+            lo, hi, title=title, threshold=threshold, show_spans=show_spans, uniform=uniform
+        )
+    ]
     for (name, _), frame in zip(rows, frames, strict=True):
         parts.append(
             token_row_html(

@@ -224,7 +224,9 @@ def test_comparison_formatting_and_ranking():
                           "forget_quality_mean": [1e-5, 0.2], "forget_quality_std": [1e-6, np.nan]})
     f = D.formatted_comparison(table, ["uq", "forget_quality", "missing"])
     assert list(f.columns) == ["method", "config", "n", "UQ", "forget quality"]
-    assert f["UQ"].tolist() == ["40.000 ± 2.000", "55.000"]
+    assert f["UQ"].tolist() == ["40.0 ± 2.0", "55.0"]
+    assert "config" in D.without_empty_config(f).columns
+    assert "config" not in D.without_empty_config(f.assign(config="")).columns
     assert "e-05" in f["forget quality"][0]
     ranking = D.uq_ranking(table)
     assert ranking["method"].tolist() == ["wga", "atwu"] and ranking["rank"].tolist() == [1, 2]

@@ -189,7 +189,7 @@ def test_truth_ratio_histograms_share_bins_and_title() -> None:
     a, b = fig.data
     assert isinstance(a, go.Histogram) and isinstance(b, go.Histogram)
     assert a.xbins == b.xbins
-    assert fig.layout.barmode == "overlay"
+    assert fig.layout.barmode == "group"
     assert "KS statistic = 0.300" in fig.layout.title.text
     assert "p-value = 0.0123" in fig.layout.title.text
 

@@ -264,3 +264,11 @@ def test_fragment_has_no_raw_newlines() -> None:
     assert "\n" not in out and "\r" not in out
     assert [s["text"] for s in spans_of(out)] == [" a\n\n", "b\r\n"]
     assert "\n" in spans_of(out)[0]["title"]  # tooltips still multi-line
+
+
+def test_uniform_weights_legend_and_inset_marker() -> None:
+    df = make_tokens([0.953, 0.953])
+    out = compare_html([("a", df)], threshold=0.5)
+    assert "all weights = 0.953" in out
+    spans = spans_of(out)
+    assert all("inset" in style_of(s)["box-shadow"] for s in spans)
