@@ -24,8 +24,11 @@ st.set_page_config(page_title="ATWU: token-level unlearning", page_icon=":materi
                    layout="wide")
 
 pages = [
-    # The default page is served at "/" (no url_path: "/home" would be "Page not found").
-    st.Page(common.PAGES["home"], title="Home", icon=":material/home:", default=True),
+    # The default page is served at "/". Its url_path must still differ from its file's stem:
+    # otherwise Streamlit's pages/ folder convention runs pages/home_page.py directly, without
+    # this router and its sidebar. Nothing links to "/home".
+    st.Page(common.PAGES["home"], title="Home", icon=":material/home:", default=True,
+            url_path="home"),
     st.Page(common.PAGES["run"], title="Run", icon=":material/play_arrow:", url_path="run"),
     st.Page(common.PAGES["tokens"], title="Token scores", icon=":material/format_color_text:",
             url_path="tokens"),

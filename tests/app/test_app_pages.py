@@ -246,8 +246,7 @@ def test_no_url_path_equals_a_page_file_stem():
     tree = ast.parse((root / "app.py").read_text())
     paths = [kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call)
              for kw in node.keywords if kw.arg == "url_path"]
-    # Four pages name a url_path; the default page (Home) has none: it is served at "/".
-    assert len(paths) == 4
+    assert len(paths) == 5
     assert not set(paths) & stems
 
 
