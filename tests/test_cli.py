@@ -129,10 +129,6 @@ def test_directory_with_other_files_is_refused(small_benchmark, tmp_path, capsys
 # -- evaluation through the CLI (needs atwu.evaluate.checkpoint) ----------------------------------
 @pytest.mark.slow
 def test_run_with_evaluation(small_benchmark, tmp_path, capsys):
-    try:
-        from atwu.evaluate.checkpoint import CheckpointEvaluator  # noqa: F401
-    except Exception as exc:  # pragma: no cover - the evaluation module is optional here
-        pytest.skip(f"atwu.evaluate.checkpoint does not import: {exc}")
     out = tmp_path / "evaluated"
     rc, stdout, err = run_cli(capsys, "run", "--method", "atwu", "--steps", "4", "--checkpoint-every", "2",
                               "--quick", "--out", str(out))

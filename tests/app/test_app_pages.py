@@ -223,8 +223,7 @@ def test_failed_run_says_why(app, broken_runs):
 def test_empty_runs_directory_offers_the_demo(app, tmp_path):
     from atwu.demo import shipped_demo_dir
 
-    if not any(shipped_demo_dir().glob("*/config.json")):
-        pytest.skip("no demo bundle shipped yet")
+    assert any(shipped_demo_dir().glob("*/config.json")), "the demo bundle must ship in assets/demo"
     at = _goto(app, "pages/token_scores.py", dir=str(tmp_path / "empty"))
     _ok(at)
     assert at.toggle(key="use_demo").value is True
