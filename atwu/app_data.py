@@ -464,15 +464,6 @@ def threshold_range(lo: float, hi: float) -> tuple[float, float, float]:
     return lo, top, round((lo + top) / 2, 2)
 
 
-def normalise_rows(tokens: pd.DataFrame) -> pd.DataFrame:
-    """Weights divided by the example's own maximum (what compare mode's "shape only" shows)."""
-    out = tokens.copy()
-    top = pd.to_numeric(out["weight"], errors="coerce").max()
-    if pd.notna(top) and top > 0:
-        out["weight"] = out["weight"] / top
-    return out
-
-
 def generations(eval_examples: pd.DataFrame | None, split: str, example_id: str,
                 step: int) -> dict[str, Any]:
     """The example's greedy generations at step 0 and at (or before) ``step``.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from atwu.data.format import QAPair, load_pairs
+from atwu.data.format import QAPair, load_pairs, write_pairs
 from atwu.io import read_json
 
 FORMAT_VERSION = 1
@@ -104,6 +104,16 @@ class Benchmark:
     def quality(self) -> dict:
         path = self.root / "quality.json"
         return read_json(path) if path.is_file() else {}
+
+
+def write_splits(root: Path, splits: dict[str, list[QAPair]]) -> dict[str, dict]:
+    """Write ``root/data/<split>.jsonl`` for every split; returns the manifest's ``splits`` entry."""
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    meta = {}
+    for name, pairs in splits.items():
+        write_pairs(root / "data" / f"{name}.jsonl", pairs)
+        meta[name] = {"path": f"data/{name}.jsonl", "n": len(pairs)}
+    return meta
 
 
 _CACHE: dict[tuple[str, float], list[QAPair]] = {}

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from atwu.benchmark import FORMAT_VERSION
+from atwu.benchmark import FORMAT_VERSION, write_splits
 from atwu.data.embedded import RETAIN_EVAL_SIZE, RETAIN_OF, generate_splits
-from atwu.data.format import QAPair, load_pairs, write_pairs
+from atwu.data.format import QAPair, load_pairs
 from atwu.io import atomic_directory, atomic_write_json
 
 ProgressFn = Callable[[str, float], None]
@@ -154,11 +154,7 @@ def _run_jobs(root: Path, jobs: list[ModelJob], workers: int, progress: Progress
 def _write_common(tmp: Path, splits: dict[str, list[QAPair]], vocab_size: int) -> dict:
     from atwu.data.tokenizer import train_tokenizer
 
-    (tmp / "data").mkdir()
-    split_meta = {}
-    for name, pairs in splits.items():
-        write_pairs(tmp / "data" / f"{name}.jsonl", pairs)
-        split_meta[name] = {"path": f"data/{name}.jsonl", "n": len(pairs)}
+    split_meta = write_splits(tmp, splits)
     tok = train_tokenizer(_tokenizer_corpus(splits), vocab_size=vocab_size)
     tok.save_pretrained(tmp / "tokenizer")
     return split_meta

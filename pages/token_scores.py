@@ -11,7 +11,7 @@ import streamlit as st
 
 from atwu import app_data as D
 from atwu.viz.figures import auroc_over_steps, overview_matrix
-from atwu.viz.tokens import compare_html, example_page_html, scale_range
+from atwu.viz.tokens import compare_html, example_page_html, normalised_by_max, scale_range
 from pages import common
 
 ctx = common.context()
@@ -195,7 +195,7 @@ with right:
     if len(rows) > 1:
         prf = []
         for label, frame in rows:
-            s = D.threshold_stats(D.normalise_rows(frame) if normalise else frame, threshold)
+            s = D.threshold_stats(normalised_by_max(frame) if normalise else frame, threshold)
             prf.append({"run": label, "precision": fmt(s["precision"]),
                         "recall": fmt(s["recall"]), "F1": fmt(s["f1"]),
                         "tokens ≥ threshold": s["above"]})

@@ -57,8 +57,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from atwu.benchmark import FORMAT_VERSION, Benchmark, BenchmarkError
-from atwu.data.format import QAPair, write_pairs
+from atwu.benchmark import FORMAT_VERSION, Benchmark, BenchmarkError, write_splits
+from atwu.data.format import QAPair
 from atwu.data.spans_rules import SpanStats, apply_span_overrides, rwku_spans, warn_unknown
 from atwu.data.tofu import check_columns, read_rows
 from atwu.io import atomic_directory, atomic_write_json, read_json, read_jsonl, write_jsonl
@@ -322,11 +322,7 @@ def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
     print(f"[rwku] converting {data['source']} (targets {options.targets}) into {out}",
           file=sys.stderr)
     with atomic_directory(out) as tmp:
-        (tmp / "data").mkdir()
-        split_meta = {}
-        for name, pairs in splits.items():
-            write_pairs(tmp / "data" / f"{name}.jsonl", pairs)
-            split_meta[name] = {"path": f"data/{name}.jsonl", "n": len(pairs)}
+        split_meta = write_splits(tmp, splits)
         write_jsonl(tmp / "probes.jsonl", [
             {"set": s, "id": f"{s}-{i}", "subject": r["subject"], "query": r["query"],
              "answer": r["answer"], "level": str(r.get("level") or ""), "type": r.get("type")}

@@ -44,8 +44,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from atwu.benchmark import FORMAT_VERSION, BenchmarkError
-from atwu.data.format import QAPair, write_pairs
+from atwu.benchmark import FORMAT_VERSION, BenchmarkError, write_splits
+from atwu.data.format import QAPair
 from atwu.data.spans_rules import SpanStats, apply_span_overrides, tofu_spans, warn_unknown
 from atwu.io import atomic_directory, atomic_write_json, read_json
 
@@ -363,11 +363,7 @@ def prepare_tofu(out: Path, options: TofuOptions) -> Path:
 
     print(f"[tofu] converting {options.data_dir or HUB_ID} into {out}", file=sys.stderr)
     with atomic_directory(out) as tmp:
-        (tmp / "data").mkdir()
-        split_meta = {}
-        for name, pairs in splits.items():
-            write_pairs(tmp / "data" / f"{name}.jsonl", pairs)
-            split_meta[name] = {"path": f"data/{name}.jsonl", "n": len(pairs)}
+        split_meta = write_splits(tmp, splits)
         if reference is not None:
             placeholder = tmp / "models" / retain_name
             placeholder.mkdir(parents=True)

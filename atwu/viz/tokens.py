@@ -400,7 +400,7 @@ def _has_weights(frames: Sequence[pd.DataFrame]) -> bool:
     )
 
 
-def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+def normalised_by_max(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy with weights divided by the row's own max (unchanged when the max is not > 0)."""
     out = frame.copy()
     top = pd.to_numeric(out["weight"], errors="coerce").max()
@@ -437,7 +437,7 @@ def compare_html(
     Returns:
         An HTML fragment: a legend then one labelled row per method.
     """
-    frames = [_normalised(df) if normalise else df for _, df in rows]
+    frames = [normalised_by_max(df) if normalise else df for _, df in rows]
     data_lo, data_hi = _weights_range(frames)
     uniform = data_lo if (rows and data_lo == data_hi and _has_weights(frames)) else None
     if normalise:
