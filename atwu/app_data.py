@@ -735,8 +735,10 @@ def param_specs(method: str) -> list[ParamSpec]:
             for f in dataclasses.fields(cls.Params)]
 
 
-def train_specs(names: tuple[str, ...] = ("steps", "lr", "checkpoint_every")) -> list[ParamSpec]:
-    """Training settings shown on the Run page (from :class:`atwu.config.TrainSettings`)."""
+def train_specs(names: tuple[str, ...] = ("epochs", "steps", "lr", "checkpoint_every")) -> list[ParamSpec]:
+    """Training settings shown on the Run page (from :class:`atwu.config.TrainSettings`). The
+    optional integers (steps, checkpoint_every) are asked as numbers where 0 means "the default
+    rule" (epochs; 6 checkpoints per run)."""
     from atwu.config import TrainSettings
 
     hints = typing.get_type_hints(TrainSettings)
@@ -745,8 +747,11 @@ def train_specs(names: tuple[str, ...] = ("steps", "lr", "checkpoint_every")) ->
     for name in names:
         f = fields[name]
         spec = _spec(name, hints[name], f.default, f.metadata.get("help", ""))
-        if name == "steps":  # int | None in the dataclass; the form always asks for a number
-            spec = dataclasses.replace(spec, kind="int", optional=False)
+        if name in ("steps", "checkpoint_every"):
+            spec = dataclasses.replace(spec, kind="int", optional=False, default=f.default or 0,
+                                       help=f"0: the default. {spec.help}")
+        elif name == "epochs":
+            spec = dataclasses.replace(spec, kind="float", optional=False)
         out.append(spec)
     return out
 

@@ -89,9 +89,12 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default=None, help="forget split (default: forget10; 'forget' on your own files)")
     p.add_argument("--model", default=None, help="starting model: local path or hub id (default: the benchmark's full model)")
     p.add_argument("--aux-model", default=None, help="auxiliary model for method aux (default: the benchmark's base model)")
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--epochs", type=float, default=None)
-    p.add_argument("--checkpoint-every", type=int, default=None)
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=float, default=None,
+                        help="passes over the forget split (default: 12)")
+    length.add_argument("--steps", type=int, default=None, help="optimiser steps instead of --epochs")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help="steps between checkpoints (default: 6 checkpoints per run)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1 ...")
@@ -149,7 +152,7 @@ def _config_from_args(args, base=None):
     if args.steps is not None:
         cfg.train.steps, cfg.train.epochs = args.steps, None
     if args.epochs is not None:
-        cfg.train.epochs = args.epochs
+        cfg.train.steps, cfg.train.epochs = None, args.epochs
     if args.checkpoint_every is not None:
         cfg.train.checkpoint_every = args.checkpoint_every
     if args.lr is not None:
@@ -231,7 +234,8 @@ def _default_out(cfg) -> Path:
     return runs_dir() / safe_name(name)
 
 
-def execute_run(cfg, out: Path, *, resume: bool = False, overwrite: bool = False) -> int:
+def execute_run(cfg, out: Path, *, resume: bool = False, overwrite: bool = False,
+                progress: bool | None = None) -> int:
     from atwu.train import Cancelled, Diverged, Trainer
 
     def evaluator(trainer, tokenizer, device):
@@ -241,7 +245,8 @@ def execute_run(cfg, out: Path, *, resume: bool = False, overwrite: bool = False
                                    quick=trainer.config.quick, device=device,
                                    starting_model_path=trainer.model_path)
 
-    trainer = Trainer(cfg, out, resume=resume, overwrite=overwrite, evaluator_factory=evaluator)
+    trainer = Trainer(cfg, out, resume=resume, overwrite=overwrite, evaluator_factory=evaluator,
+                      progress=progress)
     try:
         result = trainer.run()
     except Cancelled:

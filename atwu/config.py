@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from atwu.methods.base import param
 
 EMBEDDED = "embedded"
+DEFAULT_EPOCHS = 12.0
+CHECKPOINTS_PER_RUN = 6
 
 
 @dataclass
 class TrainSettings:
-    steps: int | None = param(150, "optimiser steps (ignored when epochs is set)")
-    epochs: float | None = param(None, "passes over the forget split instead of a step count")
+    # Run length is counted in passes over the forget split, as open-unlearning does: a fixed step
+    # count over-trains small forget sets (150 steps are 12 passes over the 200 pairs of forget10
+    # but 40 passes over 60 pairs, and ATWU's alignment decays once whole answers are wrecked;
+    # see docs/TUNING.md).
+    epochs: float | None = param(DEFAULT_EPOCHS, "passes over the forget split (the default run "
+                                                 "length; 12 passes are 156 steps on forget10)")
+    steps: int | None = param(None, "optimiser steps instead of epochs (when set, epochs is ignored)")
     forget_batch_size: int = param(16, "forget examples per step")
     retain_batch_size: int = param(16, "retain examples per step")
     lr: float = param(5e-4, "AdamW learning rate of the model")
@@ -22,8 +30,23 @@ class TrainSettings:
     warmup_steps: int = param(0, "linear learning-rate warm-up steps")
     schedule: str = param("constant_with_warmup", "learning-rate schedule (transformers get_scheduler name)")
     max_grad_norm: float = param(1.0, "gradient clipping norm (0 disables)")
-    checkpoint_every: int = param(25, "record weights, evaluate and save resumable state every K steps")
+    checkpoint_every: int | None = param(
+        None, "record weights, evaluate and save resumable state every K steps (None: "
+              f"{CHECKPOINTS_PER_RUN} checkpoints after step 0, every ceil(steps/{CHECKPOINTS_PER_RUN}) steps)")
     record_examples: int = param(1000, "forget examples whose token weights are recorded (a fixed sample beyond)")
+
+    def total_steps(self, n_forget: int) -> int:
+        """Optimiser steps of a run over ``n_forget`` forget examples: ``steps`` when set, else
+        ``epochs`` passes of ceil(n_forget / forget_batch_size) batches. ValueError if neither
+        is a positive number."""
+        if self.steps is not None:
+            if self.steps < 1:
+                raise ValueError("--steps must be a positive integer (or use --epochs)")
+            return self.steps
+        if self.epochs is None or self.epochs <= 0:
+            raise ValueError("--epochs must be a positive number (or use --steps)")
+        per_pass = math.ceil(max(n_forget, 1) / self.forget_batch_size)
+        return max(1, math.ceil(self.epochs * per_pass))
 
 
 @dataclass

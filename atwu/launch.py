@@ -278,16 +278,18 @@ def fresh_run_dir(runs_dir: str | Path, name: str) -> Path:
 
 
 def build_run_args(method: str, *, benchmark: str | None = None, split: str | None = None,
-                   model: str | None = None, steps: int | None = None, lr: float | None = None,
+                   model: str | None = None, steps: int | None = None,
+                   epochs: float | None = None, lr: float | None = None,
                    checkpoint_every: int | None = None, seed: int | None = None,
                    device: str | None = None, params: dict[str, Any] | None = None,
                    quick: bool = False, evaluate: bool = True,
                    save_model: bool | None = None, extra: list[str] | None = None) -> list[str]:
     """The ``python -m atwu run`` arguments (without ``--out``) for one run; ``extra`` is
-    appended as given (e.g. ``["--data-dir", D]`` for TOFU)."""
+    appended as given (e.g. ``["--data-dir", D]`` for TOFU). Give ``steps`` or ``epochs``, not
+    both (``run`` refuses both)."""
     args = ["run", "--method", method]
     for flag, value in (("--benchmark", benchmark), ("--split", split), ("--model", model),
-                        ("--steps", steps), ("--lr", lr), ("--checkpoint-every", checkpoint_every),
+                        ("--steps", steps), ("--epochs", epochs), ("--lr", lr), ("--checkpoint-every", checkpoint_every),
                         ("--seed", seed), ("--device", device)):
         if value is not None and value != "":
             args += [flag, str(value)]

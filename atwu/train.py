@@ -30,7 +30,7 @@ from transformers import get_scheduler
 from transformers.utils import logging as hf_logging
 
 from atwu.benchmark import Benchmark
-from atwu.config import EMBEDDED, RunConfig
+from atwu.config import CHECKPOINTS_PER_RUN, EMBEDDED, RunConfig
 from atwu.data.batching import collate
 from atwu.data.chat import encode_pair, warn_if_plain
 from atwu.data.format import QAPair
@@ -160,9 +160,13 @@ def _versions() -> dict[str, str]:
 
 class Trainer:
     def __init__(self, config: RunConfig, out: Path, *, resume: bool = False, overwrite: bool = False,
-                 evaluator_factory: Any = None, step0_cache: dict | None = None):
+                 evaluator_factory: Any = None, step0_cache: dict | None = None,
+                 progress: bool | None = None):
         self.config, self.out, self.resume, self.overwrite = config, Path(out), resume, overwrite
         self.evaluator_factory = evaluator_factory
+        # None: a progress bar only on a terminal (a log file would fill with redrawn bars; the
+        # app follows runs through status.json)
+        self.progress = progress
         self.method_cls = get_method(config.method)
         self.params = build_params(self.method_cls, config.params)
         self.bench = resolve_benchmark(config.benchmark, config.benchmark_options,
@@ -261,13 +265,18 @@ class Trainer:
             signal.signal(signal.SIGTERM, previous_handler)
 
     def _total_steps(self) -> int:
-        t = self.config.train
-        if t.epochs is not None:
-            n = len(self.bench.pairs(self.split))
-            return max(1, math.ceil(t.epochs * math.ceil(n / t.forget_batch_size)))
-        if not t.steps or t.steps < 1:
-            raise RunError("--steps must be a positive integer (or use --epochs)")
-        return t.steps
+        try:
+            return self.config.train.total_steps(len(self.bench.pairs(self.split)))
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
+
+    def _checkpoint_every(self, total: int) -> int:
+        every = self.config.train.checkpoint_every
+        if every is None:
+            return max(1, math.ceil(total / CHECKPOINTS_PER_RUN))
+        if every < 1:
+            raise RunError("--checkpoint-every must be a positive integer")
+        return every
 
     def _run(self, status: StatusWriter, total: int) -> dict:
         cfg, t = self.config, self.config.train
@@ -294,7 +303,8 @@ class Trainer:
             model = apply_lora(model, cfg.lora)
         ctx = MethodContext(device=device, reference_model=ref, aux_model=aux,
                             hidden_size=model.config.hidden_size,
-                            num_layers=getattr(model.config, "num_hidden_layers", 0))
+                            num_layers=getattr(model.config, "num_hidden_layers", 0),
+                            total_steps=total)
         method = self.method_cls(self.params, ctx)
         model.train()
         if hasattr(model, "config"):
@@ -309,7 +319,8 @@ class Trainer:
         recorded = self._recorded(forget)
         pad = tokenizer.pad_token_id
 
-        self._write_config(device, n_params, threads, total)
+        every = self._checkpoint_every(total)
+        self._write_config(device, n_params, threads, total, every, method.resolved())
         if not self.resume:
             write_jsonl(self.out / "examples.jsonl", [
                 {"example_id": e.pair.id, "question": e.pair.question, "answer": e.pair.answer,
@@ -352,7 +363,8 @@ class Trainer:
 
         if start_step == 0:
             checkpoint(0)
-        bar = tqdm(total=total, initial=start_step, desc=f"{cfg.method}", unit="step")
+        bar = tqdm(total=total, initial=start_step, desc=f"{cfg.method}", unit="step",
+                   disable=None if self.progress is None else not self.progress)
         started = time.time()
         last_good = start_step
         for step in range(start_step + 1, total + 1):
@@ -382,7 +394,7 @@ class Trainer:
             bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.3f}")
             status.update(step=step, message=f"training on {device.type}")
-            if step % t.checkpoint_every == 0 or step == total:
+            if step % every == 0 or step == total:
                 checkpoint(step)
                 last_good = step
         bar.close()
@@ -432,7 +444,8 @@ class Trainer:
         return frame.astype({"step": "int64", "position": "int64", "char_start": "int64",
                              "char_end": "int64", "weight": "float64", "label": "int64"})
 
-    def _write_config(self, device, n_params: int, threads, total: int) -> None:
+    def _write_config(self, device, n_params: int, threads, total: int, every: int,
+                      method_resolved: dict) -> None:
         data = self.config.to_json()
         data["params"] = {**vars(self.params)}
         data["schema_version"] = SCHEMA_VERSION
@@ -440,7 +453,8 @@ class Trainer:
         data["resolved"] = {"benchmark": str(self.bench.root), "split": self.split,
                             "retain_split": self.retain_split, "model": self.model_path,
                             "aux_model": self.aux_path, "device": str(device), "parameters": n_params,
-                            "threads": threads or torch.get_num_threads(), "total_steps": total}
+                            "threads": threads or torch.get_num_threads(), "total_steps": total,
+                            "checkpoint_every": every, "method": method_resolved}
         data["versions"] = _versions()
         atomic_write_json(self.out / "config.json", data)
 

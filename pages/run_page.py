@@ -11,6 +11,7 @@ import streamlit as st
 
 from atwu import app_data as D
 from atwu import launch as L
+from atwu.config import TrainSettings
 from atwu.methods.registry import MethodError, all_methods
 from atwu.paths import atwu_home, benchmarks_dir, default_benchmark_dir, safe_name
 from atwu.runs import read_run
@@ -201,25 +202,34 @@ for method in chosen:
 st.markdown("**Training**")
 train = {s.name: s for s in D.train_specs()}
 c = st.columns(4)
-steps = c[0].number_input("steps", min_value=1, value=int(train["steps"].default), step=10,
+steps_given = st.session_state.get("t_steps", 0) > 0  # steps replace epochs: grey the epochs out
+epochs = c[0].number_input("epochs", min_value=0.1, value=float(train["epochs"].default), step=1.0,
+                           key="t_epochs", help=train["epochs"].help, disabled=steps_given)
+steps = c[1].number_input("steps", min_value=0, value=int(train["steps"].default), step=10,
                           key="t_steps", help=train["steps"].help)
-lr_text = c[1].text_input("lr", value=D.as_text(train["lr"].default), key="t_lr",
+lr_text = c[2].text_input("lr", value=D.as_text(train["lr"].default), key="t_lr",
                           help=train["lr"].help)
-ckpt = c[2].number_input("checkpoint_every", min_value=1,
+ckpt = c[3].number_input("checkpoint_every", min_value=0,
                          value=int(train["checkpoint_every"].default), step=5, key="t_ckpt",
                          help=train["checkpoint_every"].help)
-seed0 = c[3].number_input("seed", min_value=0, value=0, step=1, key="t_seed",
+if split is not None and bench is not None and hub_bench is None:
+    n_forget = int(bench["splits"].set_index("split")["examples"].get(split, 0))
+    length = TrainSettings(epochs=float(epochs), steps=int(steps) or None)
+    st.caption(f"Run length: {length.total_steps(n_forget)} steps "
+               + (f"({epochs:g} passes over the {n_forget} pairs of {split}, batch "
+                  f"{length.forget_batch_size})." if not steps else "(steps given; epochs ignored)."))
+c = st.columns(5)
+seed0 = c[0].number_input("seed", min_value=0, value=0, step=1, key="t_seed",
                           help="random seed of the first run")
-c = st.columns(4)
-n_seeds = c[0].number_input("seeds per method", min_value=1, max_value=10, value=1, step=1,
+n_seeds = c[1].number_input("seeds per method", min_value=1, max_value=10, value=1, step=1,
                             key="t_nseeds", help="runs seed, seed+1, ... (mean ± std on the "
                                                  "Method comparison page)")
-device = c[1].selectbox("device", ["auto", "cpu", "cuda"], key="t_device",
+device = c[2].selectbox("device", ["auto", "cpu", "cuda"], key="t_device",
                         help="auto: CUDA with bf16 when there is a GPU, CPU otherwise")
-quick = c[2].checkbox("quick evaluation", value=False, key="t_quick",
+quick = c[3].checkbox("quick evaluation", value=False, key="t_quick",
                       help="evaluate the model only at step 0 and at the end (token weights and "
                            "their alignment are still recorded at every checkpoint)")
-evaluate = c[3].checkbox("evaluate", value=True, key="t_eval",
+evaluate = c[4].checkbox("evaluate", value=True, key="t_eval",
                          help="off: --no-eval (no forget quality / utility)")
 prefix = st.text_input("Run name prefix (optional)", key="t_name",
                        help="runs are named <prefix><method>-s<seed>-<time>")
@@ -263,7 +273,10 @@ for method in chosen:
             split_arg = split if bench and split != bench["default_split"] else None
         args = L.build_run_args(
             method, benchmark=bench_arg, split=split_arg, model=model_arg, extra=hub_extra,
-            steps=int(steps), lr=lr, checkpoint_every=int(ckpt), seed=seed,
+            # steps > 0 replaces epochs; epochs are passed only when changed (shorter commands)
+            steps=int(steps) or None,
+            epochs=None if steps or epochs == train["epochs"].default else epochs,
+            lr=lr, checkpoint_every=int(ckpt) or None, seed=seed,
             device=None if device == "auto" else device, params=overrides, quick=quick,
             evaluate=evaluate)
         commands.append((safe_name(f"{prefix}{method}-s{seed}-{stamp}"), args))

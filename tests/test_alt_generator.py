@@ -22,9 +22,6 @@ def test_alt_generator_spans_cover_values():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "issue #5, open: the defaults tuned on the embedded benchmark reach AUROC 0.70 on this "
-    "benchmark (measured 2026-11-28), short of the 0.90 target; the test keeps measuring it"))
 def test_atwu_defaults_find_the_facts_on_the_second_generator(tmp_path):
     from atwu.config import RunConfig
     from atwu.evaluate.metrics import alignment_metrics

@@ -97,6 +97,7 @@ class MethodContext:
     aux_model: Any = None         # auxiliary model (aux)
     hidden_size: int = 0
     num_layers: int = 0
+    total_steps: int = 0          # the run's optimiser steps (for warm-ups given as a share)
 
 
 class Method:
@@ -136,6 +137,11 @@ class Method:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+    def resolved(self) -> dict[str, Any]:
+        """Values the method derived from the run (e.g. a warm-up given as a share of the steps),
+        written under ``resolved.method`` in config.json."""
+        return {}
 
     def save_artifacts(self, run_dir) -> None:
         """Files a finished run keeps beside its weights (ATWU: ``scorer.safetensors``)."""

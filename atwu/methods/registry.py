@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from typing import Any
 
@@ -61,9 +62,15 @@ def _convert(name: str, text: str, typ: Any, method: str) -> Any:
             raise MethodError(f"{method}: {name} expects a number, got {text!r}") from None
     if typ is str:
         return text
-    if origin is typing.Union or str(origin) == "types.UnionType":
-        if text.lower() in ("none", "null") and type(None) in typing.get_args(typ):
+    if origin in (typing.Union, types.UnionType):
+        optional = type(None) in typing.get_args(typ)
+        if text.lower() in ("none", "null") and optional:
             return None
+        if len(args) == 1:  # X | None: X's own message, plus the way to say None
+            try:
+                return _convert(name, text, args[0], method)
+            except MethodError as exc:
+                raise MethodError(f"{exc} (or none)" if optional else str(exc)) from None
         for a in args:
             try:
                 return _convert(name, text, a, method)

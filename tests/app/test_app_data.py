@@ -166,7 +166,9 @@ def test_read_evals_keeps_the_last_record_of_a_step(tmp_path):
 def test_param_specs_and_overrides():
     specs = {s.name: s for s in D.param_specs("atwu")}
     assert specs["forget_loss"].kind == "choice" and "npo_token" in specs["forget_loss"].choices
-    assert specs["scorer_warmup_steps"].kind == "int"
+    # int | None (None: a share of the run's steps) is typed as text, "none" by default
+    assert specs["scorer_warmup_steps"].kind == "text" and specs["scorer_warmup_steps"].optional
+    assert specs["scorer_init_bias"].kind == "float"
     assert specs["scorer_lr"].kind == "float" and specs["scorer_lr"].help
     values = {name: s.default for name, s in specs.items()}
     assert D.param_overrides("atwu", values) == {}
@@ -177,6 +179,9 @@ def test_param_specs_and_overrides():
         D.param_overrides("atwu", {"scorer_lr": "fast"})
     train = {s.name: s for s in D.train_specs()}
     assert train["steps"].kind == "int" and train["lr"].kind == "float"
+    # 0 in the form means "the default rule": 12 epochs, 6 checkpoints per run
+    assert train["steps"].default == 0 and train["checkpoint_every"].default == 0
+    assert train["epochs"].kind == "float" and train["epochs"].default == 12
 
 
 def test_as_text_round_trips_defaults():

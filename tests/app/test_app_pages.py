@@ -187,6 +187,22 @@ def test_run_page_builds_and_launches_the_command(app, app_runs, monkeypatch):
     assert all(out.parent == app_runs for _, out in launched)
 
 
+def test_run_page_states_the_run_length(app, app_runs):
+    at = _goto(app, "pages/run_page.py")
+    _ok(at)
+    captions = "\n".join(c.value for c in at.caption)
+    # the fixture's forget10 has 20 pairs: 2 batches of 16 per pass, 12 passes
+    assert "Run length: 24 steps (12 passes over the 20 pairs of forget10, batch 16)" in captions
+    assert not at.number_input(key="t_epochs").disabled
+    at.number_input(key="t_steps").set_value(7).run()
+    captions = "\n".join(c.value for c in at.caption)
+    assert "Run length: 7 steps (steps given; epochs ignored)" in captions
+    assert at.number_input(key="t_epochs").disabled
+    at.number_input(key="t_steps").set_value(0).run()
+    at.number_input(key="t_epochs").set_value(3.0).run()
+    assert "--epochs 3" in at.code[0].value and "--steps" not in at.code[0].value
+
+
 def test_run_page_rejects_bad_hyperparameters(app, app_runs):
     at = _goto(app, "pages/run_page.py")
     at.text_input(key="p_atwu_scorer_lr").input("fast").run()
