@@ -264,7 +264,7 @@ def test_cli_run_on_tofu_fixture(home, tiny_model, tmp_path):
         warnings.simplefilter("ignore", SpanRuleWarning)
         code = main(["run", "--method", "graddiff", "--benchmark", "tofu", "--split", "forget10",
                      "--data-dir", str(TOFU), "--model", str(tiny_model), "--no-eval",
-                     "--steps", "5", "--out", str(out)])
+                     "--steps", "5", "--checkpoint-every", "5", "--out", str(out)])
     assert code == 0
     weights = pd.read_parquet(out / "weights.parquet")
     assert sorted(weights["step"].unique()) == [0, 5]

@@ -172,12 +172,16 @@ def test_oracle_weights_are_the_ground_truth(finished_run):
 
 @pytest.mark.parametrize("finished_run", ["atwu"], indirect=True)
 def test_atwu_scorer_moves_only_after_warmup(finished_run):
-    """Default warm-up 30 steps: every token selected alike at steps 0 and 25, not at 50."""
+    """Default warm-up: 20% of the run (10 of 50 steps). Every token is selected alike at step 0,
+    the scorer takes its first step at step 11, and by step 25 the weights differ."""
     method, out = finished_run
+    assert read_json(out / "config.json")["resolved"]["method"]["scorer_warmup_steps"] == 10
     weights = read_weights(out)
-    for step in (0, EVERY):
-        w = weights.loc[weights["step"] == step, "weight"].to_numpy()
-        assert np.allclose(w, 1 / (1 + math.exp(-3.0))), step
+    w0 = weights.loc[weights["step"] == 0, "weight"].to_numpy()
+    assert np.allclose(w0, 1 / (1 + math.exp(-3.0)))
+    assert weights.loc[weights["step"] == EVERY, "weight"].std() > 1e-3
+    with_scorer = [m["step"] for m in read_jsonl(out / "metrics.jsonl") if "scorer_loss" in m]
+    assert with_scorer == list(range(11, STEPS + 1))
     scorer = load_file(str(out / "scorer.safetensors"))
     assert set(scorer) == {"linear.weight", "linear.bias"}
     assert scorer["linear.weight"].abs().sum() > 0
