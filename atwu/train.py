@@ -200,7 +200,8 @@ class Trainer:
                                "holdout set or pass --aux-model PATH")
         if self.method_cls.name == "oracle" and any(p.spans is None for p in self.bench.pairs(self.split)):
             raise RunError(f"oracle needs ground-truth spans, and some pairs of {self.split} have none")
-        self._total_steps()  # bad --steps/--epochs: refuse before touching the output directory
+        # bad --steps/--epochs/--checkpoint-every: refuse before touching the output directory
+        self._checkpoint_every(self._total_steps())
         self._check_out()
 
     def _missing_retain_message(self, needed: str) -> str:

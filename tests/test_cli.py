@@ -64,6 +64,9 @@ BAD_INPUT = {
                           ["/nonexistent/bench", "prepare"]),
     "no method": (["--steps", "3"], ["--method is required"]),
     "non-positive steps": (["--method", "graddiff", "--steps", "0"], ["--steps"]),
+    "non-positive epochs": (["--method", "graddiff", "--epochs", "0"], ["--epochs"]),
+    "non-positive checkpoint step": (["--method", "graddiff", "--checkpoint-every", "0"],
+                                     ["--checkpoint-every"]),
 }
 
 

@@ -29,7 +29,7 @@ from atwu.methods.scorer import LinearScorer, rms_normalise
 @dataclass
 class ATWUParams:
     alpha: float = param(2.0, "weight of the retain NLL term (tuned on the embedded benchmark: "
-                              "2 keeps the selection stable late in training; see docs/report)")
+                              "2 keeps the selection stable late in training; see docs/TUNING.md)")
     gamma: float = param(1.0, "weight of the token-weighted forget term")
     forget_loss: Literal["prob", "nll", "npo_token"] = param(
         "prob", "model's per-token forget loss: prob (saturated f=p), nll (weighted gradient "
@@ -49,7 +49,7 @@ class ATWUParams:
               "scorer_warmup_share of the run's steps")
     scorer_warmup_share: float = param(
         0.2, "warm-up as a share of the run's steps when scorer_warmup_steps is None (0.2: 31 of "
-             "the 156 steps of 12 passes over forget10, 9 of 46 on a 60-pair forget set)")
+             "the 156 steps of 12 passes over forget10, 10 of 48 on a 60-pair forget set)")
     scorer_l2: float = param(1e-3, "penalty on ‖v‖² in the scorer step")
     scorer_init: Literal["select_all", "random"] = param(
         "select_all", "select_all: v=0, b=3 (every token starts selected); random: v ~ N(0,1) scaled "
