@@ -53,10 +53,15 @@ def build_companies(n: int, out: Path) -> Path:
 
 
 def train_settings(items: list[str]) -> TrainSettings:
-    values = {}
+    values: dict = {}
     for key, text in _parse_sets(items).items():
-        values[key] = None if text.lower() == "none" else (float(text) if "." in text or "e" in text
-                                                            else int(text))
+        values[key] = None if text.lower() == "none" else text
+        for kind in (int, float):  # steps=150, lr=2e-4; anything else (schedule=linear) as text
+            try:
+                values[key] = kind(text)
+                break
+            except ValueError:
+                continue
     if "steps" in values and "epochs" not in values:
         values["epochs"] = None
     return TrainSettings(**values)
