@@ -36,19 +36,11 @@ FINAL_KEYS = ("uq", "model_utility", "forget_quality", "forget_efficacy", "retai
 
 def build_companies(n: int, out: Path) -> Path:
     """The second generator's benchmark (atwu.data.alt_generator), prepared once under ``out``."""
-    from atwu.data.alt_generator import generate
-    from atwu.data.format import write_pairs
-    from atwu.prepare import PrepareOptions, prepare_custom
+    from atwu.data.alt_generator import prepare_companies
 
     bench = out / f"companies{n}"
-    if (bench / "manifest.json").is_file():
-        return bench
-    splits = generate(n, seed=0)
-    out.mkdir(parents=True, exist_ok=True)
-    write_pairs(out / f"companies{n}-forget.jsonl", splits["forget"])
-    write_pairs(out / f"companies{n}-retain.jsonl", splits["retain"])
-    prepare_custom(bench, out / f"companies{n}-forget.jsonl", out / f"companies{n}-retain.jsonl",
-                   None, PrepareOptions())
+    if not (bench / "manifest.json").is_file():
+        prepare_companies(bench, n, seed=0)
     return bench
 
 
@@ -62,8 +54,6 @@ def train_settings(items: list[str]) -> TrainSettings:
                 break
             except ValueError:
                 continue
-    if "steps" in values and "epochs" not in values:
-        values["epochs"] = None
     return TrainSettings(**values)
 
 

@@ -213,7 +213,7 @@ ckpt = c[3].number_input("checkpoint_every", min_value=0,
                          value=int(train["checkpoint_every"].default), step=5, key="t_ckpt",
                          help=train["checkpoint_every"].help)
 if split is not None and bench is not None and hub_bench is None:
-    n_forget = int(bench["splits"].set_index("split")["examples"].get(split, 0))
+    n_forget = int(n or 0)  # the split's pair count, read for the caption above
     length = TrainSettings(epochs=float(epochs), steps=int(steps) or None)
     st.caption(f"Run length: {length.total_steps(n_forget)} steps "
                + (f"({epochs:g} passes over the {n_forget} pairs of {split}, batch "

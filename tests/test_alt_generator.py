@@ -6,8 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from atwu.data.alt_generator import generate
-from atwu.data.format import write_pairs
+from atwu.data.alt_generator import generate, prepare_companies
 
 
 def test_alt_generator_spans_cover_values():
@@ -25,15 +24,10 @@ def test_alt_generator_spans_cover_values():
 def test_atwu_defaults_find_the_facts_on_the_second_generator(tmp_path):
     from atwu.config import RunConfig
     from atwu.evaluate.metrics import alignment_metrics
-    from atwu.prepare import PrepareOptions, prepare_custom
     from atwu.train import Trainer
 
-    splits = generate(60, seed=0)
-    write_pairs(tmp_path / "forget.jsonl", splits["forget"])
-    write_pairs(tmp_path / "retain.jsonl", splits["retain"])
     bench = tmp_path / "companies"
-    quality = prepare_custom(bench, tmp_path / "forget.jsonl", tmp_path / "retain.jsonl", None,
-                             PrepareOptions())
+    quality = prepare_companies(bench, 60, seed=0)
     assert quality["models"]["full"]["exact_match"]["forget"] >= 0.9  # it memorised the facts
     run = tmp_path / "run"
     Trainer(RunConfig(method="atwu", benchmark=str(bench), evaluate=False, save_model=False), run).run()

@@ -9,6 +9,7 @@ entity are `specific`, pooled values `shared`, the restated company name `contex
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from atwu.data.embedded import render
 from atwu.data.format import QAPair
@@ -116,3 +117,17 @@ def generate(n_companies: int = 40, seed: int = 0, forget_share: float = 0.1) ->
     ids = [c["id"] for c in companies]
     return {"forget": [p for i in ids[-n_forget:] for p in pairs_of[i]],
             "retain": [p for i in ids[:-n_forget] for p in pairs_of[i]]}
+
+
+def prepare_companies(out: Path, n_companies: int = 60, seed: int = 0) -> dict:
+    """Write the companies' forget/retain files beside ``out`` and prepare them as a benchmark at
+    ``out`` (models trained like any user's own data); returns the benchmark's quality report."""
+    from atwu.data.format import write_pairs
+    from atwu.prepare import PrepareOptions, prepare_custom
+
+    splits = generate(n_companies, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = {name: out.parent / f"{out.name}-{name}.jsonl" for name in ("forget", "retain")}
+    for name, path in files.items():
+        write_pairs(path, splits[name])
+    return prepare_custom(out, files["forget"], files["retain"], None, PrepareOptions())
