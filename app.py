@@ -3,22 +3,16 @@
     ./run-app.sh          # http://127.0.0.1:8501 (localhost only)
 
 Pages only read run directories, call atwu and draw; training runs as `python -m atwu run`
-subprocesses started from the Run page (atwu/launch.py).
+subprocesses started from the Run page (atwu/app/jobs.py).
 """
 
 from __future__ import annotations
 
-import sys
 import traceback
-from pathlib import Path
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:  # `pages.common` and `atwu` from this checkout, however started
-    sys.path.insert(0, str(ROOT))
-
-from pages import common  # noqa: E402
+from pages import common  # `streamlit run app.py` puts this folder on the path; atwu is installed
 
 st.set_page_config(page_title="ATWU: token-level unlearning", page_icon=":material/blur_on:",
                    layout="wide")

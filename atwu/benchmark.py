@@ -11,17 +11,20 @@ engine and the app never ask where a benchmark came from.
 
 from __future__ import annotations
 
+from atwu.errors import InputError
+
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from atwu.data.format import QAPair, load_pairs, write_pairs
+from atwu.data.format import QAPair
+from atwu.data.pairs_file import load_pairs, write_pairs
 from atwu.io import read_json
 
 FORMAT_VERSION = 1
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(InputError):
     """A benchmark directory is missing, incomplete or lacks what was asked of it."""
 
 

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from atwu.methods.base import param
+from atwu.params import param
 
 EMBEDDED = "embedded"
 DEFAULT_EPOCHS = 12.0

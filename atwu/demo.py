@@ -83,7 +83,7 @@ def check_bundle(path: Path) -> list[str]:
     """Problems that would make the bundle useless to the app (empty list: fine)."""
     import pandas as pd
 
-    from atwu.runs import list_runs, read_evals
+    from atwu.runs.read import list_runs, read_evals
 
     path = Path(path)
     problems: list[str] = []
@@ -129,9 +129,9 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
             directory); a second call with the same ``work`` reuses what is finished.
         overwrite: replace an existing bundle at ``out``.
     """
-    from atwu.cli import execute_run
+    from atwu.train.execute import execute_run
     from atwu.config import RunConfig
-    from atwu.runs import read_run
+    from atwu.runs.read import read_run
 
     say = log or (lambda message: print(f"[demo] {message}", file=sys.stderr, flush=True))
     out = Path(out)
@@ -139,7 +139,7 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
     with tempfile.TemporaryDirectory(prefix="atwu-demo-") as tmp_dir:
         work = Path(work) if work is not None else Path(tmp_dir)
         if benchmark is None:
-            from atwu.prepare import PrepareOptions, prepare_embedded
+            from atwu.prepare.build import PrepareOptions, prepare_embedded
             bench_dir = work / "benchmark"
             if not (bench_dir / "manifest.json").is_file():
                 say(f"preparing an embedded benchmark with {authors} authors")

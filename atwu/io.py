@@ -46,11 +46,23 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
                       default=_json_default, allow_nan=False)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file; mkstemp's 0600 would not
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """The one atomic writer: a temporary file beside ``path`` (``os.replace`` is atomic only
+    within one file system), fsync, rename; the file gets the usual umask permissions."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -1,7 +1,7 @@
 """What every page shares: the sidebar (runs directory, run picker), URL state and cached reads.
 
 Not a page itself (``app.py`` lists the pages with ``st.navigation``, so files here are not
-discovered automatically). The data work lives in :mod:`atwu.app_data`; this module adds only
+discovered automatically). The data work lives in :mod:`atwu.app` (view models); this module adds only
 Streamlit: caching keyed on path + file stamp, query-parameter sync and message drawing.
 
 URL state: ``run`` (the run picked in the sidebar), ``dir`` (the runs directory when it is not
@@ -18,10 +18,13 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from atwu import app_data as D
+from atwu.app.issues import Issue, file_stamp
+from atwu.app.run_list import run_label
+from atwu.app.token_view import at_step, example_table as example_table_, recorded_steps
 from atwu.demo import shipped_demo_dir
 from atwu.paths import runs_dir as default_runs_dir
-from atwu.runs import RunInfo, list_runs, read_run
+from atwu.runs.read import (RunInfo, examples_by_id, list_runs, read_eval_examples, read_evals,
+                            read_run, read_train_log, read_weights, train_log_path)
 
 # key (also the page's URL path) -> file. No URL path may equal a file's stem in pages/: before
 # the first st.navigation call of a process (and in every AppTest run) Streamlit still treats a
@@ -120,7 +123,7 @@ class Context:
 
     def label(self, name: str) -> str:
         r = self.by_name(name)
-        return D.run_label(r, demo=self.demo) if r else name
+        return run_label(r, demo=self.demo) if r else name
 
 
 def _default_run(runs: list[RunInfo], demo: bool) -> str | None:
@@ -193,25 +196,17 @@ def context() -> Context:
     return ctx
 
 
-def refresh(info: RunInfo) -> RunInfo:
-    """Re-read a run's config and status (for live views)."""
-    try:
-        return read_run(info.path)
-    except Exception:  # noqa: BLE001 - the directory vanished: keep what we had
-        return info
-
-
 # ---------------------------------------------------------------------------------------------
 # Messages
 # ---------------------------------------------------------------------------------------------
 
 
-def show_issues(issues: list[D.Issue]) -> None:
+def show_issues(issues: list[Issue]) -> None:
     for issue in issues:
         {"error": st.error, "warning": st.warning}.get(issue.level, st.info)(issue.text)
 
 
-def blocking(issues: list[D.Issue]) -> bool:
+def blocking(issues: list[Issue]) -> bool:
     return any(i.level == "error" for i in issues)
 
 
@@ -230,44 +225,44 @@ def no_run_message() -> None:
 def _weights_all(path: str, stamp: tuple | None) -> pd.DataFrame:
     # A resource, not data: the full table is shared read-only (no copy per read); pages only
     # ever take filtered copies of it.
-    return D.read_weights_file(path)
+    return read_weights(path)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _weights_step(path: str, stamp: tuple | None, step: int) -> pd.DataFrame:
     full = _weights_all(path, stamp)
-    return D.at_step(full, step).reset_index(drop=True)
+    return at_step(full, step).reset_index(drop=True)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _steps(path: str, stamp: tuple | None) -> list[int]:
-    return D.recorded_steps(_weights_all(path, stamp))
+    return recorded_steps(_weights_all(path, stamp))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _eval_examples(path: str, stamp: tuple | None) -> pd.DataFrame:
-    return D.read_eval_examples(path)
+    return read_eval_examples(path)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _evals(path: str, stamp: tuple | None) -> pd.DataFrame:
-    return D.read_evals_file(path)
+    return read_evals(path)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _metrics(path: str, stamp: tuple | None) -> pd.DataFrame:
-    return D.read_metrics_file(path)
+def _train_log(path: str, stamp: tuple | None) -> pd.DataFrame:
+    return read_train_log(path)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _examples(path: str, stamp: tuple | None) -> dict:
-    return D.read_examples_file(path)
+    return examples_by_id(path)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _example_table(path: str, wstamp: tuple | None, estamp: tuple | None, xstamp: tuple | None,
                    step: int, split: str) -> pd.DataFrame:
-    return D.example_table(_weights_step(path, wstamp, step), _eval_examples(path, estamp),
+    return example_table_(_weights_step(path, wstamp, step), _eval_examples(path, estamp),
                            _examples(path, xstamp), step=step, split=split)
 
 
@@ -285,7 +280,7 @@ def _guard(fn: Callable, *args: Any) -> tuple[Any, str | None]:
 
 
 def stamp(run_dir: Path, name: str) -> tuple | None:
-    return D.file_stamp(Path(run_dir) / name)
+    return file_stamp(Path(run_dir) / name)
 
 
 def weights_steps(run_dir: Path) -> tuple[list[int] | None, str | None]:
@@ -304,8 +299,8 @@ def evals(run_dir: Path) -> tuple[pd.DataFrame | None, str | None]:
     return _guard(_evals, str(run_dir), stamp(run_dir, "eval.jsonl"))
 
 
-def metrics(run_dir: Path) -> tuple[pd.DataFrame | None, str | None]:
-    return _guard(_metrics, str(run_dir), stamp(run_dir, "metrics.jsonl"))
+def train_log(run_dir: Path) -> tuple[pd.DataFrame | None, str | None]:
+    return _guard(_train_log, str(run_dir), file_stamp(train_log_path(run_dir)))
 
 
 def examples(run_dir: Path) -> tuple[dict | None, str | None]:
@@ -319,7 +314,7 @@ def example_table(run_dir: Path, step: int, split: str) -> tuple[pd.DataFrame | 
 
 
 def json_file(path: Path) -> tuple[Any, str | None]:
-    return _guard(_json, str(path), D.file_stamp(path))
+    return _guard(_json, str(path), file_stamp(path))
 
 
 @st.cache_resource(show_spinner=False)

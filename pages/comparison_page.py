@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atwu import app_data as D
-from atwu.evaluate.checkpoint import to_latex_table
-from atwu.viz.figures import comparison_bars
+from atwu.app.comparison_view import comparable_runs, comparison_table, formatted_comparison, group_labels, uq_ranking, without_empty_config
+from atwu.app.labels import ALIGNMENT_COLUMNS, HEADLINE_METRICS, METRIC_LABELS, metric_label
+from atwu.analysis.latex import to_latex_table
+from atwu.viz.comparison_figures import comparison_bars
 from pages import common
 
 ctx = common.context()
@@ -19,7 +20,7 @@ if not ctx.runs:
     common.no_run_message()
     st.stop()
 
-usable, notes = D.comparable_runs(ctx.runs)
+usable, notes = comparable_runs(ctx.runs)
 names = [r.name for r in usable]
 if notes:
     with st.expander(f"{len(notes)} run(s) left out"):
@@ -40,7 +41,7 @@ if not chosen:
     st.stop()
 
 try:
-    table, warns = D.comparison_table([ctx.by_name(n).path for n in chosen])
+    table, warns = comparison_table([ctx.by_name(n).path for n in chosen])
 except Exception as exc:  # noqa: BLE001 - a file changed under us: say which, keep the page up
     st.error(f"Could not compare these runs: {type(exc).__name__}: {exc}. A run directory may "
              "be damaged; leave it out of the selection.")
@@ -52,53 +53,53 @@ if table.empty:
     st.stop()
 
 st.subheader("Final metrics")
-present = [m for m in D.HEADLINE_METRICS + ("forget_efficacy", "retain_preservation",
+present = [m for m in HEADLINE_METRICS + ("forget_efficacy", "retain_preservation",
                                               "forget_prob", "forget_rouge", "ks_statistic")
            if f"{m}_mean" in table.columns and table[f"{m}_mean"].notna().any()]
-st.dataframe(D.without_empty_config(D.formatted_comparison(table, present)), hide_index=True,
+st.dataframe(without_empty_config(formatted_comparison(table, present)), hide_index=True,
              key="final_table")
 
-chart_metrics = [m for m in D.METRIC_LABELS if f"{m}_mean" in table.columns
+chart_metrics = [m for m in METRIC_LABELS if f"{m}_mean" in table.columns
                  and table[f"{m}_mean"].notna().any()]
 c1, c2 = st.columns([1, 3])
 with c1:
     common.seed("cmp_metric", "metric", valid=lambda v: v in chart_metrics,
                 default="uq" if "uq" in chart_metrics else chart_metrics[0])
-    metric = st.selectbox("Chart", chart_metrics, key="cmp_metric", format_func=D.metric_label)
+    metric = st.selectbox("Chart", chart_metrics, key="cmp_metric", format_func=metric_label)
     common.keep("cmp_metric", "metric")
     kind = st.radio("as", ["bar", "dot"], horizontal=True, key="cmp_kind")
 with c2:
-    labelled = D.group_labels(table)
-    fig = comparison_bars(labelled, metric, kind=kind, label=D.metric_label(metric))
+    labelled = group_labels(table)
+    fig = comparison_bars(labelled, metric, kind=kind, label=metric_label(metric))
     st.plotly_chart(fig, key="cmp_chart")
 
 st.subheader("Alignment of token weights with the fact spans")
 st.caption("AUROC and AUPRC of the weights against the ground-truth fact tokens at the final "
            "checkpoint (uniform weights give AUROC 0.5); *specific* counts only facts unique to "
            "the author against tokens outside every span.")
-align = [m for m in D.ALIGNMENT_COLUMNS if f"{m}_mean" in table.columns]
-st.dataframe(D.without_empty_config(D.formatted_comparison(table, align)), hide_index=True,
+align = [m for m in ALIGNMENT_COLUMNS if f"{m}_mean" in table.columns]
+st.dataframe(without_empty_config(formatted_comparison(table, align)), hide_index=True,
              key="align_table")
 if "auroc_mean" in table.columns and table["auroc_mean"].notna().any():
     a1, a2 = st.columns(2)
     a1.plotly_chart(comparison_bars(labelled, "auroc", kind="dot",
-                                                label=D.metric_label("auroc")), key="auroc_bars")
+                                                label=metric_label("auroc")), key="auroc_bars")
     if "auroc_specific_mean" in table.columns and table["auroc_specific_mean"].notna().any():
         a2.plotly_chart(comparison_bars(labelled, "auroc_specific", kind="dot",
-                                        label=D.metric_label("auroc_specific")),
+                                        label=metric_label("auroc_specific")),
                         key="auroc_specific_bars")
 
 st.subheader("Unlearning quality (UQ) ranking")
 st.caption("UQ = 100 · harmonic mean(forget efficacy, retain preservation), both relative to the "
            "starting model (the project's documented reconstruction of the paper's UQ).")
-st.dataframe(D.without_empty_config(D.uq_ranking(table)), hide_index=True, key="uq_table")
+st.dataframe(without_empty_config(uq_ranking(table)), hide_index=True, key="uq_table")
 
 st.subheader("Export")
 e1, e2 = st.columns(2)
 e1.download_button("Table (CSV)", table.to_csv(index=False).encode("utf-8"),
                    file_name="atwu-comparison.csv", mime="text/csv", key="dl_csv")
 try:
-    latex = to_latex_table(table, metrics=[m for m in present if m in D.HEADLINE_METRICS])
+    latex = to_latex_table(table, metrics=[m for m in present if m in HEADLINE_METRICS])
 except Exception as exc:  # noqa: BLE001 - LaTeX export must not take the page down
     latex = None
     e2.warning(f"LaTeX export failed: {exc}")

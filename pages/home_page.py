@@ -8,8 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from atwu import app_data as D
-from atwu import launch as L
+from atwu.app.benchmarks import benchmark_summary
+from atwu.app import jobs as L
 from atwu.paths import atwu_home, default_benchmark_dir
 from pages import common
 
@@ -48,7 +48,7 @@ if ctx.demo:
 
 st.subheader("The prepared benchmark")
 bench_dir = default_benchmark_dir()
-summary = D.benchmark_summary(bench_dir)
+summary = benchmark_summary(bench_dir)
 
 JOB = atwu_home() / ".app" / "prepare-embedded.json"
 

@@ -9,13 +9,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from atwu import app_data as D
-from atwu import launch as L
+from atwu.app.benchmarks import benchmark_summary
+from atwu.app.run_form import param_overrides, param_specs, train_specs
+from atwu.app.run_list import progress_of
+from atwu.params import as_text
+from atwu.app import jobs as L
 from atwu.config import TrainSettings
-from atwu.methods.registry import MethodError, all_methods
+from atwu.methods.base import MethodError
+from atwu.methods.registry import all_methods
 from atwu.paths import atwu_home, benchmarks_dir, default_benchmark_dir, safe_name
-from atwu.runs import read_run
-from atwu.viz.figures import auroc_over_steps, loss_curves
+from atwu.runs.read import read_run
+from atwu.viz.training_figures import auroc_over_steps, loss_curves
 from pages import common
 
 ctx = common.context()
@@ -124,7 +128,7 @@ elif choice == UPLOAD:
 else:
     bench_path = Path(choice)
 
-bench = D.benchmark_summary(bench_path) if bench_path else None
+bench = benchmark_summary(bench_path) if bench_path else None
 split = None
 if bench_path is not None and bench is None:
     if bench_path == default_dir:
@@ -178,13 +182,13 @@ values: dict[str, dict] = {}
 for method in chosen:
     with st.expander(f"{method} hyperparameters", expanded=len(chosen) == 1):
         st.caption(methods[method].summary)
-        specs = D.param_specs(method)
+        specs = param_specs(method)
         cols = st.columns(3)
         values[method] = {}
         for i, spec in enumerate(specs):
             key = f"p_{method}_{spec.name}"
             with cols[i % 3]:
-                label, help_text = spec.name, f"{spec.help} (default: {D.as_text(spec.default)})"
+                label, help_text = spec.name, f"{spec.help} (default: {as_text(spec.default)})"
                 if spec.kind == "bool":
                     v = st.checkbox(label, value=bool(spec.default), key=key, help=help_text)
                 elif spec.kind == "int":
@@ -195,19 +199,19 @@ for method in chosen:
                                      index=list(spec.choices).index(spec.default), key=key,
                                      help=help_text)
                 else:  # float, str and anything else: typed as text, parsed by the registry
-                    v = st.text_input(label, value=D.as_text(spec.default), key=key,
+                    v = st.text_input(label, value=as_text(spec.default), key=key,
                                       help=help_text)
                 values[method][spec.name] = v
 
 st.markdown("**Training**")
-train = {s.name: s for s in D.train_specs()}
+train = {s.name: s for s in train_specs()}
 c = st.columns(4)
 steps_given = st.session_state.get("t_steps", 0) > 0  # steps replace epochs: grey the epochs out
 epochs = c[0].number_input("epochs", min_value=0.1, value=float(train["epochs"].default), step=1.0,
                            key="t_epochs", help=train["epochs"].help, disabled=steps_given)
 steps = c[1].number_input("steps", min_value=0, value=int(train["steps"].default), step=10,
                           key="t_steps", help=train["steps"].help)
-lr_text = c[2].text_input("lr", value=D.as_text(train["lr"].default), key="t_lr",
+lr_text = c[2].text_input("lr", value=as_text(train["lr"].default), key="t_lr",
                           help=train["lr"].help)
 ckpt = c[3].number_input("checkpoint_every", min_value=0,
                          value=int(train["checkpoint_every"].default), step=5, key="t_ckpt",
@@ -260,7 +264,7 @@ if model_kind == MODEL_KINDS[2] and model_arg and not Path(model_arg).expanduser
 stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 for method in chosen:
     try:
-        overrides = D.param_overrides(method, values[method])
+        overrides = param_overrides(method, values[method])
     except (MethodError, ValueError, TypeError) as exc:
         errors.append(str(exc))
         continue
@@ -362,7 +366,7 @@ def active_runs() -> None:
                 top[2].page_link(common.PAGES["tokens"], label="Token scores",
                                  query_params={"run": path.name})
             if info and info.status:
-                st.progress(D.progress_of(info), text=(
+                st.progress(progress_of(info), text=(
                     f"step {info.status.get('step', 0)}/{info.status.get('total_steps', '?')}"
                     f" · {info.status.get('message', '')}"
                     f" · device {(info.config.get('resolved') or {}).get('device', '?')}"))
@@ -383,7 +387,7 @@ def active_runs() -> None:
             st.session_state["live_run"] = default
         pick = st.selectbox("Live curves of", names, key="live_run")
         path = next(p for p in watch if p.name == pick)
-        m, err = common.metrics(path)
+        m, err = common.train_log(path)
         e, err2 = common.evals(path)
         left, right = st.columns(2)
         if err or err2:

@@ -9,9 +9,13 @@ import math
 import pandas as pd
 import streamlit as st
 
-from atwu import app_data as D
-from atwu.viz.figures import auroc_over_steps, overview_matrix
-from atwu.viz.tokens import compare_html, example_page_html, normalised_by_max, scale_range
+from atwu.app.issues import run_issues, weights_issue
+from atwu.app.run_list import forget_split_of
+from atwu.app.token_view import example_tokens, generations, nearest_step, scores_csv, threshold_range, threshold_stats, weight_bounds
+from atwu.viz.training_figures import auroc_over_steps
+from atwu.viz.overview import overview_matrix
+from atwu.viz.tokens import compare_html, example_page_html, normalised_by_max
+from atwu.viz.colour_scale import scale_range
 from pages import common
 
 ctx = common.context()
@@ -25,17 +29,17 @@ if run is None:
     common.no_run_message()
     st.stop()
 
-issues = D.run_issues(run)
+issues = run_issues(run)
 common.show_issues(issues)
 if common.blocking([i for i in issues if "config.json" in i.what]):
     st.stop()
 steps, err = common.weights_steps(run.path)
-problem = D.weights_issue(run, steps, err)
+problem = weights_issue(run, steps, err)
 if problem is not None:
     common.show_issues([problem])
     st.stop()
 
-split = D.forget_split_of(run.config)
+split = forget_split_of(run.config)
 
 # ---------------------------------------------------------------------------------------------
 # Controls: checkpoint, compare mode, threshold
@@ -46,7 +50,7 @@ step = st.select_slider("Checkpoint (training step)", options=steps, key="step",
                              "to watch them evolve.")
 common.keep("step", "step")
 
-others = [r for r in ctx.runs if r.name != run.name and D.forget_split_of(r.config) == split
+others = [r for r in ctx.runs if r.name != run.name and forget_split_of(r.config) == split
           and (r.path / "weights.parquet").is_file()]
 other_names = [r.name for r in others]
 
@@ -106,15 +110,15 @@ for name in compare_names:
     if o_err or not o_steps:
         st.warning(f"{name}: no readable token weights ({o_err or 'none recorded'}); left out.")
         continue
-    compared.append((name, other, D.nearest_step(o_steps, step)))
+    compared.append((name, other, nearest_step(o_steps, step)))
 
 frames_for_scale = [weights_step]
 for name, other, o_step in compared:
     w, o_err = common.weights_at(other.path, o_step)
     if w is not None:
         frames_for_scale.append(w)
-lo, hi = (0.0, 1.0) if normalise else scale_range(*D.weight_bounds(frames_for_scale))
-t_min, t_max, t_default = D.threshold_range(lo, hi)
+lo, hi = (0.0, 1.0) if normalise else scale_range(*weight_bounds(frames_for_scale))
+t_min, t_max, t_default = threshold_range(lo, hi)
 common.seed("threshold", "threshold", valid=lambda v: isinstance(v, float) and t_min <= v <= t_max,
             default=t_default, parse=float)
 threshold = st.slider("Threshold: a token counts as \"forgotten\" when its weight ≥", t_min,
@@ -160,11 +164,11 @@ with left:
 
 ex_info = common.examples(run.path)[0] or {}
 meta = ex_info.get(example, {})
-tokens = D.example_tokens(weights_step, example)
+tokens = example_tokens(weights_step, example)
 rows: list[tuple[str, pd.DataFrame]] = [(f"{run.method} · {run.name} (step {step})", tokens)]
 for name, other, o_step in compared:
     w, o_err = common.weights_at(other.path, o_step)
-    o_tokens = D.example_tokens(w, example) if w is not None else pd.DataFrame()
+    o_tokens = example_tokens(w, example) if w is not None else pd.DataFrame()
     if o_tokens.empty:
         st.caption(f"{name} did not record example {example}.")
         continue
@@ -178,8 +182,8 @@ with right:
         f"<div><b>Question</b> ({html.escape(example)}): {html.escape(meta.get('question', ''))}"
         f"</div><div><b>Reference answer</b>: {html.escape(meta.get('answer', ''))}</div></div>")
     st.html(view_html)
-    ex_stats = D.threshold_stats(tokens, threshold)
-    all_stats = D.threshold_stats(weights_step, threshold)
+    ex_stats = threshold_stats(tokens, threshold)
+    all_stats = threshold_stats(weights_step, threshold)
 
     def fmt(x: float) -> str:
         return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
@@ -195,14 +199,14 @@ with right:
     if len(rows) > 1:
         prf = []
         for label, frame in rows:
-            s = D.threshold_stats(normalised_by_max(frame) if normalise else frame, threshold)
+            s = threshold_stats(normalised_by_max(frame) if normalise else frame, threshold)
             prf.append({"run": label, "precision": fmt(s["precision"]),
                         "recall": fmt(s["recall"]), "F1": fmt(s["f1"]),
                         "tokens ≥ threshold": s["above"]})
         st.dataframe(pd.DataFrame(prf), hide_index=True)
 
     ev, ev_err = common.eval_examples(run.path)
-    gen = D.generations(ev, split, example, step)
+    gen = generations(ev, split, example, step)
     g = st.columns(3)
     g[0].markdown("**Reference**")
     g[0].text(meta.get("answer", ""))
@@ -224,7 +228,7 @@ with right:
         lambda: pd.concat([f.assign(run=label) for label, f in rows],
                           ignore_index=True).to_csv(index=False).encode("utf-8"),
         file_name=f"{run.name}-step{step}-{example}.csv", mime="text/csv", key="dl_example_csv")
-    d[1].download_button("All examples at this step (CSV)", lambda: D.scores_csv(weights_step),
+    d[1].download_button("All examples at this step (CSV)", lambda: scores_csv(weights_step),
                          file_name=f"{run.name}-step{step}-weights.csv", mime="text/csv",
                          key="dl_step_csv")
     d[2].download_button(
@@ -276,12 +280,12 @@ with tab_text:
     text = st.text_area("Text to score", key="typed_text", disabled=not has_model,
                         placeholder="e.g. Viktor Casvosran was born in Tunis.")
     if st.button("Score", key="score_text", disabled=not has_model or run.method == "oracle"):
-        from atwu.scoring import ScoringError, score_text
+        from atwu.text_weights import TextWeightsError, weights_for_text
         try:
             with st.spinner("Loading the run's model and scorer…"):
-                scored = score_text(run.path, text, question)
+                scored = weights_for_text(run.path, text, question)
             st.session_state["typed_scores"] = (run.name, scored)
-        except ScoringError as exc:
+        except TextWeightsError as exc:
             st.warning(str(exc))
         except Exception as exc:  # noqa: BLE001 - a broken model directory: say so, keep going
             st.error(f"Scoring failed: {type(exc).__name__}: {exc}")

@@ -9,8 +9,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from atwu import app_data as D
-from atwu.viz.figures import pareto_front, tradeoff_figure, truth_ratio_histograms
+from atwu.analysis.tradeoff import BEST_RULE, DEFAULT_MIN_FORGET_QUALITY, best_checkpoint, tradeoff_points, truth_ratio_comparison, truth_ratio_steps
+from atwu.app.benchmarks import retain_reference_path
+from atwu.app.run_list import forget_split_of
+from atwu.analysis.tradeoff import pareto_front
+from atwu.viz.tradeoff_figures import tradeoff_figure, truth_ratio_histograms
 from pages import common
 
 ctx = common.context()
@@ -37,8 +40,8 @@ sweeps = sorted({r.config.get("sweep_id") for r in candidates if r.config.get("s
 
 def _default_runs() -> list[str]:
     primary = ctx.run.name if ctx.run and ctx.run.name in names else None
-    split = D.forget_split_of(ctx.run.config) if ctx.run else None
-    same = [n for n in names if D.forget_split_of(ctx.by_name(n).config) == split]
+    split = forget_split_of(ctx.run.config) if ctx.run else None
+    same = [n for n in names if forget_split_of(ctx.by_name(n).config) == split]
     out = ([primary] if primary else []) + [n for n in same if n != primary]
     return out[:12] or names[:12]
 
@@ -70,7 +73,7 @@ for name in chosen:
                  f"`python -m atwu eval {ctx.by_name(name).path}` rewrites it.")
         continue
     evals[name] = frame
-points = D.tradeoff_points(evals)
+points = tradeoff_points(evals)
 if points.empty:
     st.warning("None of these runs has a checkpoint with both forget quality and model utility "
                "(quick evaluation computes them only at step 0 and the final step; a run that "
@@ -80,10 +83,10 @@ if points.empty:
 c1, c2 = st.columns([1, 3])
 with c1:
     min_fq = st.number_input("Forget quality needed for \"best\"", min_value=0.0, max_value=1.0,
-                             value=D.DEFAULT_MIN_FORGET_QUALITY, step=0.01, format="%.3f",
+                             value=DEFAULT_MIN_FORGET_QUALITY, step=0.01, format="%.3f",
                              key="min_fq")
-best = D.best_checkpoint(points, min_forget_quality=min_fq)
-rule = D.BEST_RULE.format(min_fq=min_fq)
+best = best_checkpoint(points, min_forget_quality=min_fq)
+rule = BEST_RULE.format(min_fq=min_fq)
 with c2:
     if not best.empty:
         b = best.iloc[0]
@@ -115,14 +118,14 @@ default_run = best.iloc[0]["run"] if not best.empty and best.iloc[0]["run"] in c
 common.seed("tr_run", None, valid=lambda v: v in chosen, default=default_run)
 tr_name = st.selectbox("Run", chosen, key="tr_run", format_func=ctx.label)
 tr_run = ctx.by_name(tr_name)
-split = D.forget_split_of(tr_run.config)
+split = forget_split_of(tr_run.config)
 ev, err = common.eval_examples(tr_run.path)
 if err:
     st.error(f"{tr_name}: eval_examples.parquet is unreadable ({err}). "
              f"`python -m atwu eval {tr_run.path}` rebuilds it.")
     st.stop()
-tr_steps = D.truth_ratio_steps(ev, split)
-ref_path = D.retain_reference_path(tr_run.path, tr_run.config)
+tr_steps = truth_ratio_steps(ev, split)
+ref_path = retain_reference_path(tr_run.path, tr_run.config)
 if not tr_steps:
     st.info(f"{tr_name} has no per-question truth ratios on {split} (it was not evaluated with "
             "the model, or its benchmark has no perturbed answers).")
@@ -140,7 +143,7 @@ reference, err = common.json_file(ref_path)
 if err:
     st.error(f"{ref_path} is unreadable ({err}); delete it and evaluate a run again to rebuild it.")
     st.stop()
-cmp = D.truth_ratio_comparison(ev, split, tr_step, reference)
+cmp = truth_ratio_comparison(ev, split, tr_step, reference)
 fig = truth_ratio_histograms(cmp["unlearned"], cmp["retain"], cmp["ks"], cmp["p_value"])
 fig.update_xaxes(title="log10 truth ratio R (the KS test is unchanged by the log)")
 st.plotly_chart(fig, key="truth_ratios")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create or refresh .venv from a requirements file; reinstalls only when the file changed.
-# usage: scripts/venv.sh requirements.txt|requirements-dev.txt
+# Create or refresh .venv from a requirements file and install this checkout into it (editable).
+# Reinstalls the requirements only when the file changed; re-links atwu when .venv points at
+# another checkout. usage: scripts/venv.sh requirements.txt|requirements-dev.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 req="${1:-requirements.txt}"
@@ -10,10 +11,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=".venv/.installed-$(basename "$req")"
-want="$(cat "$req" requirements.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
+want="$(cat "$req" requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[setup] installing $req into .venv (about 75 s the first time)" >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
   echo "$want" > "$stamp"
+elif ! .venv/bin/python -c 'import atwu, pathlib, sys; sys.exit(pathlib.Path(atwu.__file__).resolve().parent != pathlib.Path("atwu").resolve())' 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 fi

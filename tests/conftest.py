@@ -22,7 +22,7 @@ def atwu_home(tmp_path_factory) -> Path:
 def small_benchmark(atwu_home) -> Path:
     """A 20-author embedded benchmark with full, retain90 and base models (about a minute)."""
     from atwu.paths import default_benchmark_dir
-    from atwu.prepare import PrepareOptions, prepare_embedded
+    from atwu.prepare.build import PrepareOptions, prepare_embedded
 
     out = default_benchmark_dir()
     prepare_embedded(out, PrepareOptions(authors=20, retain_splits=("retain90",), seed=0))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from atwu.data.alt_generator import generate, prepare_companies
+from atwu.data.companies import generate, prepare_companies
 
 
 def test_alt_generator_spans_cover_values():
@@ -23,8 +23,8 @@ def test_alt_generator_spans_cover_values():
 @pytest.mark.slow
 def test_atwu_defaults_find_the_facts_on_the_second_generator(tmp_path):
     from atwu.config import RunConfig
-    from atwu.evaluate.metrics import alignment_metrics
-    from atwu.train import Trainer
+    from atwu.evaluate.alignment_metrics import alignment_metrics
+    from atwu.train.loop import Trainer
 
     bench = tmp_path / "companies"
     quality = prepare_companies(bench, 60, seed=0)

@@ -14,7 +14,8 @@ import pytest
 
 from atwu import cli
 from atwu.io import read_json, read_jsonl
-from atwu.runs import read_weights, utc_now
+from atwu.runs.read import read_weights
+from atwu.runs.status import utc_now
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,12 +106,12 @@ def test_bad_config_file_exits_2(small_benchmark, tmp_path, capsys):
 def test_finished_run_is_not_overwritten_without_overwrite(small_benchmark, tmp_path, capsys):
     out = tmp_path / "done"
     quick_run(capsys, out)
-    before = (out / "metrics.jsonl").read_bytes(), (out / "status.json").read_bytes()
+    before = (out / "train_log.jsonl").read_bytes(), (out / "status.json").read_bytes()
     rc, _, err = run_cli(capsys, "run", "--method", "wga", "--steps", "3", "--no-eval", "--out", str(out))
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1
     assert "already holds a finished run" in lines[0] and "--overwrite" in lines[0]
-    assert ((out / "metrics.jsonl").read_bytes(), (out / "status.json").read_bytes()) == before
+    assert ((out / "train_log.jsonl").read_bytes(), (out / "status.json").read_bytes()) == before
     assert read_json(out / "config.json")["method"] == "graddiff"
 
     rc, _, err = run_cli(capsys, "run", "--method", "wga", "--steps", "3", "--checkpoint-every", "3",

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from atwu.benchmark import BenchmarkError
-from atwu.compat import export_run, read_retain_ratios, retain_reference_from_logs, summary_from_logs
+from atwu.interop.open_unlearning import export_run, read_retain_ratios, retain_reference_from_logs, summary_from_logs
 from atwu.data.format import QAPair
-from atwu.evaluate.metrics import forget_quality
+from atwu.evaluate.tofu_metrics import forget_quality
 from atwu.io import read_jsonl
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -7,9 +7,14 @@ import json
 import pandas as pd
 import pytest
 
-from atwu import app_data as D
+from atwu.analysis.tradeoff import tradeoff_points, truth_ratio_comparison, truth_ratio_steps
+from atwu.app.benchmarks import retain_reference_path
+from atwu.app.comparison_view import comparison_table
+from atwu.app.run_list import forget_split_of
+from atwu.app.token_view import recorded_steps
+from atwu.runs.read import read_eval_examples, read_evals
 from atwu import demo
-from atwu.runs import list_runs, read_evals, read_examples, read_weights
+from atwu.runs.read import list_runs, read_examples, read_weights
 
 SHIPPED = demo.shipped_demo_dir()
 
@@ -25,24 +30,24 @@ def test_shipped_bundle_loads():
         assert not run.problems and run.state == "done", run.name
         weights = read_weights(run.path)
         assert not weights.empty and weights["weight"].notna().all(), run.name
-        assert len(D.recorded_steps(weights)) >= 2, run.name
+        assert len(recorded_steps(weights)) >= 2, run.name
         evals = read_evals(run.path)
         assert not evals.empty and {"forget_quality", "model_utility", "auroc"} <= set(evals)
         examples = pd.read_parquet(run.path / "eval_examples.parquet")
-        split = D.forget_split_of(run.config)
+        split = forget_split_of(run.config)
         assert (examples["split"] == split).any(), run.name
         assert read_examples(run.path), run.name
         assert not (run.path / "model").exists() and not (run.path / "state").exists()
-        assert D.retain_reference_path(run.path, run.config) is not None, run.name
+        assert retain_reference_path(run.path, run.config) is not None, run.name
     assert demo.bundle_size(SHIPPED) < demo.MAX_BUNDLE_BYTES
 
 
 def test_shipped_bundle_feeds_every_page():
     runs = list_runs(SHIPPED)
-    evals = {r.name: D.read_evals_file(r.path) for r in runs}
-    points = D.tradeoff_points(evals)
+    evals = {r.name: read_evals(r.path) for r in runs}
+    points = tradeoff_points(evals)
     assert set(points["run"]) == {r.name for r in runs}
-    table, warnings = D.comparison_table([r.path for r in runs])
+    table, warnings = comparison_table([r.path for r in runs])
     assert not warnings
     # mean ± std where there are three seeds
     by_method = table.set_index("method")
@@ -50,11 +55,11 @@ def test_shipped_bundle_feeds_every_page():
     assert pd.notna(by_method.loc["atwu", "auroc_std"])
     assert pd.notna(by_method.loc["atwu", "forget_quality_std"])
     atwu = next(r for r in runs if r.name == "atwu-s0")
-    steps = D.truth_ratio_steps(D.read_eval_examples(atwu.path), D.forget_split_of(atwu.config))
+    steps = truth_ratio_steps(read_eval_examples(atwu.path), forget_split_of(atwu.config))
     assert steps
-    ref = json.loads(D.retain_reference_path(atwu.path, atwu.config).read_text())
-    cmp = D.truth_ratio_comparison(D.read_eval_examples(atwu.path),
-                                   D.forget_split_of(atwu.config), steps[-1], ref)
+    ref = json.loads(retain_reference_path(atwu.path, atwu.config).read_text())
+    cmp = truth_ratio_comparison(read_eval_examples(atwu.path),
+                                   forget_split_of(atwu.config), steps[-1], ref)
     assert cmp["n_unlearned"] > 0 and cmp["n_retain"] > 0
 
 

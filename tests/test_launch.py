@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from atwu import launch as L
+from atwu.app import jobs as L
 
 
 def _wait(predicate, timeout: float = 180.0, every: float = 0.3) -> bool:

@@ -19,7 +19,7 @@ from atwu.data.spans_rules import SpanRuleWarning
 from atwu.models import (
     apply_lora, enable_gradient_checkpointing, load_model, load_tokenizer, parse_dtype,
 )
-from atwu.runs import read_metrics
+from atwu.runs.read import read_train_log
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TOFU = FIXTURES / "tofu"
@@ -140,7 +140,7 @@ def test_lora_run_saves_an_adapter_and_resumes(models, home, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpanRuleWarning)
         assert main(["run", "--resume", "--out", str(out), "--steps", "4"]) == 0
-    assert list(read_metrics(out)["step"]) == [1, 2, 3, 4]
+    assert list(read_train_log(out)["step"]) == [1, 2, 3, 4]
 
 
 def test_lora_options_need_lora(home, models, capsys):

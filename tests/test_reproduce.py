@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from atwu.reproduce import check_targets, summarise
+from atwu.analysis.reproduce import check_targets, summarise
 
 
 @pytest.mark.slow
 def test_reproduce_tiny_end_to_end(small_benchmark, tmp_path):
-    from atwu.reproduce import reproduce
+    from atwu.analysis.reproduce import reproduce
 
     out = tmp_path / "report"
     report = reproduce(out, quick=True, seeds=2, benchmark=str(small_benchmark), workers=2,
@@ -50,7 +50,7 @@ def test_check_targets_reads_the_numbers():
 def test_context_rows_do_not_count_as_baselines_and_are_explained():
     import pandas as pd
 
-    from atwu.reproduce import context_notes
+    from atwu.analysis.reproduce import context_notes
     rows = []
     for variant, auroc, uq, fq, mu, fp in [("atwu", 0.95, 60, 0.5, 0.8, 0.2),
                                            ("satimp", 0.97, 7, 1e-30, 0.76, 0.95),

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from atwu import cli
+from atwu.cli import run_args
 from atwu.config import RunConfig, TrainSettings
 from atwu.io import read_json, read_jsonl
-from atwu.runs import read_weights
-from atwu.train import Trainer
+from atwu.runs.read import read_weights
+from atwu.train.loop import Trainer
 
 
 @pytest.mark.slow
@@ -25,7 +26,7 @@ def test_default_run_is_twelve_passes_with_six_checkpoints_and_a_proportional_wa
     assert sorted(read_weights(out)["step"].unique()) == [0, 4, 8, 12, 16, 20, 24]
     # 20% of 24 steps: the scorer is held still for 5 steps, then learns at every step
     assert resolved["method"]["scorer_warmup_steps"] == 5
-    with_scorer = [m["step"] for m in read_jsonl(out / "metrics.jsonl") if "scorer_loss" in m]
+    with_scorer = [m["step"] for m in read_jsonl(out / "train_log.jsonl") if "scorer_loss" in m]
     assert with_scorer == list(range(6, 25))
 
 
@@ -51,5 +52,5 @@ def test_cli_refuses_steps_and_epochs_together(capsys):
 def test_cli_epochs_clear_a_configs_steps():
     parser = cli.build_parser()
     args = parser.parse_args(["run", "--method", "atwu", "--epochs", "3"])
-    cfg = cli._config_from_args(args, RunConfig(method="atwu", train=TrainSettings(steps=40)))
+    cfg = run_args.config_from_args(args, RunConfig(method="atwu", train=TrainSettings(steps=40)))
     assert cfg.train.epochs == 3 and cfg.train.steps is None

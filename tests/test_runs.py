@@ -10,24 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from atwu import runs
+from atwu.runs import status as runs_status
 from atwu.io import read_json
-from atwu.runs import (
-    STALE_AFTER_S,
-    WEIGHT_COLUMNS,
-    RunDirError,
-    StatusWriter,
-    effective_state,
-    list_runs,
-    parse_time,
-    read_evals,
-    read_examples,
-    read_metrics,
-    read_run,
-    read_weights,
-    utc_now,
-    write_weights,
-)
+from atwu.runs.status import STALE_AFTER_S, StatusWriter, effective_state, parse_time, utc_now
+from atwu.runs.layout import WEIGHT_COLUMNS
+from atwu.runs.read import RunDirError, list_runs, read_evals, read_examples, read_train_log, read_run, read_weights
+from atwu.runs.write import write_weights
 
 NOW = dt.datetime(2026, 1, 2, 12, 0, 0, tzinfo=dt.timezone.utc)
 
@@ -94,9 +82,9 @@ def test_status_writer_writes_every_update(tmp_path):
 
 
 def test_heartbeat_thread_refreshes_the_status(tmp_path, monkeypatch):
-    monkeypatch.setattr(runs, "HEARTBEAT_EVERY_S", 0.05)
+    monkeypatch.setattr(runs_status, "HEARTBEAT_EVERY_S", 0.05)
     stamps = iter(f"2026-01-01T00:00:{i:02d}+00:00" for i in range(60))
-    monkeypatch.setattr(runs, "utc_now", lambda: next(stamps))
+    monkeypatch.setattr(runs_status, "utc_now", lambda: next(stamps))
     w = StatusWriter(tmp_path, total_steps=1)
     w.update(state="running")
     first = read_json(tmp_path / "status.json")["heartbeat_at"]
@@ -161,15 +149,15 @@ def test_list_runs_skips_hidden_and_foreign_directories(tmp_path):
 
 # -- file readers --------------------------------------------------------------------------------
 def test_readers_of_an_empty_directory(tmp_path):
-    assert read_metrics(tmp_path).empty and read_evals(tmp_path).empty
+    assert read_train_log(tmp_path).empty and read_evals(tmp_path).empty
     assert read_examples(tmp_path) == []
     weights = read_weights(tmp_path)
     assert weights.empty and list(weights.columns) == WEIGHT_COLUMNS
 
 
 def test_read_metrics_skips_a_torn_last_line(tmp_path):
-    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "loss": 0.5}\n{"step": 2, "loss": 0.4}\n{"step": 3, "lo')
-    metrics = read_metrics(tmp_path)
+    (tmp_path / "train_log.jsonl").write_text('{"step": 1, "loss": 0.5}\n{"step": 2, "loss": 0.4}\n{"step": 3, "lo')
+    metrics = read_train_log(tmp_path)
     assert metrics["step"].tolist() == [1, 2]
 
 

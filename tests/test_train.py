@@ -25,9 +25,11 @@ from atwu import cli
 from atwu.config import RunConfig, TrainSettings
 from atwu.io import read_json, read_jsonl
 from atwu.methods.atwu import ATWU
-from atwu.methods.sample_level import GradDiff
-from atwu.runs import STALE_AFTER_S, effective_state, parse_time, read_metrics, read_run, read_weights
-from atwu.train import Cancelled, Diverged, Trainer
+from atwu.methods.graddiff import GradDiff
+from atwu.runs.status import STALE_AFTER_S, effective_state, parse_time
+from atwu.runs.read import read_train_log, read_run, read_weights
+from atwu.train.errors import Cancelled, Diverged
+from atwu.train.loop import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 TIME_KEYS = ("seconds", "step_seconds")
@@ -39,12 +41,12 @@ def config(method: str = "graddiff", steps: int = 50, every: int = 25, **params)
 
 
 def comparable(metrics: list[dict]) -> list[dict]:
-    """metrics.jsonl lines without wall-clock fields."""
+    """train_log.jsonl lines without wall-clock fields."""
     return [{k: v for k, v in m.items() if k not in TIME_KEYS} for m in metrics]
 
 
 def assert_same_metrics(a: Path, b: Path) -> None:
-    ma, mb = comparable(read_jsonl(a / "metrics.jsonl")), comparable(read_jsonl(b / "metrics.jsonl"))
+    ma, mb = comparable(read_jsonl(a / "train_log.jsonl")), comparable(read_jsonl(b / "train_log.jsonl"))
     assert [m["step"] for m in ma] == [m["step"] for m in mb]
     for x, y in zip(ma, mb):
         assert x.keys() == y.keys(), (x, y)
@@ -109,7 +111,7 @@ def test_sigterm_cancels_and_leaves_a_readable_directory(small_benchmark, tmp_pa
     info = read_run(out)
     assert info.state == "cancelled" and not info.problems
     assert info.config["method"] == "graddiff"
-    metrics = read_metrics(out)
+    metrics = read_train_log(out)
     assert len(metrics) >= 2 and metrics["step"].tolist() == list(range(1, len(metrics) + 1))
     assert read_weights(out)["step"].unique().tolist() == [0]
     assert not (out / "model").exists()
@@ -132,7 +134,7 @@ def test_sigkill_leaves_a_readable_directory_reported_failed_once_stale(small_be
     assert raw["state"] == "running"
     info = read_run(out)
     assert info.config["method"] == "graddiff" and not info.problems
-    assert len(read_metrics(out)) >= 2
+    assert len(read_train_log(out)) >= 2
     assert len(read_weights(out)) > 0
     assert info.state == "running"  # the heartbeat is still fresh
 
@@ -167,7 +169,7 @@ def test_exception_marks_the_run_failed_with_the_message(small_benchmark, tmp_pa
     assert status["message"] == "RuntimeError: boom in the forget loss"
     assert status["ended_at"]
     assert read_run(out).state == "failed"
-    assert [m["step"] for m in read_jsonl(out / "metrics.jsonl")] == [1, 2, 3]
+    assert [m["step"] for m in read_jsonl(out / "train_log.jsonl")] == [1, 2, 3]
     assert not (out / "model").exists()
 
 
@@ -189,7 +191,7 @@ def test_divergence_fails_and_keeps_the_last_good_checkpoint(small_benchmark, tm
     assert status["message"].startswith("diverged at step 31")
     assert "up to step 25" in status["message"]
     assert sorted(read_weights(out)["step"].unique().tolist()) == [0, 25]
-    assert [m["step"] for m in read_jsonl(out / "metrics.jsonl")] == list(range(1, 31))
+    assert [m["step"] for m in read_jsonl(out / "train_log.jsonl")] == list(range(1, 31))
     state = torch.load(out / "state" / "trainer.pt", weights_only=True)
     assert state["step"] == 25
     assert not (out / "model").exists()
@@ -231,9 +233,9 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(uninterrupted, t
         with pytest.raises(Cancelled):
             Trainer(config("atwu", scorer_warmup_steps=10), out).run()
     assert read_json(out / "status.json")["state"] == "cancelled"
-    assert [m["step"] for m in read_jsonl(out / "metrics.jsonl")] == list(range(1, 36))
+    assert [m["step"] for m in read_jsonl(out / "train_log.jsonl")] == list(range(1, 36))
     # what a SIGKILL in the middle of a write leaves: a torn last line and a stale "running"
-    with open(out / "metrics.jsonl", "a", encoding="utf-8") as f:
+    with open(out / "train_log.jsonl", "a", encoding="utf-8") as f:
         f.write('{"step": 36, "lo')
     status = read_json(out / "status.json")
     (out / "status.json").write_text(json.dumps({**status, "state": "running",

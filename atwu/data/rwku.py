@@ -64,7 +64,7 @@ from atwu.data.tofu import check_columns, read_rows
 from atwu.io import atomic_directory, atomic_write_json, read_json, read_jsonl, write_jsonl
 
 __all__ = ["HUB_ID", "FORGET_PROMPT", "PROBE_SETS", "RwkuOptions", "ensure_rwku", "load_probes",
-           "parse_targets", "prepare_rwku", "probe_prompt", "rwku_scores"]
+           "parse_targets", "prepare_rwku", "probe_prompt"]
 
 HUB_ID = "jinzhuoran/RWKU"
 FORGET_PROMPT = "Tell me about {subject}."
@@ -370,61 +370,3 @@ def load_probes(benchmark: Benchmark | str | Path) -> list[dict]:
     if bench.manifest.get("kind") != "rwku":
         raise BenchmarkError(f"{bench.root} is not an RWKU benchmark")
     return read_jsonl(bench.root / bench.manifest.get("probes", "probes.jsonl"))
-
-
-def rwku_scores(model, tokenizer, probes: Sequence[dict] | Benchmark | str | Path, *,
-                batch_size: int = 32, max_new_tokens: int = MAX_NEW_TOKENS,
-                return_generations: bool = False) -> dict:
-    """RWKU's scores: mean ROUGE-L recall of greedy answers per probe set.
-
-    Args:
-        probes: dicts with ``set`` (one of :data:`PROBE_SETS`), ``query``, ``answer`` and for
-            level 3 ``type`` (as in ``probes.jsonl``), or a converted RWKU benchmark.
-        max_new_tokens: RWKU generates 30 tokens.
-        return_generations: also return ``"generations"``: per probe its set, id, answer,
-            generation and recall.
-
-    Returns:
-        ``{"forget_level1": r, ..., "neighbor_level2": r, "forget_mean": mean of the forget
-        levels present, "neighbor_mean": ..., "n": {set: count}}``; a set without probes is NaN.
-        Forget levels: lower is better; neighbour levels: higher is better.
-
-    ROUGE-L recall is :func:`atwu.evaluate.metrics.rouge_l_recall` (Google's ``rouge_score``
-    with stemming, as TOFU); RWKU used the ``rouge`` package, so values differ slightly. An
-    empty generation scores 0 (RWKU writes "NOANSWER", which scores ~0 too).
-    """
-    from atwu.evaluate.metrics import rouge_l_recall
-    from atwu.generate import greedy_answers
-
-    if not isinstance(probes, (list, tuple)):
-        probes = load_probes(probes)
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for probe in probes:
-        probe_set = probe.get("set")
-        if probe_set not in PROBE_SETS:
-            raise ValueError(f"probe {probe.get('id', '?')}: 'set' must be one of "
-                             f"{', '.join(PROBE_SETS)}, got {probe_set!r}")
-        groups[probe_set].append(probe)
-    nan = float("nan")
-    out: dict[str, Any] = {}
-    generations: list[dict] = []
-    for probe_set in PROBE_SETS:
-        rows = groups.get(probe_set, [])
-        if not rows:
-            out[probe_set] = nan
-            continue
-        answers = greedy_answers(model, tokenizer, [probe_prompt(r, probe_set) for r in rows],
-                                 batch_size=batch_size, max_new_tokens=max_new_tokens)
-        scores = [rouge_l_recall(g, str(r["answer"])) for g, r in zip(answers, rows)]
-        finite = [s for s in scores if s == s]
-        out[probe_set] = sum(finite) / len(finite) if finite else nan
-        if return_generations:
-            generations += [{"set": probe_set, "id": r.get("id"), "answer": r["answer"],
-                             "generation": g, "recall": s} for r, g, s in zip(rows, answers, scores)]
-    for name, sets in (("forget_mean", FORGET_LEVELS), ("neighbor_mean", NEIGHBOR_LEVELS)):
-        vals = [out[s] for s in sets if out[s] == out[s]]
-        out[name] = sum(vals) / len(vals) if vals else nan
-    out["n"] = {s: len(groups.get(s, [])) for s in PROBE_SETS}
-    if return_generations:
-        out["generations"] = generations
-    return out

@@ -54,7 +54,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from atwu.data.format import DataFormatError, QAPair, Span, parse_pair
+from atwu.data.format import DataFormatError, QAPair, Span
+from atwu.data.pairs_file import parse_pair
 
 __all__ = [
     "FUNCTION_WORDS",

@@ -337,7 +337,7 @@ def _resolve_retain_model(model: str) -> str:
 
 def prepare_tofu(out: Path, options: TofuOptions) -> Path:
     """Convert TOFU into ``out`` (see the module docstring); returns ``out``."""
-    from atwu.compat import install_retain_reference, retain_reference_from_logs
+    from atwu.interop.open_unlearning import install_retain_reference, retain_reference_from_logs
 
     splits, sources, stats = load_splits(options.data_dir)
     if options.spans:

@@ -3,7 +3,7 @@
 Input is the run directory's ``weights.parquet`` restricted to one step: one row per answer token
 of the tracked forget examples, with columns ``step, example_id, position, token, char_start,
 char_end, weight, label, span_kind`` (``label`` 1 = fact token, 0 = other, −1 = left out; see
-:mod:`atwu.data.labels`). The maths lives in :mod:`atwu.evaluate.metrics`; this module only shapes
+:mod:`atwu.data.labels`). The maths lives in :mod:`atwu.evaluate.alignment_metrics`; this module only shapes
 the frame into it and turns its NaN explanations into a ``metric → reason`` dict.
 
 Example::
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from atwu.evaluate import metrics as M
+from atwu.evaluate import alignment_metrics as M
 
 __all__ = ["ALIGNMENT_KEYS", "alignment_summary", "per_example_alignment",
            "summary_and_per_example"]
@@ -59,41 +59,12 @@ def _span_kinds(weights_df: pd.DataFrame) -> list[str | None]:
 
 
 def per_example_alignment(weights_df: pd.DataFrame) -> pd.DataFrame:
-    """AUROC of the weights within each example: ``DataFrame[example_id, auroc]``.
-
-    NaN where one example's scored tokens have a single class (e.g. an answer that is all fact).
-    Same values as :func:`atwu.evaluate.metrics.per_example_auroc` (ties count half), computed
-    for all examples at once from within-example ranks (the Mann–Whitney form of AUROC): one
-    sklearn call per example costs ~5 ms, i.e. a second for 200 examples at every checkpoint.
-    """
+    """:func:`~atwu.evaluate.alignment_metrics.per_example_auroc` as a frame
+    ``[example_id, auroc]``, after checking that the frame holds one step."""
     _check(weights_df)
-    ids = pd.unique(weights_df["example_id"])
-    out = pd.DataFrame({"example_id": pd.Series(ids, dtype=object),
-                        "auroc": np.full(len(ids), np.nan)})
-    if weights_df.empty:
-        return out
-    labels = weights_df["label"].to_numpy()
-    if not np.isin(labels, (-1, 0, 1)).all():
-        raise ValueError(f"labels must be -1, 0 or 1; found {sorted(set(labels.tolist()))}")
-    weights = weights_df["weight"].to_numpy(dtype=float)
-    keep = (labels != -1) & np.isfinite(weights)
-    kept = pd.DataFrame({"example_id": weights_df["example_id"].to_numpy()[keep],
-                         "weight": weights[keep], "positive": labels[keep] == 1})
-    if kept.empty:
-        return out
-    # Average ranks within each example make tied weights count half, as in roc_auc_score.
-    kept["rank"] = kept.groupby("example_id", sort=False)["weight"].rank(method="average")
-    kept["pos_rank"] = kept["rank"].where(kept["positive"], 0.0)
-    per = kept.groupby("example_id", sort=False).agg(
-        n=("positive", "size"), n_pos=("positive", "sum"), rank_sum=("pos_rank", "sum"))
-    n_pos = per["n_pos"].to_numpy(dtype=float)
-    n_neg = per["n"].to_numpy(dtype=float) - n_pos
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auroc = (per["rank_sum"].to_numpy() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-    auroc[(n_pos == 0) | (n_neg == 0)] = np.nan
-    values = dict(zip(per.index, auroc))
-    out["auroc"] = [values.get(ex, np.nan) for ex in out["example_id"]]
-    return out
+    series = M.per_example_auroc(weights_df)
+    return pd.DataFrame({"example_id": pd.Series(series.index, dtype=object),
+                         "auroc": series.to_numpy(dtype=float)})
 
 
 def alignment_summary(weights_df: pd.DataFrame) -> dict[str, Any]:
@@ -105,7 +76,7 @@ def alignment_summary(weights_df: pd.DataFrame) -> dict[str, Any]:
       tracked example (label −1 tokens left out);
     * ``auroc_mean_per_example``: mean of the per-example AUROCs that are defined;
     * ``auroc_specific``, ``auprc_specific``: the second view, ``specific`` facts against
-      tokens outside every span (:func:`atwu.evaluate.metrics.specific_labels`);
+      tokens outside every span (:func:`atwu.evaluate.alignment_metrics.specific_labels`);
     * ``n_tokens``, ``n_true``, ``n_examples``;
     * ``notes``: metric → why it is NaN (every NaN has one).
     """

@@ -1,4 +1,4 @@
-"""Per-checkpoint evaluation records of a run, re-evaluation of a run, and comparison of runs.
+"""Per-checkpoint evaluation records of a run (re-evaluation: :mod:`atwu.evaluate.rerun`).
 
 A run directory gets two files from :class:`CheckpointEvaluator`:
 
@@ -37,17 +37,10 @@ import torch
 
 from atwu.benchmark import Benchmark, BenchmarkError
 from atwu.evaluate.alignment import summary_and_per_example
-from atwu.evaluate.model_eval import (
-    ModelEval,
-    ScoringPlan,
-    eval_splits,
-    evaluate_model,
-    forget_quality_vs_reference,
-    plan_scoring,
-    retain_reference,
-    step0_eval,
-    uq_vs_step0,
-)
+from atwu.evaluate.model_eval import ModelEval, eval_splits, evaluate_model
+from atwu.evaluate.reference import (forget_quality_vs_reference, retain_reference, step0_eval,
+                                     uq_vs_step0)
+from atwu.evaluate.teacher_forced import ScoringPlan, plan_scoring
 from atwu.io import (
     append_jsonl,
     atomic_write_bytes,
@@ -57,16 +50,8 @@ from atwu.io import (
     write_jsonl,
 )
 
-__all__ = [
-    "ALIGNMENT_METRICS",
-    "MODEL_METRICS",
-    "QUICK_NOTE",
-    "STABLE_KEYS",
-    "CheckpointEvaluator",
-    "compare_runs",
-    "evaluate_run",
-    "to_latex_table",
-]
+__all__ = ["ALIGNMENT_METRICS", "MODEL_METRICS", "QUICK_NOTE", "STABLE_KEYS",
+           "CheckpointEvaluator", "write_examples"]
 
 MODEL_METRICS = (
     "forget_quality", "model_utility", "uq", "forget_efficacy", "retain_preservation",
@@ -319,219 +304,3 @@ def write_examples(path: Path, frames: Iterable[pd.DataFrame]) -> None:
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     atomic_write_bytes(path, buffer.getvalue())
-
-
-# --------------------------------------------------------------------------------------------
-# Re-evaluating a run
-# --------------------------------------------------------------------------------------------
-
-
-def evaluate_run(run_dir: str | Path, *, device: str | torch.device | None = None,
-                 batch_size: int = 64) -> None:
-    """Rebuild a run's ``eval.jsonl`` and ``eval_examples.parquet`` from its directory.
-
-    Step 0 comes from the benchmark's step-0 cache, the last step from the saved final model
-    (``run_dir/model/``, when present) and the alignment metrics of every step from
-    ``weights.parquet``. The engine does not keep intermediate models, so their model metrics are
-    carried over from the old ``eval.jsonl`` / ``eval_examples.parquet`` when present and are
-    null (with a note) otherwise. Both files are replaced atomically at the end.
-    """
-    from atwu.models import load_model, load_tokenizer, resolve_device
-
-    run_dir = Path(run_dir)
-    bench, split, start_model = _run_setup(read_json(run_dir / "config.json"))
-    final_dir = run_dir / "model"
-    tokenizer = load_tokenizer(final_dir if final_dir.is_dir() else start_model)
-    evaluator = CheckpointEvaluator(bench, split, tokenizer, run_dir, device=device,
-                                    starting_model_path=start_model, batch_size=batch_size)
-    old_path, examples_path = run_dir / "eval.jsonl", run_dir / "eval_examples.parquet"
-    old = {int(r["step"]): r for r in read_jsonl(old_path)} if old_path.is_file() else {}
-    old_rows = pd.read_parquet(examples_path) if examples_path.is_file() else None
-    weights = (pd.read_parquet(run_dir / "weights.parquet")
-               if (run_dir / "weights.parquet").is_file() else None)
-    weight_steps = [] if weights is None else sorted(int(s) for s in weights["step"].unique())
-    steps = sorted({0, *old, *weight_steps})
-    final_step = steps[-1]
-
-    records, frames = [], []
-    for step in steps:
-        at_step = None if weights is None else weights[weights["step"] == step]
-        model = None  # step 0 needs none: it comes from the step-0 cache
-        if step != 0 and step == final_step and final_dir.is_dir():
-            model = load_model(final_dir, device=resolve_device(str(device or "auto")))
-        record, rows = evaluator.compute(model, step, at_step, full=True,
-                                         skipped_note=NOT_KEPT_NOTE)
-        if model is None and step != 0 and step in old:
-            record, rows = _carry_over(record, rows, old[step], old_rows)
-        records.append(record)
-        frames.append(rows)
-    write_jsonl(old_path, records)
-    write_examples(examples_path, frames)
-
-
-def _run_setup(config: Mapping[str, Any]) -> tuple[Benchmark, str, str]:
-    """Benchmark, forget split and starting model of a run's ``config.json``.
-
-    The engine writes what it resolved (defaults filled in) under ``resolved``; the top-level
-    keys may be null (= the benchmark's defaults) or ``"embedded"``.
-    """
-    from atwu.paths import EMBEDDED_NAME, default_benchmark_dir
-
-    resolved = config.get("resolved") or {}
-    where = resolved.get("benchmark") or config.get("benchmark") or EMBEDDED_NAME
-    bench = Benchmark.load(default_benchmark_dir() if where == EMBEDDED_NAME else where)
-    split = resolved.get("split") or config.get("split") or bench.default_forget_split
-    model = resolved.get("model") or config.get("model") or str(bench.target_model)
-    return bench, split, str(model)
-
-
-def _carry_over(record: dict, rows: pd.DataFrame, old_record: Mapping[str, Any],
-                old_rows: pd.DataFrame | None) -> tuple[dict, pd.DataFrame]:
-    """Keep model metrics (and example rows) an earlier evaluation computed for this step."""
-    notes = dict(record["notes"])
-    old_notes = old_record.get("notes") or {}
-    for key, value in old_record.items():
-        if key in ("step", "notes", "seconds") or key in ALIGNMENT_METRICS:
-            continue
-        if record.get(key) is None:
-            record[key] = value
-            notes.pop(key, None)
-            if value is None and key in old_notes:
-                notes[key] = old_notes[key]
-            elif value is None:
-                notes[key] = NOT_KEPT_NOTE
-    record["notes"] = notes
-    if old_rows is not None:
-        previous = old_rows[old_rows["step"] == record["step"]]
-        if previous["prob"].notna().any():
-            auroc = dict(zip(rows["example_id"], rows["auroc"]))
-            previous = previous.copy()
-            previous["auroc"] = [auroc.get(ex, math.nan) for ex in previous["example_id"]]
-            rows = previous
-    return record, rows
-
-
-# --------------------------------------------------------------------------------------------
-# Comparing runs
-# --------------------------------------------------------------------------------------------
-
-COMPARE_METRICS = tuple(k for k in STABLE_KEYS if k not in ("step", "notes", "seconds"))
-"""Metrics :func:`compare_runs` aggregates (those of :data:`STABLE_KEYS` that are numbers)."""
-
-
-def _last_record(run_dir: Path) -> dict | None:
-    path = run_dir / "eval.jsonl"
-    if not path.is_file():
-        return None
-    records = read_jsonl(path)
-    return records[-1] if records else None
-
-
-def _config_label(params: Mapping[str, Any], shown: Iterable[str]) -> str:
-    """``"lr=1e-05, alpha=0.5"``: the chosen parameters, in a stable order."""
-    return ", ".join(f"{k}={params[k]}" for k in sorted(shown) if k in params)
-
-
-def compare_runs(run_dirs: Iterable[str | Path], *,
-                 defaults: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
-    """Final metrics of runs, grouped by method and parameters (seeds pooled).
-
-    Each run contributes its ``config.json`` (``method``, ``params``, ``seed``) and the last line
-    of its ``eval.jsonl``; runs without an evaluation are skipped with a warning. Runs that share
-    the method and every parameter (all but the seed) form one group.
-
-    Args:
-        defaults: method → its default parameters. The ``config`` column then shows the
-            parameters that differ from them; without it, the parameters that differ between the
-            compared runs of the same method (so identical setups show an empty string).
-
-    Returns:
-        One row per group with ``method``, ``config``, ``n`` (runs), ``seeds``, then
-        ``<metric>_mean`` and ``<metric>_std`` (ddof=1; NaN for one run) for every metric of
-        :data:`COMPARE_METRICS` (nulls are skipped by the mean).
-    """
-    runs: list[dict[str, Any]] = []
-    for run_dir in map(Path, run_dirs):
-        config = read_json(run_dir / "config.json")
-        record = _last_record(run_dir)
-        if record is None:
-            warnings.warn(f"{run_dir}: no eval.jsonl record; left out of the comparison",
-                          stacklevel=2)
-            continue
-        params = dict(config.get("params") or {})
-        runs.append({"method": str(config.get("method", "?")), "params": params,
-                     "key": json.dumps(params, sort_keys=True, default=str),
-                     "seed": config.get("seed"), "record": record})
-
-    columns = ["method", "config", "n", "seeds",
-               *[f"{m}_{s}" for m in COMPARE_METRICS for s in ("mean", "std")]]
-    if not runs:
-        return pd.DataFrame(columns=columns)
-
-    varying: dict[str, set[str]] = {}
-    for method in {r["method"] for r in runs}:
-        same = [r["params"] for r in runs if r["method"] == method]
-        names = set().union(*same)
-        varying[method] = {k for k in names
-                           if len({json.dumps(p.get(k), default=str) for p in same}) > 1}
-
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for run in runs:
-        groups.setdefault((run["method"], run["key"]), []).append(run)
-    rows = []
-    for (method, _), members in groups.items():
-        params = members[0]["params"]
-        if defaults is not None and method in defaults:
-            shown = [k for k in params if params[k] != defaults[method].get(k)]
-        else:
-            shown = list(varying[method])
-        row: dict[str, Any] = {"method": method, "config": _config_label(params, shown),
-                               "n": len(members),
-                               "seeds": ",".join(str(m["seed"]) for m in members)}
-        for metric in COMPARE_METRICS:
-            values = pd.Series([m["record"].get(metric) for m in members], dtype=float)
-            row[f"{metric}_mean"] = values.mean()
-            row[f"{metric}_std"] = values.std(ddof=1)  # NaN for a single run, by design
-        rows.append(row)
-    return pd.DataFrame(rows, columns=columns).sort_values(["method", "config"],
-                                                           ignore_index=True)
-
-
-def to_latex_table(df: pd.DataFrame, *, metrics: Iterable[str] | None = None,
-                   precision: int = 3, caption: str | None = None) -> str:
-    """A LaTeX ``tabular`` of :func:`compare_runs`' output: one "mean ± std" cell per metric.
-
-    A group of one run (std NaN) shows the mean alone; a metric with no value shows "--".
-    Text is LaTeX-escaped (method names and parameters contain underscores).
-    """
-    metrics = list(metrics) if metrics is not None else [
-        m for m in COMPARE_METRICS if f"{m}_mean" in df.columns and df[f"{m}_mean"].notna().any()]
-
-    def cell(mean: float, std: float) -> str:
-        if pd.isna(mean):
-            return "--"
-        if pd.isna(std):
-            return f"{mean:.{precision}f}"
-        return f"{mean:.{precision}f} $\\pm$ {std:.{precision}f}"
-
-    table = pd.DataFrame({"method": df["method"], "config": df["config"], "n": df["n"]})
-    for metric in metrics:
-        table[metric] = [cell(m, s) for m, s in zip(df[f"{metric}_mean"], df[f"{metric}_std"])]
-
-    # Escape the text ourselves: Styler's escape="latex" would also escape the "$\pm$" cells.
-    for col in ("method", "config"):
-        table[col] = table[col].map(lambda text: _latex_escape(str(text)))
-    table.columns = [_latex_escape(str(c)) for c in table.columns]
-    styler = table.style.hide(axis="index")  # Styler.to_latex needs jinja2 (streamlit brings it)
-    return styler.to_latex(hrules=True, caption=caption,
-                           column_format="ll" + "r" * (len(table.columns) - 2))
-
-
-_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                   "^": r"\textasciicircum{}"}
-
-
-def _latex_escape(text: str) -> str:
-    """Escape LaTeX specials in plain text (metric cells, which hold math, are not passed here)."""
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)

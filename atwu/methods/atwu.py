@@ -16,14 +16,19 @@ has the paper can switch to its exact choice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import torch
+from safetensors.torch import save
+
+from atwu.io import atomic_write_bytes
 
 from atwu.data.batching import Batch
-from atwu.methods.base import ForgetBatch, LossOutput, Method, forward, masked_mean, param
-from atwu.methods.registry import MethodError, register
-from atwu.methods.scorer import LinearScorer, rms_normalise
+from atwu.methods.base import ForgetBatch, LossOutput, Method, MethodError, forward, masked_mean
+from atwu.methods.linear_scorer import LinearScorer, rms_normalise
+from atwu.params import param
+from atwu.runs.layout import SCORER as SCORER_FILE
 
 
 @dataclass
@@ -87,12 +92,13 @@ def normalise_weights(weights: torch.Tensor, mask: torch.Tensor, how: str) -> to
     return weights
 
 
-@register
 class ATWU(Method):
     name = "atwu"
     summary = "learned linear token scorer over hidden states, alternating with a saturated forget loss"
     Params = ATWUParams
-    token_weighting = True
+    role = "method"
+    token_level = True
+    artifacts = (SCORER_FILE,)
 
     def __init__(self, params: ATWUParams, ctx):
         super().__init__(params, ctx)
@@ -193,10 +199,12 @@ class ATWU(Method):
         self._needs_random_init = state.get("needs_random_init", False)
 
     def save_artifacts(self, run_dir) -> None:
-        from pathlib import Path
-        from atwu.io import atomic_write_bytes
-        from safetensors.torch import save
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.scorer.state_dict().items()}
         meta = {"scorer_layer": str(self.layer_index), "normalise": self.params.normalise,
                 "hidden_size": str(self.ctx.hidden_size), "input": "hidden_state / RMS(hidden_state)"}
-        atomic_write_bytes(Path(run_dir) / "scorer.safetensors", save(tensors, metadata=meta))
+        atomic_write_bytes(Path(run_dir) / SCORER_FILE, save(tensors, metadata=meta))
+
+    def load_artifacts(self, run_dir) -> None:
+        scorer, _ = LinearScorer.load(Path(run_dir) / SCORER_FILE)
+        self.scorer.load_state_dict(scorer.state_dict())
+        self._needs_random_init = False

@@ -9,18 +9,20 @@ run directory; a method owns only its loss (and, for ATWU, its scorer).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 
 from atwu.data.batching import Batch, shifted_targets, token_logprobs
+from atwu.errors import InputError
+from atwu.params import param
+
+Role = Literal["method", "baseline", "ablation", "reference"]
 
 
-def param(default: Any, help: str, **kwargs: Any) -> Any:
-    """A dataclass field with help text (shown by ``python -m atwu methods`` and in the app)."""
-    return field(default=default, metadata={"help": help, **kwargs})
+class MethodError(InputError):
+    """Unknown method, unknown hyperparameter or a value of the wrong type."""
 
 
 @dataclass
@@ -101,12 +103,20 @@ class MethodContext:
 
 
 class Method:
-    """Base class. Subclasses set ``name``, ``Params`` and implement :meth:`compute`."""
+    """Base class. Subclasses set ``name``, ``Params`` and implement :meth:`compute`.
+
+    A subclass with a ``name`` in any module of :mod:`atwu.methods` is found by the registry;
+    nothing else registers it.
+    """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     Params: ClassVar[type] = object
-    token_weighting: ClassVar[bool] = False   # weights vary across tokens
+    #: what the method is in a comparison: the proposed method, a baseline from the literature,
+    #: an ablation of ATWU, or a reference that reads the ground truth (never a rival)
+    role: ClassVar[Role] = "baseline"
+    token_level: ClassVar[bool] = False       # weights vary across tokens
+    needs_labels: ClassVar[bool] = False      # reads the ground-truth spans (oracle)
     needs_reference: ClassVar[bool] = False
     needs_aux: ClassVar[bool] = False
     uses_retain: ClassVar[bool] = True
@@ -143,8 +153,14 @@ class Method:
         written under ``resolved.method`` in config.json."""
         return {}
 
+    #: files :meth:`save_artifacts` writes into the run directory (ATWU: its scorer)
+    artifacts: ClassVar[tuple[str, ...]] = ()
+
     def save_artifacts(self, run_dir) -> None:
         """Files a finished run keeps beside its weights (ATWU: ``scorer.safetensors``)."""
+
+    def load_artifacts(self, run_dir) -> None:
+        """Read back what :meth:`save_artifacts` wrote (to weigh new text with a finished run)."""
 
     def retain_term(self, model, retain: Batch | None) -> tuple[torch.Tensor, dict[str, float]]:
         alpha = getattr(self.params, "alpha", 1.0)
@@ -152,7 +168,3 @@ class Method:
             return torch.zeros((), device=self.ctx.device), {}
         loss = nll(model, retain)
         return alpha * loss, {"retain_loss": float(loss.detach())}
-
-
-def params_fields(params_cls: type) -> list[dataclasses.Field]:
-    return list(dataclasses.fields(params_cls))

@@ -1,102 +1,65 @@
-"""Name → method class. A method registers itself with ``@register``."""
+"""Name → method class, found by looking: every :class:`~atwu.methods.base.Method` subclass with a
+``name`` in a module of this package is a method. Adding a method is adding one file.
+
+    from atwu.methods.registry import get_method, build_params
+    cls = get_method("wga")
+    params = build_params(cls, {"beta": "5"})
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
+import difflib
+import importlib
+import inspect
+import pkgutil
+from functools import cache
 from typing import Any
 
-from atwu.methods.base import Method
+import atwu.methods as package
+from atwu.errors import InputError
+from atwu.methods.base import Method, MethodError
+from atwu.params import FieldInfo, field_infos, parse_value
 
-REGISTRY: dict[str, type[Method]] = {}
-
-
-def register(cls: type[Method]) -> type[Method]:
-    if cls.name in REGISTRY:
-        raise ValueError(f"method {cls.name!r} registered twice")
-    REGISTRY[cls.name] = cls
-    return cls
+__all__ = ["MethodError", "all_methods", "build_params", "describe", "get_method"]
 
 
-class MethodError(ValueError):
-    """Unknown method, unknown hyperparameter or a value of the wrong type."""
+@cache
+def all_methods() -> dict[str, type[Method]]:
+    """Every method of the package, by name (imports each module of :mod:`atwu.methods` once)."""
+    found: dict[str, type[Method]] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Method) and cls.name and cls.__module__ == module.__name__:
+                if cls.name in found and found[cls.name] is not cls:
+                    raise RuntimeError(f"method name {cls.name!r} is used by "
+                                       f"{found[cls.name].__module__} and {cls.__module__}")
+                found[cls.name] = cls
+    return dict(sorted(found.items()))
 
 
 def get_method(name: str) -> type[Method]:
-    _load_all()
-    if name not in REGISTRY:
-        raise MethodError(f"unknown method {name!r}; choose from {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name]
-
-
-def all_methods() -> dict[str, type[Method]]:
-    _load_all()
-    return dict(REGISTRY)
-
-
-def _load_all() -> None:
-    # Importing the package modules runs their @register decorators.
-    import atwu.methods.all  # noqa: F401
-
-
-def _convert(name: str, text: str, typ: Any, method: str) -> Any:
-    origin = typing.get_origin(typ)
-    args = [a for a in typing.get_args(typ) if a is not type(None)]
-    if typ is bool:
-        low = text.lower()
-        if low in ("1", "true", "yes", "on"):
-            return True
-        if low in ("0", "false", "no", "off"):
-            return False
-        raise MethodError(f"{method}: {name} expects true/false, got {text!r}")
-    if typ is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise MethodError(f"{method}: {name} expects an integer, got {text!r}") from None
-    if typ is float:
-        try:
-            return float(text)
-        except ValueError:
-            raise MethodError(f"{method}: {name} expects a number, got {text!r}") from None
-    if typ is str:
-        return text
-    if origin in (typing.Union, types.UnionType):
-        optional = type(None) in typing.get_args(typ)
-        if text.lower() in ("none", "null") and optional:
-            return None
-        if len(args) == 1:  # X | None: X's own message, plus the way to say None
-            try:
-                return _convert(name, text, args[0], method)
-            except MethodError as exc:
-                raise MethodError(f"{exc} (or none)" if optional else str(exc)) from None
-        for a in args:
-            try:
-                return _convert(name, text, a, method)
-            except MethodError:
-                continue
-        raise MethodError(f"{method}: {name} expects {typ}, got {text!r}")
-    if origin is typing.Literal:
-        choices = typing.get_args(typ)
-        if text not in choices:
-            raise MethodError(f"{method}: {name} must be one of {', '.join(map(str, choices))}, got {text!r}")
-        return text
-    raise MethodError(f"{method}: cannot parse {name}={text!r}")
+    methods = all_methods()
+    if name not in methods:
+        raise MethodError(f"unknown method {name!r}; choose from {', '.join(methods)}")
+    return methods[name]
 
 
 def build_params(method: type[Method], overrides: dict[str, Any]) -> Any:
     """The method's params dataclass with ``overrides`` applied (strings are parsed by type)."""
-    hints = typing.get_type_hints(method.Params)
-    known = {f.name for f in dataclasses.fields(method.Params)}
+    fields = {f.name: f for f in field_infos(method.Params)}
     values = {}
     for key, value in overrides.items():
-        if key not in known:
-            import difflib
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(fields))}"
             raise MethodError(f"{method.name}: unknown parameter {key!r}{hint}")
-        values[key] = _convert(key, value, hints[key], method.name) if isinstance(value, str) else value
+        if isinstance(value, str):
+            try:
+                value = parse_value(key, value, fields[key].hint, method.name)
+            except InputError as exc:
+                raise MethodError(str(exc)) from None
+        values[key] = value
     params = method.Params(**values)
     check = getattr(params, "validate", None)
     if check:
@@ -104,11 +67,6 @@ def build_params(method: type[Method], overrides: dict[str, Any]) -> Any:
     return params
 
 
-def describe(method: type[Method]) -> list[dict[str, Any]]:
-    """Parameter table: name, type, default, help."""
-    hints = typing.get_type_hints(method.Params)
-    rows = []
-    for f in dataclasses.fields(method.Params):
-        rows.append({"name": f.name, "type": getattr(hints[f.name], "__name__", str(hints[f.name])),
-                     "default": f.default, "help": f.metadata.get("help", "")})
-    return rows
+def describe(method: type[Method]) -> list[FieldInfo]:
+    """The method's parameters: name, type, default, help."""
+    return field_infos(method.Params)

@@ -70,9 +70,9 @@ def broken_runs(app_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     copy("no-eval", "eval.jsonl", "eval_examples.parquet")
 
     d = copy("running-empty", "weights.parquet", "eval.jsonl", "eval_examples.parquet",
-             "metrics.jsonl")
+             "train_log.jsonl")
     status = json.loads((d / "status.json").read_text())
-    from atwu.runs import utc_now
+    from atwu.runs.status import utc_now
     status.update(state="running", message="loading model", step=0, heartbeat_at=utc_now(),
                   pid=999_999_999)
     (d / "status.json").write_text(json.dumps(status))

@@ -80,7 +80,7 @@ def test_step_slider_changes_the_step_in_the_url(app, app_runs):
 
 
 def test_a_link_reproduces_the_view(app, app_runs):
-    from atwu.runs import read_examples
+    from atwu.runs.read import read_examples
 
     second = read_examples(app_runs / "wga-s0")[1]["example_id"]
     at = _goto(app, "pages/token_scores.py", run="wga-s0", step="10", example=second,
@@ -167,7 +167,7 @@ def test_comparison_offers_csv_and_latex(app, app_runs):
 
 
 def test_run_page_builds_and_launches_the_command(app, app_runs, monkeypatch):
-    import atwu.launch as L
+    import atwu.app.jobs as L
 
     launched = []
     monkeypatch.setattr(L, "launch_run",
@@ -278,7 +278,7 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch):
     import json
     import os
 
-    import atwu.launch as L
+    import atwu.app.jobs as L
 
     monkeypatch.setenv("ATWU_HOME", str(tmp_path / "home"))
     started = []

@@ -9,19 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from atwu.data.format import (
-    FACT_LABELS,
-    SPAN_LABELS,
-    DataFormatError,
-    DataFormatWarning,
-    QAPair,
-    Span,
-    dataset_to_pairs,
-    load_pairs,
-    pairs_to_dataset,
-    parse_pair,
-    write_pairs,
-)
+from atwu.data.format import FACT_LABELS, SPAN_LABELS, DataFormatError, DataFormatWarning, QAPair, Span
+from atwu.data.datasets_interop import dataset_to_pairs, pairs_to_dataset
+from atwu.data.pairs_file import load_pairs, parse_pair, write_pairs
 
 ANSWER = "Elena Varga was born in Lima."  # 29 characters
 

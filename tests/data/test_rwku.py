@@ -17,10 +17,8 @@ import pandas as pd
 import pytest
 
 from atwu.benchmark import Benchmark, BenchmarkError
-from atwu.data.rwku import (
-    FORGET_PROMPT, RwkuOptions, ensure_rwku, load_probes, load_rwku, parse_targets, probe_prompt,
-    rwku_scores,
-)
+from atwu.data.rwku import FORGET_PROMPT, RwkuOptions, ensure_rwku, load_probes, load_rwku, parse_targets, probe_prompt
+from atwu.evaluate.rwku_probes import rwku_scores
 from atwu.data.spans_rules import SpanRuleWarning, rwku_spans
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -172,8 +170,8 @@ def test_rwku_scores(home, plain_model, monkeypatch):
     probes = load_probes(root)
     known = {probe_prompt(p, p["set"]): (p["answer"] if p["set"].startswith("forget") else "no idea")
              for p in probes}
-    import atwu.generate
-    monkeypatch.setattr(atwu.generate, "greedy_answers",
+    import atwu.evaluate.rwku_probes
+    monkeypatch.setattr(atwu.evaluate.rwku_probes, "greedy_answers",
                         lambda model, tok, questions, **kw: [known[q] for q in questions])
     scores = rwku_scores(model, tok, probes)
     assert scores["forget_level1"] == scores["forget_mean"] == 1.0

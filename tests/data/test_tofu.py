@@ -234,7 +234,7 @@ def test_retain_model_path_is_listed(home, tiny_model):
 
 
 def test_retain_logs_give_the_retain_reference_without_a_model(home):
-    from atwu.evaluate.model_eval import retain_reference
+    from atwu.evaluate.reference import retain_reference
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpanRuleWarning)

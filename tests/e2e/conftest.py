@@ -104,7 +104,7 @@ def app_url(request, atwu_home: Path, tmp_path_factory) -> str:
 def _stop_launched_runs(runs_dir: Path) -> None:
     """Training runs the app started lead their own sessions (they outlive a server restart by
     design): stop any a failed test left running."""
-    from atwu import launch as L
+    from atwu.app import jobs as L
 
     if not runs_dir.is_dir():
         return

@@ -200,7 +200,7 @@ def test_run_page_launches_runs_that_finish(page: Page, finished_runs: dict[str,
     assert_clean(page, "/run")
 
     if not REUSED_APP:  # the runs are in this session's ATWU_HOME
-        from atwu.runs import read_run
+        from atwu.runs.read import read_run
         for name in finished_runs.values():
             info = read_run(atwu_home / "runs" / name)
             assert info.state == "done"

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from atwu.data.chat import encode_pair
-from atwu.data.format import QAPair, Span, write_pairs
+from atwu.data.format import QAPair, Span
+from atwu.data.pairs_file import write_pairs
 from atwu.data.labels import token_labels
 from atwu.data.tokenizer import train_tokenizer
 from atwu.models import TinyModelSpec, build_tiny_model

@@ -86,7 +86,7 @@ def test_several_steps_are_refused():
 
 
 def test_fast_per_example_auroc_equals_the_reference_implementation():
-    from atwu.evaluate.metrics import per_example_auroc
+    from atwu.evaluate.alignment_metrics import per_example_auroc
 
     rng = np.random.default_rng(0)
     rows = []

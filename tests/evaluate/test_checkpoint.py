@@ -11,17 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from atwu.benchmark import Benchmark
-from atwu.evaluate.checkpoint import (
-    EXAMPLE_SCHEMA,
-    MODEL_METRICS,
-    NOT_KEPT_NOTE,
-    QUICK_NOTE,
-    STABLE_KEYS,
-    CheckpointEvaluator,
-    compare_runs,
-    evaluate_run,
-    to_latex_table,
-)
+from atwu.evaluate.checkpoint import EXAMPLE_SCHEMA, MODEL_METRICS, NOT_KEPT_NOTE, QUICK_NOTE, STABLE_KEYS, CheckpointEvaluator
+from atwu.analysis.compare import compare_runs
+from atwu.evaluate.rerun import evaluate_run
+from atwu.analysis.latex import to_latex_table
 from atwu.io import read_jsonl, write_jsonl
 from bench_fixture import build_tiny_benchmark, weights_frame
 
@@ -86,13 +79,13 @@ def test_step0_comes_from_the_cache(bench, full_model, tmp_path, monkeypatch):
     model, tok = full_model
     first = CheckpointEvaluator(bench, "forget10", tok, tmp_path / "a", device="cpu")
     r_first = first.evaluate(model, 0, None)
-    from atwu.evaluate import model_eval as ME
+    from atwu.evaluate import reference as REF
 
     def fail(*args, **kwargs):
         raise AssertionError("a second run must reuse the cached step-0 evaluation")
 
-    monkeypatch.setattr(ME, "evaluate_model", fail)
-    monkeypatch.setattr(ME, "score_pairs", fail)  # the retain reference is cached too
+    monkeypatch.setattr(REF, "evaluate_model", fail)
+    monkeypatch.setattr(REF, "score_pairs", fail)  # the retain reference is cached too
     second = CheckpointEvaluator(bench, "forget10", tok, tmp_path / "b", device="cpu")
     r_second = second.evaluate(model, 0, None)
     for key in MODEL_METRICS:

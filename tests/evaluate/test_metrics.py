@@ -10,7 +10,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from atwu.evaluate import metrics as M
+from atwu.evaluate import alignment_metrics as A
+from atwu.evaluate import tofu_metrics as M
 
 # --- 4.1 TOFU family --------------------------------------------------------
 
@@ -162,7 +163,7 @@ def test_auroc_auprc_match_sklearn_after_dropping_left_out(seed):
     if seed % 2:
         weights = np.round(weights, 1)
     keep = labels != -1
-    res = M.alignment_metrics(weights, labels)
+    res = A.alignment_metrics(weights, labels)
     assert res.auroc == pytest.approx(roc_auc_score(labels[keep], weights[keep]))
     assert res.auprc == pytest.approx(average_precision_score(labels[keep], weights[keep]))
     assert res.n_tokens == int(keep.sum())
@@ -171,7 +172,7 @@ def test_auroc_auprc_match_sklearn_after_dropping_left_out(seed):
 
 def test_uniform_weights_give_auroc_exactly_half():
     labels = np.array([1, 0, 0, 1, -1, 0, 1, 0])
-    res = M.alignment_metrics(np.full(labels.shape, 0.3), labels)
+    res = A.alignment_metrics(np.full(labels.shape, 0.3), labels)
     assert res.auroc == 0.5
     # Expected precision under random tie-breaking is the base rate 3/7.
     assert res.precision_at_k == pytest.approx(3 / 7)
@@ -181,14 +182,14 @@ def test_uniform_weights_give_auroc_exactly_half():
 @pytest.mark.parametrize(("value", "word"), [(1, "label 1"), (0, "label 0")])
 def test_single_class_gives_nan_with_note(value, word):
     labels = np.full(12, value)
-    res = M.alignment_metrics(np.linspace(0, 1, 12), labels)
+    res = A.alignment_metrics(np.linspace(0, 1, 12), labels)
     assert math.isnan(res.auroc) and math.isnan(res.auprc)
     assert any(f"auroc undefined: all 12 tokens have {word}" in n for n in res.notes)
     assert any(n.startswith("auprc undefined") for n in res.notes)
 
 
 def test_no_scored_tokens_never_raises():
-    res = M.alignment_metrics(np.array([0.5, np.nan]), np.array([-1, 1]))
+    res = A.alignment_metrics(np.array([0.5, np.nan]), np.array([-1, 1]))
     assert res.n_tokens == 0
     for v in (res.auroc, res.auprc, res.precision_at_k, res.weight_mass):
         assert math.isnan(v)
@@ -196,7 +197,7 @@ def test_no_scored_tokens_never_raises():
 
 
 def test_non_finite_weights_are_dropped():
-    res = M.alignment_metrics(np.array([0.9, np.inf, 0.1, np.nan]), np.array([1, 0, 0, 1]))
+    res = A.alignment_metrics(np.array([0.9, np.inf, 0.1, np.nan]), np.array([1, 0, 0, 1]))
     assert res.n_tokens == 2 and res.auroc == 1.0
 
 
@@ -206,9 +207,9 @@ def test_precision_at_k_with_ties_is_order_independent():
     weights = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
     labels = np.array([0, 1, 0, 1, 0])
     expected = (0 + 1 * 2 / 3) / 2
-    assert M.alignment_metrics(weights, labels).precision_at_k == pytest.approx(expected)
+    assert A.alignment_metrics(weights, labels).precision_at_k == pytest.approx(expected)
     perm = np.array([3, 1, 4, 0, 2])
-    assert M.alignment_metrics(weights[perm], labels[perm]).precision_at_k == pytest.approx(
+    assert A.alignment_metrics(weights[perm], labels[perm]).precision_at_k == pytest.approx(
         expected
     )
 
@@ -216,22 +217,22 @@ def test_precision_at_k_with_ties_is_order_independent():
 def test_precision_at_k_and_weight_mass_hand_case():
     weights = np.array([0.4, 0.3, 0.2, 0.1])
     labels = np.array([1, 0, 1, 0])
-    res = M.alignment_metrics(weights, labels)
+    res = A.alignment_metrics(weights, labels)
     assert res.precision_at_k == pytest.approx(0.5)
     assert res.weight_mass == pytest.approx(0.6)
 
 
 def test_weight_mass_zero_total_is_nan_with_note():
-    res = M.alignment_metrics(np.zeros(4), np.array([1, 0, 1, 0]))
+    res = A.alignment_metrics(np.zeros(4), np.array([1, 0, 1, 0]))
     assert math.isnan(res.weight_mass)
     assert any(n.startswith("weight_mass undefined") for n in res.notes)
 
 
 def test_alignment_rejects_bad_input():
     with pytest.raises(ValueError):
-        M.alignment_metrics(np.ones(3), np.ones(4))
+        A.alignment_metrics(np.ones(3), np.ones(4))
     with pytest.raises(ValueError):
-        M.alignment_metrics(np.ones(2), np.array([2, 0]))
+        A.alignment_metrics(np.ones(2), np.array([2, 0]))
 
 
 def test_per_example_auroc():
@@ -242,7 +243,7 @@ def test_per_example_auroc():
             "label": [1, 0, 0, 1, 1, 0, -1, 0, -1],
         }
     )
-    out = M.per_example_auroc(df)
+    out = A.per_example_auroc(df)
     assert list(out.index) == ["a", "b", "c"]
     # a: positives {0.9, 0.2} vs negatives {0.1, 0.8}: 0.9 beats both, 0.2
     # beats 0.1 only -> 3 of 4 pairs.
@@ -254,7 +255,7 @@ def test_per_example_auroc():
 def test_specific_labels_view():
     labels = np.array([1, 1, 1, 0, -1, 0])
     kinds = ["specific", "shared", "specific", None, "context", "specific"]
-    out = M.specific_labels(labels, kinds)
+    out = A.specific_labels(labels, kinds)
     # specific facts -> 1, outside spans -> 0, shared/context/inconsistent -> -1
     assert out.tolist() == [1, -1, 1, 0, -1, -1]
 
@@ -263,7 +264,7 @@ def test_threshold_prf_hand_case():
     weights = np.array([0.9, 0.7, 0.6, 0.2, 0.1, 0.8])
     labels = np.array([1, 0, 1, 1, 0, -1])
     # Predicted (>= 0.6): 0.9 (TP), 0.7 (FP), 0.6 (TP); missed: 0.2 (FN).
-    p, r, f1 = M.threshold_prf(weights, labels, 0.6)
+    p, r, f1 = A.threshold_prf(weights, labels, 0.6)
     assert p == pytest.approx(2 / 3)
     assert r == pytest.approx(2 / 3)
     assert f1 == pytest.approx(2 / 3)
@@ -271,11 +272,11 @@ def test_threshold_prf_hand_case():
 
 def test_threshold_prf_degenerate_cases():
     # Nothing predicted but facts exist: precision undefined, recall 0, F1 0.
-    p, r, f1 = M.threshold_prf([0.1, 0.2], [1, 0], 0.5)
+    p, r, f1 = A.threshold_prf([0.1, 0.2], [1, 0], 0.5)
     assert math.isnan(p) and r == 0.0 and f1 == 0.0
     # Predictions but all wrong: both 0, F1 0.
-    p, r, f1 = M.threshold_prf([0.9, 0.1], [0, 1], 0.5)
+    p, r, f1 = A.threshold_prf([0.9, 0.1], [0, 1], 0.5)
     assert p == 0.0 and r == 0.0 and f1 == 0.0
     # No facts and no predictions: everything undefined.
-    p, r, f1 = M.threshold_prf([0.1], [0], 0.5)
+    p, r, f1 = A.threshold_prf([0.1], [0], 0.5)
     assert math.isnan(p) and math.isnan(r) and math.isnan(f1)

@@ -9,8 +9,10 @@ import pytest
 from scipy import stats
 
 from atwu.benchmark import Benchmark, BenchmarkError
-from atwu.evaluate import metrics as M
+from atwu.evaluate import tofu_metrics as M
 from atwu.evaluate import model_eval as ME
+from atwu.evaluate import reference as REF
+from atwu.evaluate import teacher_forced as TF
 from atwu.models import load_model, load_tokenizer
 
 
@@ -18,8 +20,8 @@ def test_batched_scoring_equals_one_at_a_time(tiny_bench_dir, full_model):
     model, tok = full_model
     pairs = Benchmark.load(tiny_bench_dir).pairs("forget10") + \
         Benchmark.load(tiny_bench_dir).pairs("general")
-    batched = ME.score_pairs(model, tok, pairs, batch_size=64)
-    single = ME.score_pairs(model, tok, pairs, batch_size=1)
+    batched = TF.score_pairs(model, tok, pairs, batch_size=64)
+    single = TF.score_pairs(model, tok, pairs, batch_size=1)
     assert list(batched["example_id"]) == [p.id for p in pairs]
     for col in ("prob", "forget_loss", "para_prob", "truth_ratio", "option_prob"):
         np.testing.assert_allclose(batched[col], single[col], rtol=1e-5, atol=1e-7, err_msg=col)
@@ -33,7 +35,7 @@ def test_batched_scoring_equals_one_at_a_time(tiny_bench_dir, full_model):
 def test_scores_are_consistent_with_the_metric_definitions(tiny_bench_dir, full_model):
     model, tok = full_model
     pairs = Benchmark.load(tiny_bench_dir).pairs("forget10")
-    scores = ME.score_pairs(model, tok, pairs)
+    scores = TF.score_pairs(model, tok, pairs)
     np.testing.assert_allclose(scores["prob"], np.exp(-scores["forget_loss"]))
     for _, row in scores.iterrows():
         expected = M.truth_ratio(row["pert_probs"], row["para_prob"])
@@ -47,8 +49,8 @@ def test_scores_are_consistent_with_the_metric_definitions(tiny_bench_dir, full_
 
 def test_score_pairs_empty_gives_typed_empty_frame(full_model):
     model, tok = full_model
-    empty = ME.score_pairs(model, tok, [])
-    assert empty.empty and list(empty.columns) == ME.SCORE_COLUMNS
+    empty = TF.score_pairs(model, tok, [])
+    assert empty.empty and list(empty.columns) == TF.SCORE_COLUMNS
 
 
 def test_evaluate_model_rows_and_summary(tiny_bench_dir, full_model):
@@ -104,11 +106,11 @@ def test_empty_split_is_reported_not_fatal(bench, full_model, monkeypatch):
 
 
 def test_retain_model_against_itself_has_forget_quality_one(bench):
-    reference = ME.retain_reference(bench, "forget10", device="cpu")
+    reference = REF.retain_reference(bench, "forget10", device="cpu")
     path = bench.model_path("retain90")
     ev = ME.evaluate_model(load_model(path), load_tokenizer(path), bench, "forget10",
                            generate=False)
-    p, ks, note = ME.forget_quality_vs_reference(ev, reference)
+    p, ks, note = REF.forget_quality_vs_reference(ev, reference)
     assert p == pytest.approx(1.0) and note is None
     # The same ratios up to float noise: the reference was scored in other batches (other
     # padding), which can reorder near-equal values, so KS may see a 1/n step, never more.
@@ -119,9 +121,9 @@ def test_retain_model_against_itself_has_forget_quality_one(bench):
 
 def test_forget_quality_matches_scipy_ks(bench, full_model):
     model, tok = full_model
-    reference = ME.retain_reference(bench, "forget10", device="cpu")
+    reference = REF.retain_reference(bench, "forget10", device="cpu")
     ev = ME.evaluate_model(model, tok, bench, "forget10", generate=False)
-    p, ks, _ = ME.forget_quality_vs_reference(ev, reference)
+    p, ks, _ = REF.forget_quality_vs_reference(ev, reference)
     ours = ev.split("forget10")["truth_ratio"].to_numpy()
     theirs = np.array(list(reference["ratios"].values()), dtype=float)
     expected = stats.ks_2samp(ours, theirs)
@@ -131,7 +133,7 @@ def test_forget_quality_matches_scipy_ks(bench, full_model):
 
 
 def test_retain_reference_is_cached_and_recomputed_when_corrupt(bench, monkeypatch):
-    first = ME.retain_reference(bench, "forget10", device="cpu")
+    first = REF.retain_reference(bench, "forget10", device="cpu")
     path = bench.root / "eval_cache" / "retain_reference_forget10.json"
     assert path.is_file()
 
@@ -139,11 +141,11 @@ def test_retain_reference_is_cached_and_recomputed_when_corrupt(bench, monkeypat
         raise AssertionError("the cached reference should have been used")
 
     with monkeypatch.context() as m:
-        m.setattr(ME, "score_pairs", fail)
-        assert ME.retain_reference(bench, "forget10", device="cpu") == first
+        m.setattr(REF, "score_pairs", fail)
+        assert REF.retain_reference(bench, "forget10", device="cpu") == first
 
     path.write_text("{not json")
-    again = ME.retain_reference(bench, "forget10", device="cpu")
+    again = REF.retain_reference(bench, "forget10", device="cpu")
     assert again["ratios"] == pytest.approx(first["ratios"])
 
 
@@ -152,9 +154,9 @@ def test_retain_reference_on_read_only_benchmark_still_computes(bench, monkeypat
         raise PermissionError("read-only file system")
 
     # chmod does not stop root, so the read-only directory is simulated at the write call.
-    monkeypatch.setattr(ME, "atomic_write_json", read_only)
+    monkeypatch.setattr(REF, "atomic_write_json", read_only)
     with pytest.warns(UserWarning, match="could not cache"):
-        reference = ME.retain_reference(bench, "forget10", device="cpu")
+        reference = REF.retain_reference(bench, "forget10", device="cpu")
     assert len(reference["ratios"]) == 4
     assert not (bench.root / "eval_cache" / "retain_reference_forget10.json").exists()
 
@@ -164,20 +166,20 @@ def test_missing_retain_model_names_the_prepare_option(tmp_path):
 
     bench = Benchmark.load(build_tiny_benchmark(tmp_path / "b", with_retain_model=False))
     with pytest.raises(BenchmarkError, match="--retain-splits retain90"):
-        ME.retain_reference(bench, "forget10")
+        REF.retain_reference(bench, "forget10")
 
 
 def test_step0_eval_is_cached(bench, monkeypatch):
     model_path = bench.target_model
-    first = ME.step0_eval(bench, "forget10", model_path, device="cpu")
+    first = REF.step0_eval(bench, "forget10", model_path, device="cpu")
     files = sorted(p.name for p in (bench.root / "eval_cache").glob("step0_forget10_*"))
     assert [f.rsplit(".", 1)[1] for f in files] == ["json", "parquet"]
 
     def fail(*args, **kwargs):
         raise AssertionError("the cached step-0 evaluation should have been used")
 
-    monkeypatch.setattr(ME, "evaluate_model", fail)
-    second = ME.step0_eval(bench, "forget10", model_path, device="cpu")
+    monkeypatch.setattr(REF, "evaluate_model", fail)
+    second = REF.step0_eval(bench, "forget10", model_path, device="cpu")
     assert second.summary == pytest.approx(first.summary)
     assert list(second.examples["generated"]) == list(first.examples["generated"])
 
@@ -191,9 +193,9 @@ def test_uq_uses_forget_prob_and_model_utility_against_step0():
                             forget_split="forget10")
 
     step0 = fake(0.8, 0.5)
-    assert ME.uq_vs_step0(step0, step0) == {"forget_efficacy": 0.0, "retain_preservation": 1.0,
+    assert REF.uq_vs_step0(step0, step0) == {"forget_efficacy": 0.0, "retain_preservation": 1.0,
                                             "uq": 0.0}
-    later = ME.uq_vs_step0(fake(0.2, 0.4), step0)
+    later = REF.uq_vs_step0(fake(0.2, 0.4), step0)
     assert later["forget_efficacy"] == pytest.approx(0.75)
     assert later["retain_preservation"] == pytest.approx(0.8)
     assert later["uq"] == pytest.approx(100 * 2 * 0.75 * 0.8 / (0.75 + 0.8))
@@ -217,7 +219,7 @@ def test_scores_match_a_direct_full_logits_computation(tiny_bench_dir, full_mode
         logits = model(torch.tensor([enc.input_ids])).logits[0]
     logp = torch.log_softmax(logits.double(), dim=-1)
     nll = [-logp[t - 1, enc.input_ids[t]].item() for t in range(enc.prompt_len, len(enc.input_ids))]
-    got = ME.score_pairs(model, tok, [pair]).iloc[0]
+    got = TF.score_pairs(model, tok, [pair]).iloc[0]
     assert got["forget_loss"] == pytest.approx(np.mean(nll), rel=1e-5)
     assert got["n_tokens"] == len(nll)
     argmax = logits.argmax(-1)

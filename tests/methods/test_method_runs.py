@@ -22,8 +22,9 @@ from atwu.data.chat import encode_pair
 from atwu.io import read_json, read_jsonl
 from atwu.methods.registry import all_methods
 from atwu.models import load_tokenizer
-from atwu.runs import SCHEMA_VERSION, WEIGHT_COLUMNS, read_run, read_weights
-from atwu.train import Trainer
+from atwu.runs.layout import SCHEMA_VERSION, WEIGHT_COLUMNS
+from atwu.runs.read import read_run, read_weights
+from atwu.train.loop import Trainer
 
 STEPS = 50
 EVERY = 25
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.slow
 def test_registry_lists_exactly_the_issue_methods():
     assert sorted(all_methods()) == sorted(METHODS)
     for name, cls in all_methods().items():
-        assert cls.token_weighting == (name in TOKEN_WEIGHTING), name
+        assert cls.token_level == (name in TOKEN_WEIGHTING), name
 
 
 @pytest.fixture(scope="module", params=METHODS)
@@ -77,7 +78,7 @@ def test_run_directory_is_complete(finished_run, small_benchmark):
     info = read_run(out)
     assert info.state == "done" and not info.problems
 
-    metrics = read_jsonl(out / "metrics.jsonl")
+    metrics = read_jsonl(out / "train_log.jsonl")
     assert [m["step"] for m in metrics] == list(range(1, STEPS + 1))
 
     examples = read_jsonl(out / "examples.jsonl")
@@ -116,7 +117,7 @@ def test_model_parameters_changed(finished_run, small_benchmark):
 
 def test_loss_is_finite(finished_run):
     method, out = finished_run
-    for m in read_jsonl(out / "metrics.jsonl"):
+    for m in read_jsonl(out / "train_log.jsonl"):
         assert m["loss"] is not None and math.isfinite(m["loss"]), (method, m)
         assert m["grad_norm"] is not None and math.isfinite(m["grad_norm"]), (method, m)
         for key, value in m.items():
@@ -180,7 +181,7 @@ def test_atwu_scorer_moves_only_after_warmup(finished_run):
     w0 = weights.loc[weights["step"] == 0, "weight"].to_numpy()
     assert np.allclose(w0, 1 / (1 + math.exp(-3.0)))
     assert weights.loc[weights["step"] == EVERY, "weight"].std() > 1e-3
-    with_scorer = [m["step"] for m in read_jsonl(out / "metrics.jsonl") if "scorer_loss" in m]
+    with_scorer = [m["step"] for m in read_jsonl(out / "train_log.jsonl") if "scorer_loss" in m]
     assert with_scorer == list(range(11, STEPS + 1))
     scorer = load_file(str(out / "scorer.safetensors"))
     assert set(scorer) == {"linear.weight", "linear.bias"}

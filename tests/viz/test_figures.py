@@ -7,15 +7,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from atwu.viz.figures import (
-    auroc_over_steps,
-    comparison_bars,
-    loss_curves,
-    overview_matrix,
-    pareto_front,
-    tradeoff_figure,
-    truth_ratio_histograms,
-)
+from atwu.viz.training_figures import auroc_over_steps, loss_curves
+from atwu.viz.comparison_figures import comparison_bars
+from atwu.viz.overview import overview_matrix
+from atwu.analysis.tradeoff import pareto_front
+from atwu.viz.tradeoff_figures import tradeoff_figure, truth_ratio_histograms
 
 
 def has_no_data_note(fig: go.Figure) -> bool:

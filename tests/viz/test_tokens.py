@@ -7,15 +7,8 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from atwu.viz.tokens import (
-    colour_for,
-    compare_html,
-    example_page_html,
-    legend_html,
-    relative_luminance,
-    text_colour_for,
-    token_row_html,
-)
+from atwu.viz.colour_scale import colour_for, relative_luminance, text_colour_for
+from atwu.viz.tokens import compare_html, example_page_html, legend_html, token_row_html
 
 
 class _TokenSpans(HTMLParser):

@@ -1,0 +1,1 @@
+"""Everything that reads many runs: comparisons, trade-off frontiers, the reproduction report."""

@@ -1,0 +1,103 @@
+"""What the pages say about a prepared benchmark, and where a run's benchmark can still be found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from atwu.app.run_list import forget_split_of
+from atwu.io import read_json
+from atwu.paths import default_benchmark_dir
+
+
+def benchmark_summary(bench_dir: str | Path) -> dict[str, Any] | None:
+    """What the Home and Run pages say about a prepared benchmark; None when it is not prepared.
+
+    Returns ``{"root", "name", "kind", "authors", "default_split", "forget_splits",
+    "splits": DataFrame[split, examples, role], "models": DataFrame[model, parameters,
+    exact match, trained on], "prepare_seconds"}``.
+    """
+    root = Path(bench_dir)
+    try:
+        manifest = read_json(root / "manifest.json")
+    except (OSError, ValueError):
+        return None
+    try:
+        quality = read_json(root / "quality.json")
+    except (OSError, ValueError):
+        quality = {}
+    forget_splits = dict(manifest.get("forget_splits") or {})
+    utility = set(manifest.get("utility_splits") or [])
+    retains = set(forget_splits.values())
+
+    def role(split: str) -> str:
+        if split in forget_splits:
+            return f"forget (retain model: {forget_splits[split]})"
+        if split in retains:
+            return "retain (training)"
+        if split in utility:
+            return "utility evaluation"
+        if split == "holdout":
+            return "holdout (auxiliary model)"
+        if split == "full":
+            return "everything (target model)"
+        return ""
+
+    splits = pd.DataFrame([{"split": name, "examples": entry.get("n"), "role": role(name)}
+                           for name, entry in (manifest.get("splits") or {}).items()],
+                          columns=["split", "examples", "role"])
+    models = []
+    for name, entry in (quality.get("models") or {}).items():
+        em = entry.get("exact_match") or {}
+        models.append({"model": name, "parameters": entry.get("parameters"),
+                       "exact match": ", ".join(f"{k} {v:.3f}" for k, v in em.items()),
+                       "trained on": f"{entry.get('train_pairs', '?')} pairs, "
+                                     f"{entry.get('epochs', '?')} epochs"})
+    return {
+        "root": str(root), "name": manifest.get("name", root.name),
+        "kind": manifest.get("kind", "?"), "authors": manifest.get("authors"),
+        "default_split": manifest.get("default_forget_split", next(iter(forget_splits), None)),
+        "forget_splits": forget_splits, "splits": splits,
+        "models": pd.DataFrame(models, columns=["model", "parameters", "exact match",
+                                                "trained on"]),
+        "prepare_seconds": quality.get("prepare_seconds"),
+    }
+
+
+def benchmark_dir_of(run_dir: str | Path, config: dict) -> Path | None:
+    """The benchmark a run used, where it can still be found.
+
+    Tried in order: the resolved path in ``config.json``, the configured one ("embedded" means
+    :func:`~atwu.paths.default_benchmark_dir`), and ``_benchmark/`` beside the run (the demo
+    bundle keeps the little the app needs there).
+    """
+    resolved = (config.get("resolved") or {}).get("benchmark")
+    configured = config.get("benchmark")
+    candidates = []
+    if resolved:
+        candidates.append(Path(resolved))
+    if configured == "embedded":
+        candidates.append(default_benchmark_dir())
+    elif configured:
+        candidates.append(Path(configured).expanduser())
+    candidates.append(Path(run_dir).parent / "_benchmark")
+    for c in candidates:
+        if (c / "manifest.json").is_file():
+            return c
+    return None
+
+
+def retain_reference_path(run_dir: str | Path, config: dict) -> Path | None:
+    """``eval_cache/retain_reference_<split>.json`` of the run's benchmark, when it exists."""
+    split = forget_split_of(config)
+    resolved = (config.get("resolved") or {}).get("benchmark")
+    dirs = [benchmark_dir_of(run_dir, config)]
+    if resolved:
+        dirs.append(Path(resolved))
+    dirs.append(Path(run_dir).parent / "_benchmark")
+    for d in dirs:
+        if d is not None and (d / "eval_cache" / f"retain_reference_{split}.json").is_file():
+            return d / "eval_cache" / f"retain_reference_{split}.json"
+    return None

@@ -1,0 +1,108 @@
+"""The Method comparison page's data: which runs can be compared, the grouped table, its
+formatted forms and the UQ ranking."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from atwu.analysis.compare import compare_runs
+from atwu.app.labels import mean_std_text, metric_label
+from atwu.io import read_jsonl
+from atwu.methods.registry import all_methods
+from atwu.params import defaults_of
+from atwu.runs.read import RunInfo
+
+
+def comparable_runs(runs: list[RunInfo]) -> tuple[list[RunInfo], list[str]]:
+    """Runs that can enter the comparison (readable config and at least one eval record) and a
+    sentence for each one left out."""
+    keep, notes = [], []
+    for r in runs:
+        if any(p.startswith("config.json") for p in r.problems):
+            notes.append(f"{r.name}: left out, its config.json is missing or unreadable")
+            continue
+        path = r.path / "eval.jsonl"
+        try:
+            has_eval = path.is_file() and bool(read_jsonl(path))
+        except (OSError, ValueError) as exc:
+            notes.append(f"{r.name}: left out, eval.jsonl is unreadable ({exc})")
+            continue
+        if not has_eval:
+            notes.append(f"{r.name}: left out, it has no evaluation (launched with --no-eval, or "
+                         f"ended before its first checkpoint; `python -m atwu eval {r.path}` "
+                         "evaluates it)")
+            continue
+        keep.append(r)
+    return keep, notes
+
+
+def method_defaults() -> dict[str, dict[str, Any]]:
+
+    return {name: defaults_of(cls.Params) for name, cls in all_methods().items()}
+
+
+def comparison_table(run_dirs: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`atwu.evaluate.checkpoint.compare_runs` over the runs (the config column lists the
+    parameters that differ from the method's defaults), plus its warnings as sentences."""
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = compare_runs([Path(p) for p in run_dirs], defaults=method_defaults())
+    return table, [str(w.message) for w in caught]
+
+
+def formatted_comparison(table: pd.DataFrame, metrics: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """method, config, n, and one "mean ± std" text column per metric (named by its label)."""
+    out = pd.DataFrame({"method": table["method"], "config": table["config"], "n": table["n"]})
+    for m in metrics:
+        if f"{m}_mean" not in table.columns:
+            continue
+        # UQ is on a 0..100 scale: one decimal, as in the UQ ranking.
+        digits = 1 if m == "uq" else 3
+        out[metric_label(m)] = [mean_std_text(a, b, digits) for a, b in
+                                zip(table[f"{m}_mean"], table.get(f"{m}_std", np.nan))]
+    return out
+
+
+def without_empty_config(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its ``config`` column when that column is empty on every row."""
+    if "config" not in frame.columns:
+        return frame
+    col = frame["config"]
+    if col.isna().all() or col.fillna("").astype(str).str.strip().eq("").all():
+        return frame.drop(columns=["config"])
+    return frame
+
+
+def uq_ranking(table: pd.DataFrame) -> pd.DataFrame:
+    """Method groups ranked by mean UQ (best first; groups without UQ last)."""
+    cols = ["rank", "method", "config", "UQ", "forget efficacy", "retain preservation", "n"]
+    if table.empty or "uq_mean" not in table.columns:
+        return pd.DataFrame(columns=cols)
+    ranked = table.sort_values("uq_mean", ascending=False, na_position="last",
+                               kind="stable").reset_index(drop=True)
+    return pd.DataFrame({
+        "rank": range(1, len(ranked) + 1),
+        "method": ranked["method"], "config": ranked["config"],
+        "UQ": [mean_std_text(a, b, 1) for a, b in zip(ranked["uq_mean"], ranked["uq_std"])],
+        "forget efficacy": [mean_std_text(a, b) for a, b in
+                            zip(ranked["forget_efficacy_mean"], ranked["forget_efficacy_std"])],
+        "retain preservation": [mean_std_text(a, b) for a, b in
+                                zip(ranked["retain_preservation_mean"],
+                                    ranked["retain_preservation_std"])],
+        "n": ranked["n"],
+    }, columns=cols)
+
+
+def group_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with ``method`` made unique per row ("atwu (scorer_lr=0.05)") for charts."""
+    out = table.copy()
+    out["method"] = [m if not c else f"{m} ({c})" for m, c in zip(table["method"],
+                                                                 table["config"])]
+    return out

@@ -1,0 +1,118 @@
+"""``python -m atwu``: prepare benchmarks, run and evaluate unlearning, compare, score text.
+
+    python -m atwu prepare                      # embedded benchmark + tiny models (~3 min, CPU)
+    python -m atwu methods                      # every method with its parameters
+    python -m atwu run --method atwu            # one run on embedded forget10
+    python -m atwu sweep --method atwu --grid scorer_lr=0.05,0.2 --seeds 3
+    python -m atwu eval RUN                     # (re-)evaluate a run
+    python -m atwu compare RUN... --csv out.csv --latex out.tex
+    python -m atwu score RUN --text "..."       # the run's learned scorer on any text
+    python -m atwu list                         # runs and their states
+    python -m atwu demo --out assets/demo       # the demo runs the app ships
+
+Bad input ends with one clear line on stderr and exit code 2. Each command lives in one module of
+this package; this one builds the parser and maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from atwu.cli import prepare_cmd, reports_cmd, results_cmd, run_cmd
+from atwu.cli.common import fail
+from atwu.cli.run_args import add_run_args
+from atwu.errors import InputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m atwu", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="build a benchmark directory with its tiny models")
+    p.add_argument("--authors", type=int, default=200)
+    p.add_argument("--retain-splits", default="retain90")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: automatic)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", default=None)
+    p.add_argument("--forget", default=None, help="your own forget pairs (JSON Lines)")
+    p.add_argument("--retain", default=None, help="your own retain pairs (JSON Lines)")
+    p.add_argument("--holdout", default=None, help="optional holdout pairs for the auxiliary base model")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--progress-file", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=prepare_cmd.cmd_prepare)
+
+    p = sub.add_parser("methods", help="list the methods and their parameters")
+    p.set_defaults(func=results_cmd.cmd_methods)
+
+    p = sub.add_parser("run", help="run one unlearning method")
+    add_run_args(p)
+    p.add_argument("--config", default=None, help="rerun a run's config.json")
+    p.add_argument("--out", default=None)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    p.set_defaults(func=run_cmd.cmd_run)
+
+    p = sub.add_parser("sweep", help="run a grid of settings as separate runs with one sweep id")
+    add_run_args(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2")
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--sweep-id", default=None)
+    p.add_argument("--out", default=None, help="directory to hold the sweep's runs")
+    p.set_defaults(func=run_cmd.cmd_sweep)
+
+    p = sub.add_parser("eval", help="(re-)evaluate a run")
+    p.add_argument("run")
+    p.set_defaults(func=results_cmd.cmd_eval)
+
+    p = sub.add_parser("compare", help="methods × metrics table over runs")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--csv", default=None)
+    p.add_argument("--latex", default=None)
+    p.set_defaults(func=results_cmd.cmd_compare)
+
+    p = sub.add_parser("score", help="apply a run's learned scorer to any text")
+    p.add_argument("run")
+    p.add_argument("--text", required=True)
+    p.add_argument("--question", default=None, help="score the text as the answer to this question (default: an empty question)")
+    p.set_defaults(func=results_cmd.cmd_score)
+
+    p = sub.add_parser("export", help="a run's results as open-unlearning TOFU_EVAL.json / "
+                       "TOFU_SUMMARY.json")
+    p.add_argument("run")
+    p.add_argument("--out", default=None, help="directory (default RUN/open_unlearning)")
+    p.add_argument("--step", type=int, default=None, help="checkpoint (default: the last evaluated)")
+    p.set_defaults(func=results_cmd.cmd_export)
+
+    p = sub.add_parser("list", help="runs and their states")
+    p.add_argument("runs_dir", nargs="?")
+    p.set_defaults(func=results_cmd.cmd_list)
+
+    p = sub.add_parser("demo", help="build the small demo runs the app ships (assets/demo)")
+    p.add_argument("--out", default="assets/demo")
+    p.add_argument("--authors", type=int, default=40)
+    p.add_argument("--work", default=None, help="keep the benchmark and full runs here (resumable)")
+    p.set_defaults(func=reports_cmd.cmd_demo)
+
+    p = sub.add_parser("reproduce", help="the report that checks the abstract's claims")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=reports_cmd.cmd_reproduce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (InputError, FileNotFoundError, FileExistsError) as exc:
+        return fail(str(exc))
+    except ValueError as exc:
+        # a plain ValueError is a library's "bad value" with a readable message; its subclasses
+        # (e.g. from pandas or pyarrow) are bugs and keep their traceback
+        if type(exc) is ValueError:
+            return fail(str(exc))
+        raise
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,81 @@
+"""Commands that read what runs wrote: ``methods``, ``list``, ``eval``, ``compare``, ``score``, ``export``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from atwu.cli.common import fail
+from atwu.io import read_json
+from atwu.methods.registry import all_methods, describe
+from atwu.paths import runs_dir
+from atwu.runs.read import list_runs
+from atwu.text_weights import weights_for_text
+
+
+def cmd_methods(args) -> int:
+
+    for name, cls in sorted(all_methods().items()):
+        print(f"{name}: {cls.summary}")
+        for row in describe(cls):
+            print(f"    {row.name} = {row.default!r}  ({row.type_name}) {row.help}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    import torch
+
+    from atwu.evaluate.rerun import evaluate_run
+    from atwu.train.loop import TINY_MODEL_PARAMS
+    try:
+        params = read_json(Path(args.run) / "config.json").get("resolved", {}).get("parameters", 0)
+    except (OSError, ValueError):
+        params = 0
+    if params and params < TINY_MODEL_PARAMS:
+        torch.set_num_threads(1)  # as `run` does: one thread is faster on the tiny models
+    evaluate_run(Path(args.run))
+    print(f"evaluated {args.run}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+
+    from atwu.analysis.compare import compare_runs
+    from atwu.analysis.latex import to_latex_table
+    table = compare_runs([Path(r) for r in args.runs])
+    with pd.option_context("display.max_columns", 50, "display.width", 200):
+        cols = [c for c in table.columns if c in ("method", "config", "n") or c.endswith("_mean")]
+        print(table[cols].to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if args.latex:
+        Path(args.latex).write_text(to_latex_table(table), encoding="utf-8")
+    return 0
+
+
+def cmd_score(args) -> int:
+    rows = weights_for_text(Path(args.run), args.text, args.question or "")
+    for token, score in rows:
+        print(f"{token!r}\t{score:.4f}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from atwu.interop.open_unlearning import export_run
+    eval_path, summary_path = export_run(Path(args.run), args.out, step=args.step)
+    print(f"wrote {eval_path} and {summary_path}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    root = Path(args.runs_dir) if args.runs_dir else runs_dir()
+    runs = list_runs(root)
+    if not runs:
+        print(f"no runs in {root}")
+    for r in runs:
+        step = f"{r.status.get('step', '?')}/{r.status.get('total_steps', '?')}"
+        problems = f"  [{'; '.join(r.problems)}]" if r.problems else ""
+        print(f"{r.name}\t{r.method}\t{r.state}\t{step}\t{r.status.get('message', '')}{problems}")
+    return 0

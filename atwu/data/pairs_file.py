@@ -1,0 +1,372 @@
+"""Reading and writing split files (JSON Lines in the format of :mod:`atwu.data.format`), every
+pair validated on the way in and on the way out, with one-line errors naming file, line and field."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from atwu.data.format import KNOWN_KEYS, SPAN_LABELS, DataFormatError, DataFormatWarning, QAPair, Span
+from atwu.io import atomic_write_text
+
+
+# Long values are cut in messages so that an error stays one readable line.
+_MAX_SHOWN = 60
+
+
+def _shown(value: Any) -> str:
+    """A short, one-line rendering of a value for an error message."""
+    text = json.dumps(value, ensure_ascii=False) if _is_json_scalar(value) else type(value).__name__
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _is_json_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _type_name(value: Any) -> str:
+    """The JSON name of a value's type, which is what a user editing the file sees."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass in Python, but `true` is never a sensible offset.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _required_text(obj: dict[str, Any], key: str, where: str) -> str:
+    if key not in obj or obj[key] is None:
+        raise DataFormatError(
+            where, f"is missing; every pair needs a non-empty string '{key}'", field=f"'{key}'"
+        )
+    value = obj[key]
+    if not isinstance(value, str):
+        raise DataFormatError(
+            where,
+            f"must be a string, got {_type_name(value)} ({_shown(value)})",
+            field=f"'{key}'",
+        )
+    if not value.strip():
+        raise DataFormatError(
+            where, "is empty; give the text (a pair without it cannot be trained on)",
+            field=f"'{key}'",
+        )
+    return value
+
+
+def _optional_text(obj: dict[str, Any], key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DataFormatError(
+            where,
+            f"must be a string, got {_type_name(value)} ({_shown(value)})",
+            field=f"'{key}'",
+        )
+    return value
+
+
+def _parse_id(obj: dict[str, Any], where: str, default_id: str) -> str:
+    value = obj.get("id")
+    if value is None:
+        return default_id
+    if not isinstance(value, str):
+        # An int id is refused rather than converted: 7 and "7" and "07" would silently merge
+        # or differ depending on who wrote the file.
+        hint = f' (write it as "{value}")' if _is_int(value) else ""
+        raise DataFormatError(
+            where, f"must be a string, got {_type_name(value)}{hint}", field="'id'"
+        )
+    if not value:
+        raise DataFormatError(
+            where, "is an empty string; give a non-empty id or leave the key out", field="'id'"
+        )
+    return value
+
+
+def _parse_perturbed(obj: dict[str, Any], where: str) -> list[str] | None:
+    value = obj.get("perturbed_answers")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise DataFormatError(
+            where,
+            f"must be a list of strings, got {_type_name(value)} ({_shown(value)})",
+            field="'perturbed_answers'",
+        )
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise DataFormatError(
+                where,
+                f"must be a string, got {_type_name(item)} ({_shown(item)})",
+                field=f"'perturbed_answers'[{i}]",
+            )
+    return list(value)
+
+
+def _parse_span(item: Any, index: int, answer: str, where: str) -> Span:
+    field = f"'spans'[{index}]"
+    fix = "write each span as [start, end, label]"
+    if isinstance(item, dict):
+        # The `datasets` form {start, end, label}; accepted so that datasets round-trip through
+        # the same validation.
+        if set(item) != {"start", "end", "label"}:
+            raise DataFormatError(
+                where,
+                f"an object span needs exactly the keys start, end, label, got {sorted(item)}; "
+                f"{fix}",
+                field=field,
+            )
+        start, end, label = item["start"], item["end"], item["label"]
+    elif isinstance(item, (list, tuple)):
+        if len(item) != 3:
+            raise DataFormatError(
+                where, f"has {len(item)} elements, expected 3; {fix}", field=field
+            )
+        start, end, label = item
+    else:
+        raise DataFormatError(
+            where, f"is {_type_name(item)} ({_shown(item)}), expected a list; {fix}", field=field
+        )
+
+    for name, value in (("start", start), ("end", end)):
+        if not _is_int(value):
+            raise DataFormatError(
+                where,
+                f"{name} must be an integer character offset, got {_type_name(value)} "
+                f"({_shown(value)})",
+                field=field,
+            )
+    if not isinstance(label, str):
+        raise DataFormatError(
+            where,
+            f"label must be a string (one of {', '.join(SPAN_LABELS)}), got {_type_name(label)}",
+            field=field,
+        )
+    if label not in SPAN_LABELS:
+        close = difflib.get_close_matches(label.lower(), SPAN_LABELS, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise DataFormatError(
+            where,
+            f"unknown label {_shown(label)} (use one of {', '.join(SPAN_LABELS)}){hint}",
+            field=field,
+        )
+    offsets_note = "(offsets are characters into 'answer', end exclusive)"
+    if start < 0:
+        raise DataFormatError(where, f"start {start} is negative {offsets_note}", field=field)
+    if end > len(answer):
+        raise DataFormatError(
+            where,
+            f"end {end} is beyond the answer's {len(answer)} characters {offsets_note}",
+            field=field,
+        )
+    if start >= end:
+        raise DataFormatError(
+            where,
+            f"start {start} is not before end {end}; a span covers at least one character "
+            f"{offsets_note}",
+            field=field,
+        )
+    return Span(start, end, label)
+
+
+def _parse_spans(obj: dict[str, Any], answer: str, where: str) -> list[Span] | None:
+    value = obj.get("spans")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise DataFormatError(
+            where,
+            f"must be a list of [start, end, label], got {_type_name(value)} ({_shown(value)}); "
+            "use [] for an annotated answer without facts, or leave the key out if unknown",
+            field="'spans'",
+        )
+    # Overlapping spans are allowed: token labelling decides between them (a fact beats context).
+    return [_parse_span(item, i, answer, where) for i, item in enumerate(value)]
+
+
+def _warn_unknown_keys(obj: dict[str, Any], where: str, seen: set[str] | None) -> None:
+    for key in obj:
+        if key in KNOWN_KEYS or (seen is not None and key in seen):
+            continue
+        if seen is not None:
+            seen.add(key)
+        close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(KNOWN_KEYS)}"
+        warnings.warn(
+            f"{where}: ignoring unknown key {key}: {hint}",
+            DataFormatWarning,
+            # Points at parse_pair's caller; the message itself names the file and line.
+            stacklevel=3,
+        )
+
+
+def parse_pair(
+    obj: Any,
+    *,
+    where: str,
+    default_id: str,
+    seen_unknown_keys: set[str] | None = None,
+) -> QAPair:
+    """Validate one decoded JSON object and turn it into a :class:`QAPair`.
+
+    Args:
+        obj: the decoded line.
+        where: location used in messages, e.g. ``"forget.jsonl:12"``.
+        default_id: the id to use when the object has none (the loader passes the line index).
+        seen_unknown_keys: unknown keys already warned about; when given, each unknown key is
+            warned about once and added to it (the loader passes one set per file). When None,
+            every unknown key of this object is warned about.
+
+    Raises:
+        DataFormatError: naming ``where`` and the offending field.
+    """
+    if not isinstance(obj, dict):
+        raise DataFormatError(
+            where,
+            f"is {_type_name(obj)}, not a JSON object; each line must be one object like "
+            '{"question": "...", "answer": "..."}',
+        )
+    _warn_unknown_keys(obj, where, seen_unknown_keys)
+    question = _required_text(obj, "question", where)
+    answer = _required_text(obj, "answer", where)
+    return QAPair(
+        id=_parse_id(obj, where, default_id),
+        question=question,
+        answer=answer,
+        paraphrased_answer=_optional_text(obj, "paraphrased_answer", where),
+        perturbed_answers=_parse_perturbed(obj, where),
+        spans=_parse_spans(obj, answer, where),
+        author=_optional_text(obj, "author", where),
+    )
+
+
+def check_unique(pair: QAPair, first_seen: dict[str, str], where: str) -> None:
+    if pair.id in first_seen:
+        raise DataFormatError(
+            where,
+            f"duplicate id {_shown(pair.id)} (first used at {first_seen[pair.id]}); ids must be "
+            "unique within a file (a pair without 'id' takes its 0-based line number as id)",
+            field="'id'",
+        )
+    first_seen[pair.id] = where
+
+
+def load_pairs(path: str | Path) -> list[QAPair]:
+    """Read and validate a JSON Lines split.
+
+    Blank lines are skipped but still counted, so line numbers in messages match an editor's and
+    default ids (0-based line numbers) do not shift when a blank line is removed elsewhere.
+
+    Raises:
+        DataFormatError: for a missing file, an empty file, bytes that are not UTF-8, a line that
+            is not a JSON object, or an invalid pair, with a one-line message naming the file,
+            the 1-based line and the field.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataFormatError(
+            name, "file not found; check the path (splits are .jsonl files)", path=name
+        ) from None
+    except IsADirectoryError:
+        raise DataFormatError(
+            name, "is a directory; give the path of a .jsonl file", path=name
+        ) from None
+
+    # Split on bytes, not text: JSON strings cannot hold a raw newline, and decoding line by line
+    # is what lets a non-UTF-8 byte be reported with its line.
+    lines = raw.split(b"\n")
+    if lines and lines[0].startswith(b"\xef\xbb\xbf"):
+        lines[0] = lines[0][3:]  # a UTF-8 byte-order mark, as some Windows editors write
+    pairs: list[QAPair] = []
+    first_seen: dict[str, str] = {}
+    seen_unknown: set[str] = set()
+    for index, line_bytes in enumerate(lines):
+        lineno = index + 1
+        where = f"{name}:{lineno}"
+        try:
+            text = line_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(
+                where,
+                f"byte 0x{line_bytes[exc.start]:02x} at byte {exc.start + 1} of the line is not "
+                "valid UTF-8; save the file as UTF-8",
+                path=name,
+                line=lineno,
+            ) from None
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(
+                where,
+                f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one "
+                "complete JSON object",
+                path=name,
+                line=lineno,
+            ) from None
+        try:
+            pair = parse_pair(
+                obj, where=where, default_id=str(index), seen_unknown_keys=seen_unknown
+            )
+            check_unique(pair, first_seen, where)
+        except DataFormatError as exc:
+            exc.path, exc.line = name, lineno
+            raise
+        pairs.append(pair)
+    if not pairs:
+        raise DataFormatError(
+            name,
+            "holds no question/answer pairs (the file is empty or only blank lines); "
+            'write one JSON object per line, like {"question": "...", "answer": "..."}',
+            path=name,
+        )
+    return pairs
+
+
+def write_pairs(path: str | Path, pairs: Iterable[QAPair]) -> None:
+    """Write a split atomically: a reader sees the old file or the new one, never half of one.
+
+    Every pair is validated first (the same checks as :func:`load_pairs`, ids included), so a file
+    this writes always loads.
+
+    Raises:
+        DataFormatError: an invalid pair (``where`` is ``"<path>: pair <i>"``), duplicate ids, or
+            no pairs at all (such a file could not be loaded back).
+    """
+    path = Path(path)
+    name = str(path)
+    lines: list[str] = []
+    first_seen: dict[str, str] = {}
+    for i, pair in enumerate(pairs):
+        obj = pair.to_json()
+        where = f"{name}: pair {i}"
+        # Round through the parser so writing and reading can never disagree about validity.
+        parse_pair(obj, where=where, default_id=str(i), seen_unknown_keys=set())
+        check_unique(pair, first_seen, where)
+        lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
+    if not lines:
+        raise DataFormatError(name, "no pairs to write; a split needs at least one pair", path=name)
+
+    atomic_write_text(path, "".join(lines))

@@ -1,0 +1,28 @@
+"""SatImp: saturation-importance weights, w_t = sg(p_t)^β1·sg(1 − p_t)^β2 (METHOD.md §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from atwu.methods.base import RetainForgetParams, forward
+from atwu.methods.token_weighted import TokenWeightedMethod
+from atwu.params import param
+
+
+@dataclass
+class SatImpParams(RetainForgetParams):
+    beta1: float = param(5.0, "exponent on p_t")
+    beta2: float = param(1.0, "exponent on 1 − p_t")
+    gamma: float = param(0.1, "weight of the forget term")
+
+
+class SatImp(TokenWeightedMethod):
+    name = "satimp"
+    summary = "saturation-importance weights, w_t = sg(p_t)^β1·sg(1 − p_t)^β2"
+    Params = SatImpParams
+
+    def rule(self, model, forget, fw):
+        p = fw.logp.detach().exp()
+        return p.pow(self.params.beta1) * (1 - p).pow(self.params.beta2)

@@ -1,0 +1,28 @@
+"""TNPO: token-wise NPO weights against the frozen starting model (METHOD.md §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from atwu.methods.base import RetainForgetParams, forward
+from atwu.methods.token_weighted import TokenWeightedMethod
+from atwu.params import param
+
+
+@dataclass
+class TNPOParams(RetainForgetParams):
+    beta: float = param(4.0, "exponent β")
+
+
+class TNPO(TokenWeightedMethod):
+    name = "tnpo"
+    summary = "token-wise NPO weights, w_t = 2·p_t^β / (p_t^β + p_ref,t^β)"
+    Params = TNPOParams
+    needs_reference = True
+
+    def rule(self, model, forget, fw):
+        p = fw.logp.detach().exp().pow(self.params.beta)
+        ref = forward(self.ctx.reference_model, forget).logp.exp().pow(self.params.beta)
+        return 2 * p / (p + ref).clamp(min=1e-12)

@@ -1,0 +1,25 @@
+"""WGA: weighted gradient ascent, w_t = sg(p_t)^β (METHOD.md §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from atwu.methods.base import RetainForgetParams, forward
+from atwu.methods.token_weighted import TokenWeightedMethod
+from atwu.params import param
+
+
+@dataclass
+class WGAParams(RetainForgetParams):
+    beta: float = param(1.0, "w_t = p_t^β (1 as in open-unlearning; 5 in the original paper)")
+
+
+class WGA(TokenWeightedMethod):
+    name = "wga"
+    summary = "weighted gradient ascent, w_t = sg(p_t)^β"
+    Params = WGAParams
+
+    def rule(self, model, forget, fw):
+        return fw.logp.detach().exp().pow(self.params.beta)

@@ -1,0 +1,1 @@
+"""Building a benchmark directory: data, tokenizer, memorising models, quality report."""

@@ -1,0 +1,1 @@
+"""Run directories: their layout, live status, readers and writers."""

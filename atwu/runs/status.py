@@ -1,0 +1,74 @@
+"""The live status of a run (``status.json``): written by its process, with a heartbeat, and read
+back with a dead process told apart from a running one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from atwu.io import atomic_write_json
+from atwu.runs.layout import STATUS
+
+HEARTBEAT_EVERY_S = 5.0
+STALE_AFTER_S = 60.0
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class StatusWriter:
+    """Owns ``status.json`` for a live run; a daemon thread refreshes the heartbeat."""
+
+    def __init__(self, root: Path, total_steps: int):
+        self.path = root / STATUS
+        self.lock = threading.Lock()
+        self.status: dict[str, Any] = {
+            "state": "queued", "message": "", "pid": os.getpid(), "started_at": None,
+            "ended_at": None, "heartbeat_at": utc_now(), "step": 0, "total_steps": total_steps,
+        }
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def update(self, **fields: Any) -> None:
+        with self.lock:
+            self.status.update(fields)
+            self.status["heartbeat_at"] = utc_now()
+            atomic_write_json(self.path, self.status)
+
+    def start_heartbeat(self) -> None:
+        def beat() -> None:
+            while not self._stop.wait(HEARTBEAT_EVERY_S):
+                self.update()
+        self._thread = threading.Thread(target=beat, name="atwu-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop_heartbeat(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+
+def effective_state(status: dict, *, now: dt.datetime | None = None) -> tuple[str, str]:
+    """(state, message), with a running run whose heartbeat stopped reported as died."""
+    state = status.get("state", "unknown")
+    message = status.get("message", "")
+    if state == "running":
+        beat = parse_time(status.get("heartbeat_at"))
+        now = now or dt.datetime.now(dt.timezone.utc)
+        if beat is None or (now - beat).total_seconds() > STALE_AFTER_S:
+            return "failed", ("the process stopped without reporting (no heartbeat for over "
+                              f"{int(STALE_AFTER_S)} s); it was probably killed")
+    return state, message

@@ -1,0 +1,74 @@
+"""Forget examples encoded once per run, their batches with token labels, and the batch order.
+
+A forget :class:`Example` carries everything a run needs per pair: token ids, the ground-truth
+label of every completion token (only the oracle and the recorded weights read them) and the text
+of each token for the weights table.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import torch
+
+from atwu.data.batching import collate
+from atwu.data.chat import EncodedPair, encode_pair
+from atwu.data.format import QAPair
+from atwu.data.labels import token_labels
+from atwu.methods.base import ForgetBatch
+
+
+@dataclass
+class Example:
+    """A forget pair encoded once: ids, per-token labels, and the static columns of its weight rows."""
+
+    pair: QAPair
+    input_ids: list[int]
+    prompt_len: int
+    labels: list[int]               # per completion token
+    kinds: list[str | None]
+    tokens: list[str]
+    offsets: list[tuple[int, int]]
+
+
+def encode_example(tokenizer, pair: QAPair) -> Example:
+    enc = encode_pair(tokenizer, pair.question, pair.answer)
+    labels, kinds = token_labels(pair.answer, enc.answer_offsets, pair.spans)
+    completion = enc.input_ids[enc.prompt_len:]
+    tokens, offsets = [], []
+    for tid, off in zip(completion, enc.answer_offsets):
+        if off is None:
+            tokens.append(tokenizer.convert_ids_to_tokens(tid))
+            offsets.append((-1, -1))
+        else:
+            tokens.append(pair.answer[off[0]:off[1]])
+            offsets.append(off)
+    return Example(pair, enc.input_ids, enc.prompt_len, labels, kinds, tokens, offsets)
+
+
+def forget_batch(examples: list[Example], pad_id: int) -> ForgetBatch:
+    """Collate and add per-target token labels aligned with ``logits[:, :-1]``."""
+    base = collate([EncodedPair(e.input_ids, e.prompt_len, []) for e in examples], pad_id)
+    labels = torch.full((len(examples), base.input_ids.shape[1] - 1), -1, dtype=torch.long)
+    for i, e in enumerate(examples):
+        # completion token j sits at input position prompt_len + j, i.e. target index prompt_len + j - 1
+        start = e.prompt_len - 1
+        labels[i, start:start + len(e.labels)] = torch.tensor(e.labels)
+    return ForgetBatch(base.input_ids, base.attention_mask, base.labels, labels)
+
+
+class BatchStream:
+    """Endless shuffled batches; the order of epoch k depends only on (seed, k), so a resumed run
+    draws the same batches as an uninterrupted one."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed = n, min(batch_size, n), seed
+
+    def indices(self, step: int) -> list[int]:
+        per_epoch = math.ceil(self.n / self.batch_size)
+        epoch, k = divmod(step, per_epoch)
+        order = list(range(self.n))
+        random.Random(f"{self.seed}:{epoch}").shuffle(order)
+        return order[k * self.batch_size:(k + 1) * self.batch_size]
