@@ -14,30 +14,46 @@ import streamlit as st
 
 from pages import common  # `streamlit run app.py` puts this folder on the path; atwu is installed
 
-st.set_page_config(page_title="ATWU: token-level unlearning", page_icon=":material/blur_on:",
-                   layout="wide")
+st.set_page_config(
+    page_title="ATWU: token-level unlearning", page_icon=":material/blur_on:", layout="wide"
+)
 
 pages = [
     # The default page is served at "/". Its url_path must still differ from its file's stem:
     # otherwise Streamlit's pages/ folder convention runs pages/home_page.py directly, without
     # this router and its sidebar. Nothing links to "/home".
-    st.Page(common.PAGES["home"], title="Home", icon=":material/home:", default=True,
-            url_path="home"),
+    st.Page(
+        common.PAGES["home"], title="Home", icon=":material/home:", default=True, url_path="home"
+    ),
     st.Page(common.PAGES["run"], title="Run", icon=":material/play_arrow:", url_path="run"),
-    st.Page(common.PAGES["tokens"], title="Token scores", icon=":material/format_color_text:",
-            url_path="tokens"),
-    st.Page(common.PAGES["tradeoffs"], title="Trade-offs", icon=":material/scatter_plot:",
-            url_path="tradeoffs"),
-    st.Page(common.PAGES["comparison"], title="Method comparison", icon=":material/leaderboard:",
-            url_path="comparison"),
+    st.Page(
+        common.PAGES["tokens"],
+        title="Token scores",
+        icon=":material/format_color_text:",
+        url_path="tokens",
+    ),
+    st.Page(
+        common.PAGES["tradeoffs"],
+        title="Trade-offs",
+        icon=":material/scatter_plot:",
+        url_path="tradeoffs",
+    ),
+    st.Page(
+        common.PAGES["comparison"],
+        title="Method comparison",
+        icon=":material/leaderboard:",
+        url_path="comparison",
+    ),
 ]
 page = st.navigation(pages)
 common.sidebar()
 try:
     page.run()
-except Exception as exc:  # noqa: BLE001 - last resort: a message and details, never a crash
-    st.error(f"This page hit an unexpected error: {type(exc).__name__}: {exc}. The run "
-             "directories are untouched; reload the page, or pick another run. If it persists, "
-             "the details below help to report it.")
+except Exception as exc:
+    st.error(
+        f"This page hit an unexpected error: {type(exc).__name__}: {exc}. The run "
+        "directories are untouched; reload the page, or pick another run. If it persists, "
+        "the details below help to report it."
+    )
     with st.expander("Details"):
         st.code("".join(traceback.format_exception(exc)), language="text")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (or refresh) .venv with the test tools, make sure Debian's Chromium is there for the
-# browser tests, and run the whole test suite. Extra arguments go to pytest.
+# browser tests, check lint, formatting and types, and run the whole test suite. Extra arguments
+# go to pytest (which prints the 25 slowest tests).
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/venv.sh requirements-dev.txt
@@ -14,4 +15,8 @@ if [ ! -x /usr/bin/chromium ]; then
          "run 'sudo apt-get install chromium' for the browser tests" >&2
   fi
 fi
+echo "[check] ruff (lint and format) and mypy" >&2
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
+.venv/bin/mypy --no-error-summary
 exec .venv/bin/python -m pytest "$@"

@@ -11,14 +11,13 @@ engine and the app never ask where a benchmark came from.
 
 from __future__ import annotations
 
-from atwu.errors import InputError
-
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from atwu.data.format import QAPair
 from atwu.data.pairs_file import load_pairs, write_pairs
+from atwu.errors import InputError
 from atwu.io import read_json
 
 FORMAT_VERSION = 1
@@ -34,17 +33,21 @@ class Benchmark:
     manifest: dict
 
     @classmethod
-    def load(cls, root: str | Path) -> "Benchmark":
+    def load(cls, root: str | Path) -> Benchmark:
         root = Path(root).expanduser()
         path = root / "manifest.json"
         if not path.is_file():
-            raise BenchmarkError(f"{root} is not a prepared benchmark (no manifest.json); "
-                                 "run `python -m atwu prepare` first")
+            raise BenchmarkError(
+                f"{root} is not a prepared benchmark (no manifest.json); "
+                "run `python -m atwu prepare` first"
+            )
         manifest = read_json(path)
         version = manifest.get("format_version")
         if version != FORMAT_VERSION:
-            raise BenchmarkError(f"{path}: format_version {version} is not supported "
-                                 f"(expected {FORMAT_VERSION}); prepare it again")
+            raise BenchmarkError(
+                f"{path}: format_version {version} is not supported "
+                f"(expected {FORMAT_VERSION}); prepare it again"
+            )
         return cls(root=root, manifest=manifest)
 
     @property
@@ -66,8 +69,9 @@ class Benchmark:
 
     def split_path(self, split: str) -> Path:
         if split not in self.manifest["splits"]:
-            raise BenchmarkError(f"split {split!r} is not in {self.root} "
-                                 f"(it has: {', '.join(self.splits)})")
+            raise BenchmarkError(
+                f"split {split!r} is not in {self.root} (it has: {', '.join(self.splits)})"
+            )
         return self.root / self.manifest["splits"][split]["path"]
 
     def pairs(self, split: str) -> list[QAPair]:
@@ -87,8 +91,10 @@ class Benchmark:
 
     def retain_for(self, forget_split: str) -> str:
         if forget_split not in self.forget_splits:
-            raise BenchmarkError(f"{forget_split!r} is not a forget split of {self.root} "
-                                 f"(forget splits: {', '.join(self.forget_splits)})")
+            raise BenchmarkError(
+                f"{forget_split!r} is not a forget split of {self.root} "
+                f"(forget splits: {', '.join(self.forget_splits)})"
+            )
         return self.forget_splits[forget_split]
 
     @property

@@ -20,20 +20,31 @@ class TrainSettings:
     # count over-trains small forget sets (150 steps are 12 passes over the 200 pairs of forget10
     # but 40 passes over 60 pairs, and ATWU's alignment decays once whole answers are wrecked;
     # see docs/TUNING.md).
-    epochs: float | None = param(DEFAULT_EPOCHS, "passes over the forget split (the default run "
-                                                 "length; 12 passes are 156 steps on forget10)")
-    steps: int | None = param(None, "optimiser steps instead of epochs (when set, epochs is ignored)")
+    epochs: float | None = param(
+        DEFAULT_EPOCHS,
+        "passes over the forget split (the default run "
+        "length; 12 passes are 156 steps on forget10)",
+    )
+    steps: int | None = param(
+        None, "optimiser steps instead of epochs (when set, epochs is ignored)"
+    )
     forget_batch_size: int = param(16, "forget examples per step")
     retain_batch_size: int = param(16, "retain examples per step")
     lr: float = param(5e-4, "AdamW learning rate of the model")
     weight_decay: float = param(0.0, "AdamW weight decay")
     warmup_steps: int = param(0, "linear learning-rate warm-up steps")
-    schedule: str = param("constant_with_warmup", "learning-rate schedule (transformers get_scheduler name)")
+    schedule: str = param(
+        "constant_with_warmup", "learning-rate schedule (transformers get_scheduler name)"
+    )
     max_grad_norm: float = param(1.0, "gradient clipping norm (0 disables)")
     checkpoint_every: int | None = param(
-        None, "record weights, evaluate and save resumable state every K steps (None: "
-              f"{CHECKPOINTS_PER_RUN} checkpoints after step 0, every ceil(steps/{CHECKPOINTS_PER_RUN}) steps)")
-    record_examples: int = param(1000, "forget examples whose token weights are recorded (a fixed sample beyond)")
+        None,
+        "record weights, evaluate and save resumable state every K steps (None: "
+        f"{CHECKPOINTS_PER_RUN} checkpoints after step 0, every ceil(steps/{CHECKPOINTS_PER_RUN}) steps)",
+    )
+    record_examples: int = param(
+        1000, "forget examples whose token weights are recorded (a fixed sample beyond)"
+    )
 
     def total_steps(self, n_forget: int) -> int:
         """Optimiser steps of a run over ``n_forget`` forget examples: ``steps`` when set, else
@@ -55,20 +66,22 @@ class RunConfig:
     params: dict[str, Any] = field(default_factory=dict)
     benchmark: str = EMBEDDED
     split: str | None = None
-    model: str | None = None          # None: the benchmark's target model
-    aux_model: str | None = None      # None: the benchmark's base model (method aux)
+    model: str | None = None  # None: the benchmark's target model
+    aux_model: str | None = None  # None: the benchmark's base model (method aux)
     train: TrainSettings = field(default_factory=TrainSettings)
     seed: int = 0
     device: str = "auto"
-    threads: int | None = None        # None: 1 for tiny models on CPU (faster here), torch default otherwise
+    threads: int | None = (
+        None  # None: 1 for tiny models on CPU (faster here), torch default otherwise
+    )
     evaluate: bool = True
-    quick: bool = False               # evaluate fully only at step 0 and the final checkpoint
-    save_model: bool | None = None    # None: save when the model has < 100M parameters
+    quick: bool = False  # evaluate fully only at step 0 and the final checkpoint
+    save_model: bool | None = None  # None: save when the model has < 100M parameters
     trust_remote_code: bool = False
     # Real benchmarks (tofu, rwku): data_dir, spans, retain_model, retain_logs, targets,
     # rwku_retain, rwku_corpus (see atwu.data.tofu / atwu.data.rwku).
     benchmark_options: dict[str, Any] = field(default_factory=dict)
-    dtype: str | None = None          # None: float32; or bfloat16 / float16 (weights as loaded)
+    dtype: str | None = None  # None: float32; or bfloat16 / float16 (weights as loaded)
     lora: dict[str, Any] | None = None  # None: full fine-tuning; else LoRA options (atwu.models)
     gradient_checkpointing: bool = False
     name: str | None = None
@@ -79,7 +92,7 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "RunConfig":
+    def from_json(cls, data: dict) -> RunConfig:
         data = dict(data)
         for key in ("schema_version", "resolved", "versions", "created_at"):
             data.pop(key, None)

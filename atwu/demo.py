@@ -25,19 +25,37 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from atwu.io import atomic_directory, atomic_write_json, read_json
 
 DEMO_RUNS: tuple[tuple[str, int], ...] = (
-    ("atwu", 0), ("atwu", 1), ("atwu", 2), ("wga", 0), ("satimp", 0), ("tnpo", 0), ("aux", 0),
-    ("oracle", 0), ("graddiff", 0), ("graddiff", 1), ("graddiff", 2), ("uniform", 0),
+    ("atwu", 0),
+    ("atwu", 1),
+    ("atwu", 2),
+    ("wga", 0),
+    ("satimp", 0),
+    ("tnpo", 0),
+    ("aux", 0),
+    ("oracle", 0),
+    ("graddiff", 0),
+    ("graddiff", 1),
+    ("graddiff", 2),
+    ("uniform", 0),
 )
 """(method, seed) of every demo run."""
 
-BUNDLE_FILES = ("config.json", "status.json", "metrics.jsonl", "examples.jsonl", "weights.parquet",
-                "eval.jsonl", "eval_examples.parquet", "scorer.safetensors")
+BUNDLE_FILES = (
+    "config.json",
+    "status.json",
+    "metrics.jsonl",
+    "examples.jsonl",
+    "weights.parquet",
+    "eval.jsonl",
+    "eval_examples.parquet",
+    "scorer.safetensors",
+)
 """What a bundled run keeps (no ``model/``, no ``state/``)."""
 
 BENCHMARK_DIR = "_benchmark"
@@ -113,11 +131,18 @@ def check_bundle(path: Path) -> list[str]:
     return problems
 
 
-def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
-               runs: tuple[tuple[str, int], ...] = DEMO_RUNS, steps: int | None = None,
-               checkpoint_every: int | None = None, benchmark: str | Path | None = None,
-               work: str | Path | None = None, overwrite: bool = True,
-               log: Callable[[str], None] | None = None) -> dict:
+def build_demo(
+    out: str | Path,
+    *,
+    authors: int = DEMO_AUTHORS,
+    runs: tuple[tuple[str, int], ...] = DEMO_RUNS,
+    steps: int | None = None,
+    checkpoint_every: int | None = None,
+    benchmark: str | Path | None = None,
+    work: str | Path | None = None,
+    overwrite: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict:
     """Build the demo bundle at ``out``; returns its ``demo.json`` description.
 
     Args:
@@ -129,9 +154,9 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
             directory); a second call with the same ``work`` reuses what is finished.
         overwrite: replace an existing bundle at ``out``.
     """
-    from atwu.train.execute import execute_run
     from atwu.config import RunConfig
     from atwu.runs.read import read_run
+    from atwu.train.execute import execute_run
 
     say = log or (lambda message: print(f"[demo] {message}", file=sys.stderr, flush=True))
     out = Path(out)
@@ -140,19 +165,24 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
         work = Path(work) if work is not None else Path(tmp_dir)
         if benchmark is None:
             from atwu.prepare.build import PrepareOptions, prepare_embedded
+
             bench_dir = work / "benchmark"
             if not (bench_dir / "manifest.json").is_file():
                 say(f"preparing an embedded benchmark with {authors} authors")
-                prepare_embedded(bench_dir, PrepareOptions(
-                    authors=authors, retain_splits=("retain90",), seed=0), overwrite=True)
+                prepare_embedded(
+                    bench_dir,
+                    PrepareOptions(authors=authors, retain_splits=("retain90",), seed=0),
+                    overwrite=True,
+                )
         else:
             bench_dir = Path(benchmark)
         entries = []
         with atomic_directory(out, overwrite=overwrite) as tmp:
             for method, seed in runs:
                 name = run_name(method, seed)
-                cfg = RunConfig(method=method, benchmark=str(bench_dir), seed=seed, name=name,
-                                save_model=False)
+                cfg = RunConfig(
+                    method=method, benchmark=str(bench_dir), seed=seed, name=name, save_model=False
+                )
                 if steps is not None:
                     cfg.train.steps = steps
                 if checkpoint_every is not None:
@@ -168,19 +198,27 @@ def build_demo(out: str | Path, *, authors: int = DEMO_AUTHORS,
                     code = execute_run(cfg, run_dir, overwrite=True)
                 info = read_run(run_dir)
                 if code != 0 or info.state != "done":
-                    raise RuntimeError(f"demo run {name} ended {info.state}: "
-                                       f"{info.status.get('message', '')}")
+                    raise RuntimeError(
+                        f"demo run {name} ended {info.state}: {info.status.get('message', '')}"
+                    )
                 bundle_run(work / "runs" / name, tmp / name)
-                entries.append({"name": name, "method": method, "seed": seed,
-                                "message": info.status.get("message", ""),
-                                "seconds": round(time.perf_counter() - t0, 1)})
+                entries.append(
+                    {
+                        "name": name,
+                        "method": method,
+                        "seed": seed,
+                        "message": info.status.get("message", ""),
+                        "seconds": round(time.perf_counter() - t0, 1),
+                    }
+                )
             bundle_benchmark(bench_dir, tmp / BENCHMARK_DIR)
             description = {
                 "what": "demo runs shipped with the app (small embedded benchmark, defaults)",
                 "command": "python -m atwu demo --out assets/demo",
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "authors": authors if benchmark is None else read_json(
-                    bench_dir / "manifest.json").get("authors"),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "authors": authors
+                if benchmark is None
+                else read_json(bench_dir / "manifest.json").get("authors"),
                 "runs": entries,
                 "seconds": round(time.perf_counter() - started, 1),
             }

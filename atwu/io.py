@@ -13,8 +13,9 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 
 def _json_default(value: Any) -> Any:
@@ -42,8 +43,13 @@ def clean_for_json(value: Any) -> Any:
 
 
 def dumps(value: Any, *, indent: int | None = None) -> str:
-    return json.dumps(clean_for_json(value), indent=indent, ensure_ascii=False,
-                      default=_json_default, allow_nan=False)
+    return json.dumps(
+        clean_for_json(value),
+        indent=indent,
+        ensure_ascii=False,
+        default=_json_default,
+        allow_nan=False,
+    )
 
 
 def _umask() -> int:

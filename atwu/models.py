@@ -25,15 +25,22 @@ class TinyModelSpec:
     max_position_embeddings: int = 128
 
 
-def build_tiny_model(vocab_size: int, spec: TinyModelSpec, *, pad_id: int, eos_id: int,
-                     seed: int) -> LlamaForCausalLM:
+def build_tiny_model(
+    vocab_size: int, spec: TinyModelSpec, *, pad_id: int, eos_id: int, seed: int
+) -> LlamaForCausalLM:
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=vocab_size, hidden_size=spec.hidden_size,
-        intermediate_size=spec.intermediate_size, num_hidden_layers=spec.num_hidden_layers,
-        num_attention_heads=spec.num_attention_heads, num_key_value_heads=spec.num_attention_heads,
-        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=True,
-        pad_token_id=pad_id, eos_token_id=eos_id, bos_token_id=None,
+        vocab_size=vocab_size,
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_hidden_layers,
+        num_attention_heads=spec.num_attention_heads,
+        num_key_value_heads=spec.num_attention_heads,
+        max_position_embeddings=spec.max_position_embeddings,
+        tie_word_embeddings=True,
+        pad_token_id=pad_id,
+        eos_token_id=eos_id,
+        bos_token_id=None,
     )
     return LlamaForCausalLM(config)
 
@@ -57,8 +64,9 @@ def load_tokenizer(model: str | Path, *, trust_remote_code: bool = False):
     if is_local(str(model)) and not path.is_dir():
         raise FileNotFoundError(f"model path {model} does not exist")
     try:
-        tok = AutoTokenizer.from_pretrained(str(path) if path.is_dir() else str(model),
-                                            trust_remote_code=trust_remote_code)
+        tok = AutoTokenizer.from_pretrained(
+            str(path) if path.is_dir() else str(model), trust_remote_code=trust_remote_code
+        )
     except ValueError as exc:
         _raise_if_remote_code(model, exc)
         raise
@@ -69,8 +77,10 @@ def load_tokenizer(model: str | Path, *, trust_remote_code: bool = False):
 
 def _raise_if_remote_code(model: str | Path, exc: ValueError) -> None:
     if "trust_remote_code" in str(exc) or "custom code" in str(exc):
-        raise ValueError(f"{model} needs custom code from its repository; rerun with "
-                         "--trust-remote-code if you trust it") from exc
+        raise ValueError(
+            f"{model} needs custom code from its repository; rerun with "
+            "--trust-remote-code if you trust it"
+        ) from exc
 
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -104,9 +114,14 @@ def apply_lora(model, options: dict | None = None):
     targets = opts["target_modules"]
     if isinstance(targets, str) and targets != "all-linear":
         targets = [t.strip() for t in targets.split(",") if t.strip()]
-    config = LoraConfig(r=int(opts["r"]), lora_alpha=int(opts["alpha"]),
-                        lora_dropout=float(opts["dropout"]), target_modules=targets,
-                        task_type="CAUSAL_LM", bias="none")
+    config = LoraConfig(
+        r=int(opts["r"]),
+        lora_alpha=int(opts["alpha"]),
+        lora_dropout=float(opts["dropout"]),
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
     try:
         return get_peft_model(model, config)
     except ValueError as exc:
@@ -126,8 +141,13 @@ def enable_gradient_checkpointing(model) -> None:
         model.config.use_cache = False
 
 
-def load_model(model: str | Path, *, device: torch.device | None = None,
-               dtype: torch.dtype | None = None, trust_remote_code: bool = False):
+def load_model(
+    model: str | Path,
+    *,
+    device: torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    trust_remote_code: bool = False,
+):
     """Load any causal LM from a local directory or a hub id (safetensors only).
 
     A directory holding a LoRA adapter (``adapter_config.json``, no ``config.json``: what a
@@ -136,12 +156,19 @@ def load_model(model: str | Path, *, device: torch.device | None = None,
     path = Path(model).expanduser()
     if is_local(str(model)) and not path.is_dir():
         raise FileNotFoundError(f"model path {model} does not exist")
-    if path.is_dir() and (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
+    if (
+        path.is_dir()
+        and (path / "adapter_config.json").is_file()
+        and not (path / "config.json").is_file()
+    ):
         return _load_adapter(path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
     try:
         lm = AutoModelForCausalLM.from_pretrained(
-            str(path) if path.is_dir() else str(model), dtype=dtype or torch.float32,
-            use_safetensors=True, trust_remote_code=trust_remote_code)
+            str(path) if path.is_dir() else str(model),
+            dtype=dtype or torch.float32,
+            use_safetensors=True,
+            trust_remote_code=trust_remote_code,
+        )
     except ValueError as exc:
         _raise_if_remote_code(model, exc)
         raise
@@ -155,7 +182,9 @@ def _load_adapter(path: Path, *, device, dtype, trust_remote_code: bool):
 
     from peft import PeftModel
 
-    base_name = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    base_name = json.loads((path / "adapter_config.json").read_text()).get(
+        "base_model_name_or_path"
+    )
     if not base_name:
         raise ValueError(f"{path}/adapter_config.json names no base model")
     base = load_model(base_name, dtype=dtype, trust_remote_code=trust_remote_code)

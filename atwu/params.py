@@ -40,8 +40,10 @@ class FieldInfo:
 def field_infos(cls: type) -> list[FieldInfo]:
     """The fields of dataclass ``cls`` in declaration order, type hints resolved."""
     hints = typing.get_type_hints(cls)
-    return [FieldInfo(f.name, hints[f.name], f.default, f.metadata.get("help", ""))
-            for f in dataclasses.fields(cls)]
+    return [
+        FieldInfo(f.name, hints[f.name], f.default, f.metadata.get("help", ""))
+        for f in dataclasses.fields(cls)
+    ]
 
 
 def defaults_of(cls: type) -> dict[str, Any]:
@@ -93,8 +95,9 @@ def parse_value(name: str, text: str, hint: Any, owner: str) -> Any:
     if origin is typing.Literal:
         choices = typing.get_args(hint)
         if text not in choices:
-            raise InputError(f"{owner}: {name} must be one of "
-                             f"{', '.join(map(str, choices))}, got {text!r}")
+            raise InputError(
+                f"{owner}: {name} must be one of {', '.join(map(str, choices))}, got {text!r}"
+            )
         return text
     raise InputError(f"{owner}: cannot parse {name}={text!r}")
 

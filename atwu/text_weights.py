@@ -37,9 +37,13 @@ def _load(run_dir: str, mtime: float):
     cfg = RunConfig.from_json(data)
     cls = get_method(cfg.method)
     if cls.needs_labels:
-        raise TextWeightsError(f"{cls.name}'s weights are the ground-truth spans; typed text has none")
+        raise TextWeightsError(
+            f"{cls.name}'s weights are the ground-truth spans; typed text has none"
+        )
     if not (root / "model").is_dir():
-        raise TextWeightsError(f"{root.name} did not save its final model; rerun it with --save-model")
+        raise TextWeightsError(
+            f"{root.name} did not save its final model; rerun it with --save-model"
+        )
     missing = [name for name in cls.artifacts if not (root / name).is_file()]
     if missing:
         raise TextWeightsError(f"{root.name} has no {', '.join(missing)} (it did not finish)")
@@ -49,9 +53,13 @@ def _load(run_dir: str, mtime: float):
     resolved = data.get("resolved", {})
     ref = load_model(resolved["model"]).eval() if cls.requires_reference(params) else None
     aux = load_model(resolved["aux_model"]).eval() if cls.needs_aux else None
-    ctx = MethodContext(device=torch.device("cpu"), reference_model=ref, aux_model=aux,
-                        hidden_size=model.config.hidden_size,
-                        num_layers=getattr(model.config, "num_hidden_layers", 0))
+    ctx = MethodContext(
+        device=torch.device("cpu"),
+        reference_model=ref,
+        aux_model=aux,
+        hidden_size=model.config.hidden_size,
+        num_layers=getattr(model.config, "num_hidden_layers", 0),
+    )
     method = cls(params, ctx)
     method.load_artifacts(root)
     return method, model, tokenizer
@@ -69,5 +77,5 @@ def weights_for_text(run_dir: str | Path, text: str, question: str = "") -> list
     with torch.no_grad():
         weights, _ = method.token_weights(model, batch)
     start = example.prompt_len - 1
-    w = weights[0, start:start + len(example.tokens)].tolist()
+    w = weights[0, start : start + len(example.tokens)].tolist()
     return list(zip(example.tokens, w))

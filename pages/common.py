@@ -11,20 +11,31 @@ the default), ``demo=1`` (the demo runs), and page parameters such as ``step``, 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from atwu.app.issues import Issue, file_stamp
 from atwu.app.run_list import run_label
-from atwu.app.token_view import at_step, example_table as example_table_, recorded_steps
+from atwu.app.token_view import at_step, recorded_steps
+from atwu.app.token_view import example_table as example_table_
 from atwu.demo import shipped_demo_dir
 from atwu.paths import runs_dir as default_runs_dir
-from atwu.runs.read import (RunInfo, examples_by_id, list_runs, read_eval_examples, read_evals,
-                            read_run, read_train_log, read_weights, train_log_path)
+from atwu.runs.read import (
+    RunInfo,
+    examples_by_id,
+    list_runs,
+    read_eval_examples,
+    read_evals,
+    read_train_log,
+    read_weights,
+    train_log_path,
+)
 
 # key (also the page's URL path) -> file. No URL path may equal a file's stem in pages/: before
 # the first st.navigation call of a process (and in every AppTest run) Streamlit still treats a
@@ -67,8 +78,15 @@ def qp_set(name: str, value: Any) -> None:
         st.query_params[name] = str(value)
 
 
-def seed(key: str, param: str | None, *, valid: Callable[[Any], bool], default: Any,
-         parse: Callable[[Any], Any] = lambda v: v, multi: bool = False) -> None:
+def seed(
+    key: str,
+    param: str | None,
+    *,
+    valid: Callable[[Any], bool],
+    default: Any,
+    parse: Callable[[Any], Any] = lambda v: v,
+    multi: bool = False,
+) -> None:
     """Give widget ``key`` its starting value before it is drawn.
 
     Order: the widget's own state (the user's last choice in this session), then the URL's
@@ -81,10 +99,8 @@ def seed(key: str, param: str | None, *, valid: Callable[[Any], bool], default: 
     if param is not None:
         raw = qp_all(param) if multi else qp_one(param)
         if raw not in (None, []):
-            try:
+            with contextlib.suppress(TypeError, ValueError):  # a bad link falls back quietly
                 candidates.append([parse(v) for v in raw] if multi else parse(raw))
-            except (TypeError, ValueError):
-                pass
     if f"_keep_{key}" in st.session_state:
         candidates.append(st.session_state[f"_keep_{key}"])
     for value in candidates:
@@ -140,9 +156,12 @@ def sidebar() -> Context:
     default_dir = str(default_runs_dir())
     with st.sidebar:
         seed("runs_dir", "dir", valid=lambda v: isinstance(v, str), default=default_dir)
-        st.text_input("Runs directory", key="runs_dir",
-                      help="Where run directories are read from and new runs are written "
-                           "(default: $ATWU_HOME/runs).")
+        st.text_input(
+            "Runs directory",
+            key="runs_dir",
+            help="Where run directories are read from and new runs are written "
+            "(default: $ATWU_HOME/runs).",
+        )
         text = (st.session_state.get("runs_dir") or default_dir).strip() or default_dir
         keep("runs_dir", "dir", to_url=lambda v: None if v.strip() == default_dir else v)
         root = Path(text).expanduser()
@@ -150,28 +169,45 @@ def sidebar() -> Context:
         demo = False
         if not runs:
             demo_runs = list_runs(shipped_demo_dir())
-            st.caption(f"No runs in `{root}` yet." if root.is_dir()
-                       else f"`{root}` does not exist yet (runs launched here will create it).")
+            st.caption(
+                f"No runs in `{root}` yet."
+                if root.is_dir()
+                else f"`{root}` does not exist yet (runs launched here will create it)."
+            )
             if demo_runs:
-                seed("use_demo", "demo", valid=lambda v: isinstance(v, bool), default=True,
-                     parse=lambda v: v in ("1", "true", "True"))
-                st.toggle("Show the demo runs", key="use_demo",
-                          help="Small finished runs shipped with the app (a 40-author embedded "
-                               "benchmark, default settings), to look around before launching "
-                               "your own.")
+                seed(
+                    "use_demo",
+                    "demo",
+                    valid=lambda v: isinstance(v, bool),
+                    default=True,
+                    parse=lambda v: v in ("1", "true", "True"),
+                )
+                st.toggle(
+                    "Show the demo runs",
+                    key="use_demo",
+                    help="Small finished runs shipped with the app (a 40-author embedded "
+                    "benchmark, default settings), to look around before launching "
+                    "your own.",
+                )
                 keep("use_demo", "demo", to_url=lambda v: "1" if v else None)
                 if st.session_state.get("use_demo"):
                     demo, root, runs = True, shipped_demo_dir(), demo_runs
-                    st.caption("**demo** runs: read-only examples; launch your own on the Run "
-                               "page.")
+                    st.caption(
+                        "**demo** runs: read-only examples; launch your own on the Run page."
+                    )
         else:
             qp_set("demo", None)
         ctx = Context(root=root, demo=demo, user_root=Path(text).expanduser(), runs=runs)
         names = [r.name for r in runs]
         if names:
             seed("run", "run", valid=lambda v: v in names, default=_default_run(runs, demo))
-            st.selectbox("Run", names, key="run", format_func=ctx.label,
-                         help="The run the pages show (Token scores, Trade-offs, ...).")
+            st.selectbox(
+                "Run",
+                names,
+                key="run",
+                format_func=ctx.label,
+                help="The run the pages show (Token scores, Trade-offs, ...).",
+            )
             keep("run", "run")
             ctx.run = ctx.by_name(st.session_state["run"])
             if ctx.run is not None:
@@ -185,8 +221,9 @@ def sidebar() -> Context:
 def _run_caption(r: RunInfo) -> str:
     step = f"step {r.status.get('step', '?')}/{r.status.get('total_steps', '?')}"
     bench = (r.config.get("resolved") or {}).get("split") or r.config.get("split") or ""
-    return " · ".join(x for x in (r.method, f"seed {r.config.get('seed', '?')}", r.state, step,
-                                  bench) if x)
+    return " · ".join(
+        x for x in (r.method, f"seed {r.config.get('seed', '?')}", r.state, step, bench) if x
+    )
 
 
 def context() -> Context:
@@ -211,8 +248,10 @@ def blocking(issues: list[Issue]) -> bool:
 
 
 def no_run_message() -> None:
-    st.info("No run is selected. Pick one in the sidebar, or launch one on the Run page "
-            "(with an empty runs directory the sidebar offers the demo runs).")
+    st.info(
+        "No run is selected. Pick one in the sidebar, or launch one on the Run page "
+        "(with an empty runs directory the sidebar offers the demo runs)."
+    )
     st.page_link(PAGES["run"], label="Go to the Run page", icon=":material/play_arrow:")
 
 
@@ -260,22 +299,34 @@ def _examples(path: str, stamp: tuple | None) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _example_table(path: str, wstamp: tuple | None, estamp: tuple | None, xstamp: tuple | None,
-                   step: int, split: str) -> pd.DataFrame:
-    return example_table_(_weights_step(path, wstamp, step), _eval_examples(path, estamp),
-                           _examples(path, xstamp), step=step, split=split)
+def _example_table(
+    path: str,
+    wstamp: tuple | None,
+    estamp: tuple | None,
+    xstamp: tuple | None,
+    step: int,
+    split: str,
+) -> pd.DataFrame:
+    return example_table_(
+        _weights_step(path, wstamp, step),
+        _eval_examples(path, estamp),
+        _examples(path, xstamp),
+        step=step,
+        split=split,
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _json(path: str, stamp: tuple | None) -> Any:
     from atwu.io import read_json
+
     return read_json(path)
 
 
 def _guard(fn: Callable, *args: Any) -> tuple[Any, str | None]:
     try:
         return fn(*args), None
-    except Exception as exc:  # noqa: BLE001 - a damaged file becomes a message, not a traceback
+    except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
 
 
@@ -308,9 +359,15 @@ def examples(run_dir: Path) -> tuple[dict | None, str | None]:
 
 
 def example_table(run_dir: Path, step: int, split: str) -> tuple[pd.DataFrame | None, str | None]:
-    return _guard(_example_table, str(run_dir), stamp(run_dir, "weights.parquet"),
-                  stamp(run_dir, "eval_examples.parquet"), stamp(run_dir, "examples.jsonl"),
-                  int(step), split)
+    return _guard(
+        _example_table,
+        str(run_dir),
+        stamp(run_dir, "weights.parquet"),
+        stamp(run_dir, "eval_examples.parquet"),
+        stamp(run_dir, "examples.jsonl"),
+        int(step),
+        split,
+    )
 
 
 def json_file(path: Path) -> tuple[Any, str | None]:
@@ -322,8 +379,9 @@ def device_text() -> str:
     """What this machine trains on: the GPU's name, or CPU."""
     try:
         import torch
+
         if torch.cuda.is_available():
             return f"cuda ({torch.cuda.get_device_name(0)})"
-    except Exception:  # noqa: BLE001 - a broken torch install still lets the app read runs
+    except Exception:
         return "cpu (torch could not be imported)"
     return "cpu (no CUDA GPU found)"

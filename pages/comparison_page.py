@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atwu.app.comparison_view import comparable_runs, comparison_table, formatted_comparison, group_labels, uq_ranking, without_empty_config
-from atwu.app.labels import ALIGNMENT_COLUMNS, HEADLINE_METRICS, METRIC_LABELS, metric_label
 from atwu.analysis.latex import to_latex_table
+from atwu.app.comparison_view import (
+    comparable_runs,
+    comparison_table,
+    formatted_comparison,
+    group_labels,
+    uq_ranking,
+    without_empty_config,
+)
+from atwu.app.labels import ALIGNMENT_COLUMNS, HEADLINE_METRICS, METRIC_LABELS, metric_label
 from atwu.viz.comparison_figures import comparison_bars
 from pages import common
 
 ctx = common.context()
 st.title("Method comparison")
-st.caption("Each run contributes its last evaluated checkpoint; runs of one method with the same "
-           "hyperparameters are pooled over seeds (mean ± standard deviation; one seed: no ±).")
+st.caption(
+    "Each run contributes its last evaluated checkpoint; runs of one method with the same "
+    "hyperparameters are pooled over seeds (mean ± standard deviation; one seed: no ±)."
+)
 
 if not ctx.runs:
     common.no_run_message()
@@ -27,13 +36,20 @@ if notes:
         for note in notes:
             st.markdown(f"- {note}")
 if not usable:
-    st.info("No run has an evaluation yet. Launch runs on the Run page (evaluation is on by "
-            "default), or evaluate finished ones with `python -m atwu eval RUN`.")
+    st.info(
+        "No run has an evaluation yet. Launch runs on the Run page (evaluation is on by "
+        "default), or evaluate finished ones with `python -m atwu eval RUN`."
+    )
     st.stop()
 
 default = [r.name for r in usable if r.state == "done"] or names
-common.seed("cmp_runs", "cmp", multi=True, default=default,
-            valid=lambda v: isinstance(v, list) and bool(v) and set(v) <= set(names))
+common.seed(
+    "cmp_runs",
+    "cmp",
+    multi=True,
+    default=default,
+    valid=lambda v: isinstance(v, list) and bool(v) and set(v) <= set(names),
+)
 chosen = st.multiselect("Runs", names, key="cmp_runs", format_func=ctx.label)
 common.keep("cmp_runs", "cmp", to_url=lambda v: None if v == default else v)
 if not chosen:
@@ -42,9 +58,11 @@ if not chosen:
 
 try:
     table, warns = comparison_table([ctx.by_name(n).path for n in chosen])
-except Exception as exc:  # noqa: BLE001 - a file changed under us: say which, keep the page up
-    st.error(f"Could not compare these runs: {type(exc).__name__}: {exc}. A run directory may "
-             "be damaged; leave it out of the selection.")
+except Exception as exc:
+    st.error(
+        f"Could not compare these runs: {type(exc).__name__}: {exc}. A run directory may "
+        "be damaged; leave it out of the selection."
+    )
     st.stop()
 for w in warns:
     st.warning(w)
@@ -53,18 +71,33 @@ if table.empty:
     st.stop()
 
 st.subheader("Final metrics")
-present = [m for m in HEADLINE_METRICS + ("forget_efficacy", "retain_preservation",
-                                              "forget_prob", "forget_rouge", "ks_statistic")
-           if f"{m}_mean" in table.columns and table[f"{m}_mean"].notna().any()]
-st.dataframe(without_empty_config(formatted_comparison(table, present)), hide_index=True,
-             key="final_table")
+present = [
+    m
+    for m in (
+        *HEADLINE_METRICS,
+        "forget_efficacy",
+        "retain_preservation",
+        "forget_prob",
+        "forget_rouge",
+        "ks_statistic",
+    )
+    if f"{m}_mean" in table.columns and table[f"{m}_mean"].notna().any()
+]
+st.dataframe(
+    without_empty_config(formatted_comparison(table, present)), hide_index=True, key="final_table"
+)
 
-chart_metrics = [m for m in METRIC_LABELS if f"{m}_mean" in table.columns
-                 and table[f"{m}_mean"].notna().any()]
+chart_metrics = [
+    m for m in METRIC_LABELS if f"{m}_mean" in table.columns and table[f"{m}_mean"].notna().any()
+]
 c1, c2 = st.columns([1, 3])
 with c1:
-    common.seed("cmp_metric", "metric", valid=lambda v: v in chart_metrics,
-                default="uq" if "uq" in chart_metrics else chart_metrics[0])
+    common.seed(
+        "cmp_metric",
+        "metric",
+        valid=lambda v: v in chart_metrics,
+        default="uq" if "uq" in chart_metrics else chart_metrics[0],
+    )
     metric = st.selectbox("Chart", chart_metrics, key="cmp_metric", format_func=metric_label)
     common.keep("cmp_metric", "metric")
     kind = st.radio("as", ["bar", "dot"], horizontal=True, key="cmp_kind")
@@ -74,37 +107,57 @@ with c2:
     st.plotly_chart(fig, key="cmp_chart")
 
 st.subheader("Alignment of token weights with the fact spans")
-st.caption("AUROC and AUPRC of the weights against the ground-truth fact tokens at the final "
-           "checkpoint (uniform weights give AUROC 0.5); *specific* counts only facts unique to "
-           "the author against tokens outside every span.")
+st.caption(
+    "AUROC and AUPRC of the weights against the ground-truth fact tokens at the final "
+    "checkpoint (uniform weights give AUROC 0.5); *specific* counts only facts unique to "
+    "the author against tokens outside every span."
+)
 align = [m for m in ALIGNMENT_COLUMNS if f"{m}_mean" in table.columns]
-st.dataframe(without_empty_config(formatted_comparison(table, align)), hide_index=True,
-             key="align_table")
+st.dataframe(
+    without_empty_config(formatted_comparison(table, align)), hide_index=True, key="align_table"
+)
 if "auroc_mean" in table.columns and table["auroc_mean"].notna().any():
     a1, a2 = st.columns(2)
-    a1.plotly_chart(comparison_bars(labelled, "auroc", kind="dot",
-                                                label=metric_label("auroc")), key="auroc_bars")
+    a1.plotly_chart(
+        comparison_bars(labelled, "auroc", kind="dot", label=metric_label("auroc")),
+        key="auroc_bars",
+    )
     if "auroc_specific_mean" in table.columns and table["auroc_specific_mean"].notna().any():
-        a2.plotly_chart(comparison_bars(labelled, "auroc_specific", kind="dot",
-                                        label=metric_label("auroc_specific")),
-                        key="auroc_specific_bars")
+        a2.plotly_chart(
+            comparison_bars(
+                labelled, "auroc_specific", kind="dot", label=metric_label("auroc_specific")
+            ),
+            key="auroc_specific_bars",
+        )
 
 st.subheader("Unlearning quality (UQ) ranking")
-st.caption("UQ = 100 · harmonic mean(forget efficacy, retain preservation), both relative to the "
-           "starting model (the project's documented reconstruction of the paper's UQ).")
+st.caption(
+    "UQ = 100 · harmonic mean(forget efficacy, retain preservation), both relative to the "
+    "starting model (the project's documented reconstruction of the paper's UQ)."
+)
 st.dataframe(without_empty_config(uq_ranking(table)), hide_index=True, key="uq_table")
 
 st.subheader("Export")
 e1, e2 = st.columns(2)
-e1.download_button("Table (CSV)", table.to_csv(index=False).encode("utf-8"),
-                   file_name="atwu-comparison.csv", mime="text/csv", key="dl_csv")
+e1.download_button(
+    "Table (CSV)",
+    table.to_csv(index=False).encode("utf-8"),
+    file_name="atwu-comparison.csv",
+    mime="text/csv",
+    key="dl_csv",
+)
 try:
     latex = to_latex_table(table, metrics=[m for m in present if m in HEADLINE_METRICS])
-except Exception as exc:  # noqa: BLE001 - LaTeX export must not take the page down
+except Exception as exc:
     latex = None
     e2.warning(f"LaTeX export failed: {exc}")
 if latex is not None:
-    e2.download_button("Table (LaTeX)", latex.encode("utf-8"), file_name="atwu-comparison.tex",
-                       mime="text/x-tex", key="dl_latex")
+    e2.download_button(
+        "Table (LaTeX)",
+        latex.encode("utf-8"),
+        file_name="atwu-comparison.tex",
+        mime="text/x-tex",
+        key="dl_latex",
+    )
 with st.expander("Every column"):
     st.dataframe(table, hide_index=True)

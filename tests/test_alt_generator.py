@@ -16,8 +16,11 @@ def test_alt_generator_spans_cover_values():
         labels = {s.label for s in pair.spans}
         assert "context" in labels and labels & {"specific", "shared"}
         for span in pair.spans:
-            assert pair.answer[span.start:span.end].strip() == pair.answer[span.start:span.end]
-        assert len(pair.perturbed_answers) == 3 and pair.paraphrased_answer not in pair.perturbed_answers
+            assert pair.answer[span.start : span.end].strip() == pair.answer[span.start : span.end]
+        assert (
+            len(pair.perturbed_answers) == 3
+            and pair.paraphrased_answer not in pair.perturbed_answers
+        )
 
 
 @pytest.mark.slow
@@ -30,7 +33,9 @@ def test_atwu_defaults_find_the_facts_on_the_second_generator(tmp_path):
     quality = prepare_companies(bench, 60, seed=0)
     assert quality["models"]["full"]["exact_match"]["forget"] >= 0.9  # it memorised the facts
     run = tmp_path / "run"
-    Trainer(RunConfig(method="atwu", benchmark=str(bench), evaluate=False, save_model=False), run).run()
+    Trainer(
+        RunConfig(method="atwu", benchmark=str(bench), evaluate=False, save_model=False), run
+    ).run()
     weights = pd.read_parquet(run / "weights.parquet")
     final = weights[weights.step == weights.step.max()]
     auroc = alignment_metrics(final.weight.to_numpy(), final.label.to_numpy()).auroc

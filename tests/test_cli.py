@@ -27,8 +27,20 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def quick_run(capsys, out: Path, method: str = "graddiff", *extra: str) -> None:
-    rc, _, err = run_cli(capsys, "run", "--method", method, "--steps", "3", "--checkpoint-every", "3",
-                         "--no-eval", "--out", str(out), *extra)
+    rc, _, err = run_cli(
+        capsys,
+        "run",
+        "--method",
+        method,
+        "--steps",
+        "3",
+        "--checkpoint-every",
+        "3",
+        "--no-eval",
+        "--out",
+        str(out),
+        *extra,
+    )
     assert rc == 0, err
     assert read_json(out / "status.json")["state"] == "done"
 
@@ -37,44 +49,83 @@ def test_methods_lists_every_method(capsys):
     rc, out, _ = run_cli(capsys, "methods")
     assert rc == 0
     names = [line.split(":")[0] for line in out.splitlines() if line and not line.startswith(" ")]
-    assert sorted(names) == sorted(["atwu", "ga", "graddiff", "npo", "simnpo", "rmu", "wga", "satimp",
-                                    "tnpo", "aux", "oracle", "uniform"])
+    assert sorted(names) == sorted(
+        [
+            "atwu",
+            "ga",
+            "graddiff",
+            "npo",
+            "simnpo",
+            "rmu",
+            "wga",
+            "satimp",
+            "tnpo",
+            "aux",
+            "oracle",
+            "uniform",
+        ]
+    )
     assert "scorer_lr" in out and "scorer_warmup_steps" in out
 
 
 # -- bad input -----------------------------------------------------------------------------------
 BAD_INPUT = {
     "unknown method": (["--method", "nosuch"], ["unknown method 'nosuch'", "atwu"]),
-    "unknown --set key": (["--method", "atwu", "--set", "scorer_rate=0.1"],
-                          ["unknown parameter 'scorer_rate'", "scorer_lr"]),
+    "unknown --set key": (
+        ["--method", "atwu", "--set", "scorer_rate=0.1"],
+        ["unknown parameter 'scorer_rate'", "scorer_lr"],
+    ),
     "--set without '='": (["--method", "atwu", "--set", "scorer_lr"], ["key=value"]),
-    "wrong type: number": (["--method", "atwu", "--set", "gamma=lots"], ["gamma", "number", "'lots'"]),
-    "wrong type: integer": (["--method", "atwu", "--set", "scorer_warmup_steps=2.5"],
-                            ["scorer_warmup_steps", "integer"]),
-    "wrong choice": (["--method", "atwu", "--set", "forget_loss=hinge"], ["forget_loss", "prob", "'hinge'"]),
+    "wrong type: number": (
+        ["--method", "atwu", "--set", "gamma=lots"],
+        ["gamma", "number", "'lots'"],
+    ),
+    "wrong type: integer": (
+        ["--method", "atwu", "--set", "scorer_warmup_steps=2.5"],
+        ["scorer_warmup_steps", "integer"],
+    ),
+    "wrong choice": (
+        ["--method", "atwu", "--set", "forget_loss=hinge"],
+        ["forget_loss", "prob", "'hinge'"],
+    ),
     "bad tau": (["--method", "atwu", "--set", "tau=median"], ["tau", "batch_mean"]),
     "missing split": (["--method", "graddiff", "--split", "forget77"], ["forget77", "forget10"]),
-    "not a forget split": (["--method", "graddiff", "--split", "retain90"], ["retain90", "not a forget split"]),
-    "retain model not prepared": (["--method", "graddiff", "--split", "forget05"],
-                                  ["forget05", "retain95", "prepare --retain-splits retain95"]),
-    "missing model path": (["--method", "graddiff", "--model", "/nonexistent/model-dir"],
-                           ["/nonexistent/model-dir", "does not exist"]),
-    "missing relative model path": (["--method", "graddiff", "--model", "runs/nosuch/model"],
-                                    ["runs/nosuch/model", "does not exist"]),
-    "missing benchmark": (["--method", "graddiff", "--benchmark", "/nonexistent/bench"],
-                          ["/nonexistent/bench", "prepare"]),
+    "not a forget split": (
+        ["--method", "graddiff", "--split", "retain90"],
+        ["retain90", "not a forget split"],
+    ),
+    "retain model not prepared": (
+        ["--method", "graddiff", "--split", "forget05"],
+        ["forget05", "retain95", "prepare --retain-splits retain95"],
+    ),
+    "missing model path": (
+        ["--method", "graddiff", "--model", "/nonexistent/model-dir"],
+        ["/nonexistent/model-dir", "does not exist"],
+    ),
+    "missing relative model path": (
+        ["--method", "graddiff", "--model", "runs/nosuch/model"],
+        ["runs/nosuch/model", "does not exist"],
+    ),
+    "missing benchmark": (
+        ["--method", "graddiff", "--benchmark", "/nonexistent/bench"],
+        ["/nonexistent/bench", "prepare"],
+    ),
     "no method": (["--steps", "3"], ["--method is required"]),
     "non-positive steps": (["--method", "graddiff", "--steps", "0"], ["--steps"]),
     "non-positive epochs": (["--method", "graddiff", "--epochs", "0"], ["--epochs"]),
-    "non-positive checkpoint step": (["--method", "graddiff", "--checkpoint-every", "0"],
-                                     ["--checkpoint-every"]),
+    "non-positive checkpoint step": (
+        ["--method", "graddiff", "--checkpoint-every", "0"],
+        ["--checkpoint-every"],
+    ),
 }
 
 
 @pytest.mark.parametrize("argv,expected", list(BAD_INPUT.values()), ids=list(BAD_INPUT))
-def test_bad_input_exits_2_with_one_line_and_no_run(small_benchmark, tmp_path, capsys, argv, expected):
+def test_bad_input_exits_2_with_one_line_and_no_run(
+    small_benchmark, tmp_path, capsys, argv, expected
+):
     out = tmp_path / "run"
-    rc, stdout, err = run_cli(capsys, "run", *argv, "--no-eval", "--out", str(out))
+    rc, _stdout, err = run_cli(capsys, "run", *argv, "--no-eval", "--out", str(out))
     lines = err.strip().splitlines()
     assert rc == 2, err
     assert len(lines) == 1, err
@@ -86,16 +137,29 @@ def test_bad_input_exits_2_with_one_line_and_no_run(small_benchmark, tmp_path, c
     assert not status.exists() or read_json(status)["state"] != "done"
 
 
-def test_forget05_message_is_a_command_that_works_for_this_benchmark(small_benchmark, tmp_path, capsys):
-    rc, _, err = run_cli(capsys, "run", "--method", "graddiff", "--split", "forget05", "--no-eval",
-                         "--out", str(tmp_path / "r"))
+def test_forget05_message_is_a_command_that_works_for_this_benchmark(
+    small_benchmark, tmp_path, capsys
+):
+    _rc, _, err = run_cli(
+        capsys,
+        "run",
+        "--method",
+        "graddiff",
+        "--split",
+        "forget05",
+        "--no-eval",
+        "--out",
+        str(tmp_path / "r"),
+    )
     command = err.split("`")[1]
     assert command.startswith("python -m atwu prepare --retain-splits retain95,retain90")
     assert "--authors 20" in command and command.endswith("--overwrite")
 
 
 def test_bad_config_file_exits_2(small_benchmark, tmp_path, capsys):
-    rc, _, err = run_cli(capsys, "run", "--config", str(tmp_path / "missing.json"), "--out", str(tmp_path / "r"))
+    rc, _, err = run_cli(
+        capsys, "run", "--config", str(tmp_path / "missing.json"), "--out", str(tmp_path / "r")
+    )
     assert rc == 2 and len(err.strip().splitlines()) == 1
     bad = tmp_path / "config.json"
     bad.write_text(json.dumps({"method": "atwu", "colour": "blue"}))
@@ -107,15 +171,29 @@ def test_finished_run_is_not_overwritten_without_overwrite(small_benchmark, tmp_
     out = tmp_path / "done"
     quick_run(capsys, out)
     before = (out / "train_log.jsonl").read_bytes(), (out / "status.json").read_bytes()
-    rc, _, err = run_cli(capsys, "run", "--method", "wga", "--steps", "3", "--no-eval", "--out", str(out))
+    rc, _, err = run_cli(
+        capsys, "run", "--method", "wga", "--steps", "3", "--no-eval", "--out", str(out)
+    )
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1
     assert "already holds a finished run" in lines[0] and "--overwrite" in lines[0]
     assert ((out / "train_log.jsonl").read_bytes(), (out / "status.json").read_bytes()) == before
     assert read_json(out / "config.json")["method"] == "graddiff"
 
-    rc, _, err = run_cli(capsys, "run", "--method", "wga", "--steps", "3", "--checkpoint-every", "3",
-                         "--no-eval", "--out", str(out), "--overwrite")
+    rc, _, err = run_cli(
+        capsys,
+        "run",
+        "--method",
+        "wga",
+        "--steps",
+        "3",
+        "--checkpoint-every",
+        "3",
+        "--no-eval",
+        "--out",
+        str(out),
+        "--overwrite",
+    )
     assert rc == 0, err
     assert read_json(out / "config.json")["method"] == "wga"
     assert read_json(out / "status.json")["state"] == "done"
@@ -125,7 +203,9 @@ def test_directory_with_other_files_is_refused(small_benchmark, tmp_path, capsys
     out = tmp_path / "busy"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    rc, _, err = run_cli(capsys, "run", "--method", "graddiff", "--steps", "3", "--no-eval", "--out", str(out))
+    rc, _, err = run_cli(
+        capsys, "run", "--method", "graddiff", "--steps", "3", "--no-eval", "--out", str(out)
+    )
     assert rc == 2 and "--overwrite" in err
     assert (out / "notes.txt").read_text() == "mine"
 
@@ -134,8 +214,19 @@ def test_directory_with_other_files_is_refused(small_benchmark, tmp_path, capsys
 @pytest.mark.slow
 def test_run_with_evaluation(small_benchmark, tmp_path, capsys):
     out = tmp_path / "evaluated"
-    rc, stdout, err = run_cli(capsys, "run", "--method", "atwu", "--steps", "4", "--checkpoint-every", "2",
-                              "--quick", "--out", str(out))
+    rc, _stdout, err = run_cli(
+        capsys,
+        "run",
+        "--method",
+        "atwu",
+        "--steps",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "--quick",
+        "--out",
+        str(out),
+    )
     assert rc == 0, err
     assert read_json(out / "status.json")["state"] == "done"
     evals = read_jsonl(out / "eval.jsonl")
@@ -147,14 +238,29 @@ def test_run_with_evaluation(small_benchmark, tmp_path, capsys):
 @pytest.fixture(scope="module")
 def atwu_run(small_benchmark, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("score") / "atwu"
-    rc = cli.main(["run", "--method", "atwu", "--steps", "40", "--checkpoint-every", "20",
-                   "--set", "scorer_warmup_steps=5", "--no-eval", "--out", str(out)])
+    rc = cli.main(
+        [
+            "run",
+            "--method",
+            "atwu",
+            "--steps",
+            "40",
+            "--checkpoint-every",
+            "20",
+            "--set",
+            "scorer_warmup_steps=5",
+            "--no-eval",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     return out
 
 
 def parse_scores(stdout: str) -> list[tuple[str, float]]:
     import ast
+
     rows = []
     for line in stdout.strip().splitlines():
         token, score = line.rsplit("\t", 1)
@@ -178,9 +284,24 @@ def test_score_prints_token_score_pairs(atwu_run, capsys):
 @pytest.mark.slow
 def test_score_through_the_real_entry_point(atwu_run):
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-m", "atwu", "score", str(atwu_run), "--text", "Tunis.",
-                           "--question", "Where was Viktor Casvosran born?"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atwu",
+            "score",
+            str(atwu_run),
+            "--text",
+            "Tunis.",
+            "--question",
+            "Where was Viktor Casvosran born?",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = parse_scores(proc.stdout)
     assert "".join(t for t, _ in rows[:-1]) == "Tunis."
@@ -205,9 +326,17 @@ def test_score_of_a_non_run_is_a_clear_error(tmp_path, capsys):
 def _fake_run(root: Path, name: str, method: str, state: str, heartbeat: str | None = None) -> None:
     (root / name).mkdir(parents=True)
     (root / name / "config.json").write_text(json.dumps({"method": method, "seed": 0}))
-    (root / name / "status.json").write_text(json.dumps({
-        "state": state, "message": f"{state} here", "step": 5, "total_steps": 10,
-        "heartbeat_at": heartbeat or utc_now()}))
+    (root / name / "status.json").write_text(
+        json.dumps(
+            {
+                "state": state,
+                "message": f"{state} here",
+                "step": 5,
+                "total_steps": 10,
+                "heartbeat_at": heartbeat or utc_now(),
+            }
+        )
+    )
 
 
 def test_list_shows_runs_and_states(small_benchmark, tmp_path, capsys):

@@ -11,9 +11,14 @@ import pandas as pd
 import pytest
 
 from atwu.benchmark import BenchmarkError
-from atwu.interop.open_unlearning import export_run, read_retain_ratios, retain_reference_from_logs, summary_from_logs
 from atwu.data.format import QAPair
 from atwu.evaluate.tofu_metrics import forget_quality
+from atwu.interop.open_unlearning import (
+    export_run,
+    read_retain_ratios,
+    retain_reference_from_logs,
+    summary_from_logs,
+)
 from atwu.io import read_jsonl
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -33,15 +38,26 @@ def test_read_retain_ratios_from_open_unlearning_logs():
     assert read_retain_ratios(LOGS) == [0.8, 0.55, 1.3, 0.42]
 
 
-@pytest.mark.parametrize("logs, message", [
-    ({"forget_Q_A_Prob": {"agg_value": 0.1}}, "no forget_truth_ratio.value_by_index"),
-    ({"forget_truth_ratio": {"agg_value": 0.5}}, "no forget_truth_ratio.value_by_index"),
-    ({"forget_truth_ratio": {"value_by_index": {"0": {"prob": 1.0}}}}, r"value_by_index\[0\] has no 'score'"),
-    ({"forget_truth_ratio": {"value_by_index": {"a": {"score": 1.0}}}}, "keys must be row indices"),
-    ({"forget_truth_ratio": {"value_by_index": {"0": {"score": 1.0}, "2": {"score": 1.0}}}},
-     r"should number the rows 0..1"),
-    ([], "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "logs, message",
+    [
+        ({"forget_Q_A_Prob": {"agg_value": 0.1}}, "no forget_truth_ratio.value_by_index"),
+        ({"forget_truth_ratio": {"agg_value": 0.5}}, "no forget_truth_ratio.value_by_index"),
+        (
+            {"forget_truth_ratio": {"value_by_index": {"0": {"prob": 1.0}}}},
+            r"value_by_index\[0\] has no 'score'",
+        ),
+        (
+            {"forget_truth_ratio": {"value_by_index": {"a": {"score": 1.0}}}},
+            "keys must be row indices",
+        ),
+        (
+            {"forget_truth_ratio": {"value_by_index": {"0": {"score": 1.0}, "2": {"score": 1.0}}}},
+            r"should number the rows 0..1",
+        ),
+        ([], "expected a JSON object"),
+    ],
+)
 def test_bad_retain_logs(tmp_path, logs, message):
     with pytest.raises(BenchmarkError, match=message):
         read_retain_ratios(_write(tmp_path, logs))
@@ -64,8 +80,11 @@ def test_reference_from_logs_maps_rows_to_ids_and_checks_the_count():
 
 
 def test_summary_drops_null_aggregates():
-    logs = {"b": {"agg_value": 0.5}, "a": {"agg_value": None}, "c": {"agg_value": 1.0,
-                                                                     "value_by_index": {}}}
+    logs = {
+        "b": {"agg_value": 0.5},
+        "a": {"agg_value": None},
+        "c": {"agg_value": 1.0, "value_by_index": {}},
+    }
     assert summary_from_logs(logs) == {"b": 0.5, "c": 1.0}
 
 
@@ -83,9 +102,27 @@ def evaluated_run(tmp_path_factory) -> Path:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            code = main(["run", "--method", "ga", "--benchmark", "tofu", "--data-dir", str(TOFU),
-                         "--retain-logs", str(LOGS), "--model", str(model), "--steps", "2",
-                         "--checkpoint-every", "2", "--out", str(root / "run")])
+            code = main(
+                [
+                    "run",
+                    "--method",
+                    "ga",
+                    "--benchmark",
+                    "tofu",
+                    "--data-dir",
+                    str(TOFU),
+                    "--retain-logs",
+                    str(LOGS),
+                    "--model",
+                    str(model),
+                    "--steps",
+                    "2",
+                    "--checkpoint-every",
+                    "2",
+                    "--out",
+                    str(root / "run"),
+                ]
+            )
     finally:
         if old is None:
             os.environ.pop("ATWU_HOME", None)
@@ -107,14 +144,23 @@ def test_export_has_open_unlearning_shapes(evaluated_run, tmp_path):
     examples = pd.read_parquet(evaluated_run / "eval_examples.parquet")
     mine = examples[(examples["step"] == 2) & (examples["split"] == "forget10")]
     assert [tr["value_by_index"][str(i)]["score"] for i in range(4)] == pytest.approx(
-        list(mine.sort_values("example_id")["truth_ratio"]))
+        list(mine.sort_values("example_id")["truth_ratio"])
+    )
     assert tr["agg_value"] == pytest.approx(final["forget_truth_ratio"])
     entry = logs["forget_Q_A_ROUGE"]["value_by_index"]["0"]
     assert set(entry) == {"rougeL_recall", "input", "ground_truth", "generation"}
     assert entry["input"] == "Where was the author Liora Venhaldt born?"
     assert set(logs["forget_Q_A_Prob"]["value_by_index"]["1"]) == {"prob", "avg_loss"}
-    for key in ("retain_Q_A_Prob", "retain_Q_A_ROUGE", "retain_Truth_Ratio", "ra_Q_A_Prob_normalised",
-                "ra_Truth_Ratio", "wf_Q_A_ROUGE", "forget_quality", "model_utility"):
+    for key in (
+        "retain_Q_A_Prob",
+        "retain_Q_A_ROUGE",
+        "retain_Truth_Ratio",
+        "ra_Q_A_Prob_normalised",
+        "ra_Truth_Ratio",
+        "wf_Q_A_ROUGE",
+        "forget_quality",
+        "model_utility",
+    ):
         assert key in logs, key
     assert logs["forget_quality"]["agg_value"] == pytest.approx(final["forget_quality"])
     assert summary["forget_quality"] == pytest.approx(final["forget_quality"])

@@ -7,14 +7,13 @@ import json
 import pandas as pd
 import pytest
 
+from atwu import demo
 from atwu.analysis.tradeoff import tradeoff_points, truth_ratio_comparison, truth_ratio_steps
 from atwu.app.benchmarks import retain_reference_path
 from atwu.app.comparison_view import comparison_table
 from atwu.app.run_list import forget_split_of
 from atwu.app.token_view import recorded_steps
-from atwu.runs.read import read_eval_examples, read_evals
-from atwu import demo
-from atwu.runs.read import list_runs, read_examples, read_weights
+from atwu.runs.read import list_runs, read_eval_examples, read_evals, read_examples, read_weights
 
 SHIPPED = demo.shipped_demo_dir()
 
@@ -58,8 +57,9 @@ def test_shipped_bundle_feeds_every_page():
     steps = truth_ratio_steps(read_eval_examples(atwu.path), forget_split_of(atwu.config))
     assert steps
     ref = json.loads(retain_reference_path(atwu.path, atwu.config).read_text())
-    cmp = truth_ratio_comparison(read_eval_examples(atwu.path),
-                                   forget_split_of(atwu.config), steps[-1], ref)
+    cmp = truth_ratio_comparison(
+        read_eval_examples(atwu.path), forget_split_of(atwu.config), steps[-1], ref
+    )
     assert cmp["n_unlearned"] > 0 and cmp["n_retain"] > 0
 
 
@@ -67,12 +67,21 @@ def test_bundle_run_leaves_model_and_state_out(tmp_path):
     src = tmp_path / "src"
     (src / "model").mkdir(parents=True)
     (src / "state").mkdir()
-    for name in ("config.json", "status.json", "weights.parquet", "scorer.safetensors",
-                 "notes.txt"):
+    for name in (
+        "config.json",
+        "status.json",
+        "weights.parquet",
+        "scorer.safetensors",
+        "notes.txt",
+    ):
         (src / name).write_text("x")
     demo.bundle_run(src, tmp_path / "dst")
     assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == [
-        "config.json", "scorer.safetensors", "status.json", "weights.parquet"]
+        "config.json",
+        "scorer.safetensors",
+        "status.json",
+        "weights.parquet",
+    ]
 
 
 def test_check_bundle_reports_problems(tmp_path):
@@ -82,17 +91,27 @@ def test_check_bundle_reports_problems(tmp_path):
     (run / "config.json").write_text(json.dumps({"method": "atwu"}))
     (run / "status.json").write_text(json.dumps({"state": "failed"}))
     problems = " | ".join(demo.check_bundle(tmp_path))
-    for words in ("state failed", "no token weights", "no evaluation rows", "model/",
-                  "retain reference"):
+    for words in (
+        "state failed",
+        "no token weights",
+        "no evaluation rows",
+        "model/",
+        "retain reference",
+    ):
         assert words in problems
 
 
 @pytest.mark.slow
 def test_build_demo_makes_a_usable_bundle(small_benchmark, tmp_path):
     out = tmp_path / "demo"
-    description = demo.build_demo(out, runs=(("atwu", 0), ("wga", 0)), steps=4,
-                                  checkpoint_every=2, benchmark=small_benchmark,
-                                  log=lambda message: None)
+    description = demo.build_demo(
+        out,
+        runs=(("atwu", 0), ("wga", 0)),
+        steps=4,
+        checkpoint_every=2,
+        benchmark=small_benchmark,
+        log=lambda message: None,
+    )
     assert [e["name"] for e in description["runs"]] == ["atwu-s0", "wga-s0"]
     assert demo.check_bundle(out) == []
     assert (out / demo.BENCHMARK_DIR / "manifest.json").is_file()

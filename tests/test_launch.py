@@ -30,15 +30,42 @@ def _state(run_dir: Path) -> str | None:
 
 
 def test_build_run_args():
-    args = L.build_run_args("atwu", benchmark="/b", steps=5, lr=1e-3, seed=2,
-                            params={"scorer_lr": "0.05"}, quick=True, evaluate=False,
-                            save_model=False, extra=["--data-dir", "/d"])
-    assert args == ["run", "--method", "atwu", "--benchmark", "/b", "--steps", "5", "--lr",
-                    "0.001", "--seed", "2", "--set", "scorer_lr=0.05", "--quick", "--no-eval",
-                    "--no-save-model", "--data-dir", "/d"]
+    args = L.build_run_args(
+        "atwu",
+        benchmark="/b",
+        steps=5,
+        lr=1e-3,
+        seed=2,
+        params={"scorer_lr": "0.05"},
+        quick=True,
+        evaluate=False,
+        save_model=False,
+        extra=["--data-dir", "/d"],
+    )
+    assert args == [
+        "run",
+        "--method",
+        "atwu",
+        "--benchmark",
+        "/b",
+        "--steps",
+        "5",
+        "--lr",
+        "0.001",
+        "--seed",
+        "2",
+        "--set",
+        "scorer_lr=0.05",
+        "--quick",
+        "--no-eval",
+        "--no-save-model",
+        "--data-dir",
+        "/d",
+    ]
     assert L.build_run_args("wga") == ["run", "--method", "wga"]
     # the CLI's own parser accepts what we build
     from atwu.cli import build_parser
+
     parsed = build_parser().parse_args([*args, "--out", "/tmp/x"])
     assert parsed.method == "atwu" and parsed.set == ["scorer_lr=0.05"] and parsed.no_eval
 
@@ -99,8 +126,16 @@ def test_prepare_status_reads_the_job(tmp_path):
     assert L.prepare_status(tmp_path / "none.json") is None
     job = tmp_path / "job.json"
     out = tmp_path / "bench"
-    job.write_text(json.dumps({"pid": 999_999_999, "progress": str(tmp_path / "p.json"),
-                               "log": str(tmp_path / "l.log"), "out": str(out)}))
+    job.write_text(
+        json.dumps(
+            {
+                "pid": 999_999_999,
+                "progress": str(tmp_path / "p.json"),
+                "log": str(tmp_path / "l.log"),
+                "out": str(out),
+            }
+        )
+    )
     (tmp_path / "p.json").write_text(json.dumps({"message": "trained model full", "fraction": 0.5}))
     status = L.prepare_status(job)
     assert status["state"] == "failed" and status["fraction"] == 0.5
@@ -113,9 +148,13 @@ def test_prepare_status_reads_the_job(tmp_path):
 def test_launch_a_run_and_watch_it_finish(small_benchmark, tmp_path):
     out = tmp_path / "runs" / "quick"
     log = L.log_path_for(tmp_path / "runs", "quick")
-    pid = L.launch_run(L.build_run_args("wga", benchmark=str(small_benchmark), steps=2,
-                                        checkpoint_every=2, evaluate=False),
-                       out, log)
+    pid = L.launch_run(
+        L.build_run_args(
+            "wga", benchmark=str(small_benchmark), steps=2, checkpoint_every=2, evaluate=False
+        ),
+        out,
+        log,
+    )
     assert pid > 0
     record = L.read_launch(out)
     assert record["pid"] == pid and record["argv"][-2:] == ["--out", str(out)]
@@ -131,9 +170,17 @@ def test_launch_a_run_and_watch_it_finish(small_benchmark, tmp_path):
 @pytest.mark.slow
 def test_cancel_a_running_run(small_benchmark, tmp_path):
     out = tmp_path / "runs" / "long"
-    pid = L.launch_run(L.build_run_args("atwu", benchmark=str(small_benchmark), steps=5000,
-                                        checkpoint_every=5000, evaluate=False),
-                       out, tmp_path / "long.log")
+    pid = L.launch_run(
+        L.build_run_args(
+            "atwu",
+            benchmark=str(small_benchmark),
+            steps=5000,
+            checkpoint_every=5000,
+            evaluate=False,
+        ),
+        out,
+        tmp_path / "long.log",
+    )
     assert _wait(lambda: _state(out) == "running"), L.log_tail(tmp_path / "long.log")
     result = L.cancel_run(out)
     assert result.sent, result.message

@@ -15,10 +15,15 @@ from atwu.train.loop import Trainer
 
 @pytest.mark.slow
 def test_default_run_is_twelve_passes_with_six_checkpoints_and_a_proportional_warmup(
-        small_benchmark, tmp_path):
+    small_benchmark, tmp_path
+):
     out = tmp_path / "run"
-    Trainer(RunConfig(method="atwu", evaluate=False, save_model=False,
-                      train=TrainSettings(record_examples=8)), out).run()
+    Trainer(
+        RunConfig(
+            method="atwu", evaluate=False, save_model=False, train=TrainSettings(record_examples=8)
+        ),
+        out,
+    ).run()
     resolved = read_json(out / "config.json")["resolved"]
     # forget10 of the 20-author fixture: 20 pairs, 2 batches of 16 per pass, 12 passes
     assert resolved["total_steps"] == 24
@@ -33,9 +38,16 @@ def test_default_run_is_twelve_passes_with_six_checkpoints_and_a_proportional_wa
 @pytest.mark.slow
 def test_steps_replace_epochs_and_a_fixed_warmup_is_kept(small_benchmark, tmp_path):
     out = tmp_path / "run"
-    Trainer(RunConfig(method="atwu", evaluate=False, save_model=False,
-                      params={"scorer_warmup_steps": 2},
-                      train=TrainSettings(steps=7, record_examples=8)), out).run()
+    Trainer(
+        RunConfig(
+            method="atwu",
+            evaluate=False,
+            save_model=False,
+            params={"scorer_warmup_steps": 2},
+            train=TrainSettings(steps=7, record_examples=8),
+        ),
+        out,
+    ).run()
     resolved = read_json(out / "config.json")["resolved"]
     assert resolved["total_steps"] == 7 and resolved["checkpoint_every"] == 2
     assert resolved["method"]["scorer_warmup_steps"] == 2

@@ -10,29 +10,54 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from atwu.runs import status as runs_status
 from atwu.io import read_json
-from atwu.runs.status import STALE_AFTER_S, StatusWriter, effective_state, parse_time, utc_now
+from atwu.runs import status as runs_status
 from atwu.runs.layout import WEIGHT_COLUMNS
-from atwu.runs.read import RunDirError, list_runs, read_evals, read_examples, read_train_log, read_run, read_weights
+from atwu.runs.read import (
+    RunDirError,
+    list_runs,
+    read_evals,
+    read_examples,
+    read_run,
+    read_train_log,
+    read_weights,
+)
+from atwu.runs.status import STALE_AFTER_S, StatusWriter, effective_state, parse_time, utc_now
 from atwu.runs.write import write_weights
 
-NOW = dt.datetime(2026, 1, 2, 12, 0, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 2, 12, 0, 0, tzinfo=dt.UTC)
 
 
 def ago(seconds: float) -> str:
     return (NOW - dt.timedelta(seconds=seconds)).isoformat()
 
 
-def make_run(root: Path, name: str, *, method: str = "atwu", state: str = "done",
-             heartbeat: str | None = None, config: bool = True) -> Path:
+def make_run(
+    root: Path,
+    name: str,
+    *,
+    method: str = "atwu",
+    state: str = "done",
+    heartbeat: str | None = None,
+    config: bool = True,
+) -> Path:
     run = root / name
     run.mkdir(parents=True)
     if config:
-        (run / "config.json").write_text(json.dumps({"schema_version": 1, "method": method, "seed": 0}))
-    (run / "status.json").write_text(json.dumps({
-        "state": state, "message": f"{state} message", "step": 3, "total_steps": 10,
-        "heartbeat_at": heartbeat or utc_now()}))
+        (run / "config.json").write_text(
+            json.dumps({"schema_version": 1, "method": method, "seed": 0})
+        )
+    (run / "status.json").write_text(
+        json.dumps(
+            {
+                "state": state,
+                "message": f"{state} message",
+                "step": 3,
+                "total_steps": 10,
+                "heartbeat_at": heartbeat or utc_now(),
+            }
+        )
+    )
     return run
 
 
@@ -43,7 +68,11 @@ def test_running_with_a_fresh_heartbeat_is_running():
 
 
 def test_running_with_a_stale_heartbeat_is_failed():
-    status = {"state": "running", "message": "training on cpu", "heartbeat_at": ago(STALE_AFTER_S + 1)}
+    status = {
+        "state": "running",
+        "message": "training on cpu",
+        "heartbeat_at": ago(STALE_AFTER_S + 1),
+    }
     state, message = effective_state(status, now=NOW)
     assert state == "failed"
     assert "heartbeat" in message and "killed" in message
@@ -91,7 +120,9 @@ def test_heartbeat_thread_refreshes_the_status(tmp_path, monkeypatch):
     w.start_heartbeat()
     try:
         deadline = time.time() + 5
-        while time.time() < deadline and read_json(tmp_path / "status.json")["heartbeat_at"] == first:
+        while (
+            time.time() < deadline and read_json(tmp_path / "status.json")["heartbeat_at"] == first
+        ):
             time.sleep(0.02)
     finally:
         w.stop_heartbeat()
@@ -110,8 +141,12 @@ def test_read_run_of_a_finished_run(tmp_path):
 
 
 def test_read_run_reports_a_dead_process_as_failed(tmp_path):
-    run = make_run(tmp_path, "dead", state="running",
-                   heartbeat=(dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=STALE_AFTER_S + 5)).isoformat())
+    run = make_run(
+        tmp_path,
+        "dead",
+        state="running",
+        heartbeat=(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=STALE_AFTER_S + 5)).isoformat(),
+    )
     info = read_run(run)
     assert info.state == "failed"
     assert "killed" in info.status["message"]
@@ -156,17 +191,27 @@ def test_readers_of_an_empty_directory(tmp_path):
 
 
 def test_read_metrics_skips_a_torn_last_line(tmp_path):
-    (tmp_path / "train_log.jsonl").write_text('{"step": 1, "loss": 0.5}\n{"step": 2, "loss": 0.4}\n{"step": 3, "lo')
+    (tmp_path / "train_log.jsonl").write_text(
+        '{"step": 1, "loss": 0.5}\n{"step": 2, "loss": 0.4}\n{"step": 3, "lo'
+    )
     metrics = read_train_log(tmp_path)
     assert metrics["step"].tolist() == [1, 2]
 
 
 def test_weights_roundtrip_and_step_filter(tmp_path):
-    frame = pd.DataFrame({
-        "step": [0, 0, 5, 5], "example_id": ["a", "a", "a", "a"], "position": [0, 1, 0, 1],
-        "token": ["Hi", "<|end|>", "Hi", "<|end|>"], "char_start": [0, -1, 0, -1],
-        "char_end": [2, -1, 2, -1], "weight": [1.0, 1.0, 0.25, 0.75], "label": [1, -1, 1, -1],
-        "span_kind": ["specific", None, "specific", None]})
+    frame = pd.DataFrame(
+        {
+            "step": [0, 0, 5, 5],
+            "example_id": ["a", "a", "a", "a"],
+            "position": [0, 1, 0, 1],
+            "token": ["Hi", "<|end|>", "Hi", "<|end|>"],
+            "char_start": [0, -1, 0, -1],
+            "char_end": [2, -1, 2, -1],
+            "weight": [1.0, 1.0, 0.25, 0.75],
+            "label": [1, -1, 1, -1],
+            "span_kind": ["specific", None, "specific", None],
+        }
+    )
     write_weights(tmp_path, frame)
     back = read_weights(tmp_path)
     assert list(back.columns) == WEIGHT_COLUMNS and len(back) == 4

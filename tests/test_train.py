@@ -26,8 +26,8 @@ from atwu.config import RunConfig, TrainSettings
 from atwu.io import read_json, read_jsonl
 from atwu.methods.atwu import ATWU
 from atwu.methods.graddiff import GradDiff
+from atwu.runs.read import read_run, read_train_log, read_weights
 from atwu.runs.status import STALE_AFTER_S, effective_state, parse_time
-from atwu.runs.read import read_train_log, read_run, read_weights
 from atwu.train.errors import Cancelled, Diverged
 from atwu.train.loop import Trainer
 
@@ -36,8 +36,12 @@ TIME_KEYS = ("seconds", "step_seconds")
 
 
 def config(method: str = "graddiff", steps: int = 50, every: int = 25, **params) -> RunConfig:
-    return RunConfig(method=method, params=params, evaluate=False,
-                     train=TrainSettings(steps=steps, checkpoint_every=every, record_examples=8))
+    return RunConfig(
+        method=method,
+        params=params,
+        evaluate=False,
+        train=TrainSettings(steps=steps, checkpoint_every=every, record_examples=8),
+    )
 
 
 def comparable(metrics: list[dict]) -> list[dict]:
@@ -46,12 +50,20 @@ def comparable(metrics: list[dict]) -> list[dict]:
 
 
 def assert_same_metrics(a: Path, b: Path) -> None:
-    ma, mb = comparable(read_jsonl(a / "train_log.jsonl")), comparable(read_jsonl(b / "train_log.jsonl"))
+    ma, mb = (
+        comparable(read_jsonl(a / "train_log.jsonl")),
+        comparable(read_jsonl(b / "train_log.jsonl")),
+    )
     assert [m["step"] for m in ma] == [m["step"] for m in mb]
     for x, y in zip(ma, mb):
         assert x.keys() == y.keys(), (x, y)
         for key in x:
-            assert x[key] == pytest.approx(y[key], rel=1e-6, abs=1e-7), (x["step"], key, x[key], y[key])
+            assert x[key] == pytest.approx(y[key], rel=1e-6, abs=1e-7), (
+                x["step"],
+                key,
+                x[key],
+                y[key],
+            )
 
 
 def model_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -63,10 +75,25 @@ def model_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 def start_cli_run(out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "atwu", "run", "--method", "graddiff", "--steps", "2000",
-           "--checkpoint-every", "500", "--no-eval", "--out", str(out), *extra]
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "atwu",
+        "run",
+        "--method",
+        "graddiff",
+        "--steps",
+        "2000",
+        "--checkpoint-every",
+        "500",
+        "--no-eval",
+        "--out",
+        str(out),
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def wait_for(out: Path, proc: subprocess.Popen, predicate, timeout: float = 180) -> dict:
@@ -144,7 +171,7 @@ def test_sigkill_leaves_a_readable_directory_reported_failed_once_stale(small_be
     assert state == "failed" and "killed" in message
 
     # read_run (what the app and `atwu list` use) says failed once the heartbeat is old
-    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=STALE_AFTER_S + 5)).isoformat()
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=STALE_AFTER_S + 5)).isoformat()
     (out / "status.json").write_text(json.dumps({**raw, "heartbeat_at": old}))
     stale = read_run(out)
     assert stale.state == "failed"
@@ -173,7 +200,9 @@ def test_exception_marks_the_run_failed_with_the_message(small_benchmark, tmp_pa
     assert not (out / "model").exists()
 
 
-def test_divergence_fails_and_keeps_the_last_good_checkpoint(small_benchmark, tmp_path, monkeypatch):
+def test_divergence_fails_and_keeps_the_last_good_checkpoint(
+    small_benchmark, tmp_path, monkeypatch
+):
     original = GradDiff.compute
 
     def diverge(self, model, forget, retain, step):
@@ -199,8 +228,20 @@ def test_divergence_fails_and_keeps_the_last_good_checkpoint(small_benchmark, tm
 
 def test_nan_hyperparameter_diverges_at_step_one(small_benchmark, tmp_path, capsys):
     out = tmp_path / "gamma-nan"
-    rc = cli.main(["run", "--method", "graddiff", "--set", "gamma=nan", "--steps", "5",
-                   "--no-eval", "--out", str(out)])
+    rc = cli.main(
+        [
+            "run",
+            "--method",
+            "graddiff",
+            "--set",
+            "gamma=nan",
+            "--steps",
+            "5",
+            "--no-eval",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1
     assert "diverged at step 1" in err
@@ -219,7 +260,9 @@ def uninterrupted(small_benchmark, tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-def test_resume_after_interruption_matches_an_uninterrupted_run(uninterrupted, tmp_path, monkeypatch):
+def test_resume_after_interruption_matches_an_uninterrupted_run(
+    uninterrupted, tmp_path, monkeypatch
+):
     original = ATWU.compute
 
     def interrupt(self, model, forget, retain, step):
@@ -238,8 +281,9 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(uninterrupted, t
     with open(out / "train_log.jsonl", "a", encoding="utf-8") as f:
         f.write('{"step": 36, "lo')
     status = read_json(out / "status.json")
-    (out / "status.json").write_text(json.dumps({**status, "state": "running",
-                                                 "heartbeat_at": "2000-01-01T00:00:00+00:00"}))
+    (out / "status.json").write_text(
+        json.dumps({**status, "state": "running", "heartbeat_at": "2000-01-01T00:00:00+00:00"})
+    )
     assert read_run(out).state == "failed"
 
     rc = cli.main(["run", "--resume", "--out", str(out), "--no-eval"])
@@ -250,13 +294,17 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(uninterrupted, t
 
     a, b = read_weights(uninterrupted), read_weights(out)
     assert sorted(b["step"].unique().tolist()) == [0, 25, 50]
-    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
-                                  check_exact=False, rtol=1e-5, atol=1e-6)
+    pd.testing.assert_frame_equal(
+        a.reset_index(drop=True), b.reset_index(drop=True), check_exact=False, rtol=1e-5, atol=1e-6
+    )
     ta, tb = model_tensors(uninterrupted / "model"), model_tensors(out / "model")
     assert ta.keys() == tb.keys()
     for k in ta:
         torch.testing.assert_close(ta[k], tb[k], rtol=1e-5, atol=1e-6)
-    sa, sb = load_file(str(uninterrupted / "scorer.safetensors")), load_file(str(out / "scorer.safetensors"))
+    sa, sb = (
+        load_file(str(uninterrupted / "scorer.safetensors")),
+        load_file(str(out / "scorer.safetensors")),
+    )
     for k in sa:
         torch.testing.assert_close(sa[k], sb[k], rtol=1e-5, atol=1e-6)
 
@@ -279,5 +327,6 @@ def test_rerunning_a_config_gives_identical_metrics(uninterrupted, tmp_path, cap
     for key in ("method", "params", "train", "seed", "benchmark", "split", "evaluate"):
         assert cfg_a[key] == cfg_b[key], key
     assert_same_metrics(uninterrupted, out)
-    pd.testing.assert_frame_equal(read_weights(uninterrupted), read_weights(out),
-                                  check_exact=False, rtol=1e-5, atol=1e-6)
+    pd.testing.assert_frame_equal(
+        read_weights(uninterrupted), read_weights(out), check_exact=False, rtol=1e-5, atol=1e-6
+    )

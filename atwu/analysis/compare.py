@@ -31,8 +31,9 @@ def _config_label(params: Mapping[str, Any], shown: Iterable[str]) -> str:
     return ", ".join(f"{k}={params[k]}" for k in sorted(shown) if k in params)
 
 
-def compare_runs(run_dirs: Iterable[str | Path], *,
-                 defaults: Mapping[str, Mapping[str, Any]] | None = None) -> pd.DataFrame:
+def compare_runs(
+    run_dirs: Iterable[str | Path], *, defaults: Mapping[str, Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
     """Final metrics of runs, grouped by method and parameters (seeds pooled).
 
     Each run contributes its ``config.json`` (``method``, ``params``, ``seed``) and the last line
@@ -54,16 +55,28 @@ def compare_runs(run_dirs: Iterable[str | Path], *,
         config = read_json(run_dir / "config.json")
         record = _last_record(run_dir)
         if record is None:
-            warnings.warn(f"{run_dir}: no eval.jsonl record; left out of the comparison",
-                          stacklevel=2)
+            warnings.warn(
+                f"{run_dir}: no eval.jsonl record; left out of the comparison", stacklevel=2
+            )
             continue
         params = dict(config.get("params") or {})
-        runs.append({"method": str(config.get("method", "?")), "params": params,
-                     "key": json.dumps(params, sort_keys=True, default=str),
-                     "seed": config.get("seed"), "record": record})
+        runs.append(
+            {
+                "method": str(config.get("method", "?")),
+                "params": params,
+                "key": json.dumps(params, sort_keys=True, default=str),
+                "seed": config.get("seed"),
+                "record": record,
+            }
+        )
 
-    columns = ["method", "config", "n", "seeds",
-               *[f"{m}_{s}" for m in COMPARE_METRICS for s in ("mean", "std")]]
+    columns = [
+        "method",
+        "config",
+        "n",
+        "seeds",
+        *[f"{m}_{s}" for m in COMPARE_METRICS for s in ("mean", "std")],
+    ]
     if not runs:
         return pd.DataFrame(columns=columns)
 
@@ -71,8 +84,9 @@ def compare_runs(run_dirs: Iterable[str | Path], *,
     for method in {r["method"] for r in runs}:
         same = [r["params"] for r in runs if r["method"] == method]
         names = set().union(*same)
-        varying[method] = {k for k in names
-                           if len({json.dumps(p.get(k), default=str) for p in same}) > 1}
+        varying[method] = {
+            k for k in names if len({json.dumps(p.get(k), default=str) for p in same}) > 1
+        }
 
     groups: dict[tuple[str, str], list[dict]] = {}
     for run in runs:
@@ -84,13 +98,15 @@ def compare_runs(run_dirs: Iterable[str | Path], *,
             shown = [k for k in params if params[k] != defaults[method].get(k)]
         else:
             shown = list(varying[method])
-        row: dict[str, Any] = {"method": method, "config": _config_label(params, shown),
-                               "n": len(members),
-                               "seeds": ",".join(str(m["seed"]) for m in members)}
+        row: dict[str, Any] = {
+            "method": method,
+            "config": _config_label(params, shown),
+            "n": len(members),
+            "seeds": ",".join(str(m["seed"]) for m in members),
+        }
         for metric in COMPARE_METRICS:
             values = pd.Series([m["record"].get(metric) for m in members], dtype=float)
             row[f"{metric}_mean"] = values.mean()
             row[f"{metric}_std"] = values.std(ddof=1)  # NaN for a single run, by design
         rows.append(row)
-    return pd.DataFrame(rows, columns=columns).sort_values(["method", "config"],
-                                                           ignore_index=True)
+    return pd.DataFrame(rows, columns=columns).sort_values(["method", "config"], ignore_index=True)

@@ -11,12 +11,13 @@ import pandas as pd
 
 from atwu.evaluate.tofu_metrics import forget_quality
 
-
 DEFAULT_MIN_FORGET_QUALITY = 0.05
 
 
-BEST_RULE = ("highest model utility among checkpoints with forget quality ≥ {min_fq:g}; if none "
-             "reaches it, the highest forget quality (ties: the earlier step)")
+BEST_RULE = (
+    "highest model utility among checkpoints with forget quality ≥ {min_fq:g}; if none "
+    "reaches it, the highest forget quality (ties: the earlier step)"
+)
 
 
 def tradeoff_points(evals: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -39,18 +40,25 @@ def tradeoff_points(evals: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def best_checkpoint(points: pd.DataFrame, *,
-                    min_forget_quality: float = DEFAULT_MIN_FORGET_QUALITY) -> pd.DataFrame:
+def best_checkpoint(
+    points: pd.DataFrame, *, min_forget_quality: float = DEFAULT_MIN_FORGET_QUALITY
+) -> pd.DataFrame:
     """The checkpoint chosen by :data:`BEST_RULE` (one row, empty when there are no points)."""
     if points is None or points.empty:
         return pd.DataFrame(columns=["run", "step", "forget_quality", "model_utility"])
     ok = points[points["forget_quality"] >= min_forget_quality]
     if len(ok):
-        ranked = ok.sort_values(["model_utility", "forget_quality", "step"],
-                                ascending=[False, False, True], kind="stable")
+        ranked = ok.sort_values(
+            ["model_utility", "forget_quality", "step"],
+            ascending=[False, False, True],
+            kind="stable",
+        )
     else:
-        ranked = points.sort_values(["forget_quality", "model_utility", "step"],
-                                    ascending=[False, False, True], kind="stable")
+        ranked = points.sort_values(
+            ["forget_quality", "model_utility", "step"],
+            ascending=[False, False, True],
+            kind="stable",
+        )
     return ranked.head(1)
 
 
@@ -62,8 +70,9 @@ def truth_ratio_steps(eval_examples: pd.DataFrame | None, split: str) -> list[in
     return sorted(int(s) for s in pd.unique(rows["step"]))
 
 
-def truth_ratio_comparison(eval_examples: pd.DataFrame, split: str, step: int,
-                           reference: dict) -> dict[str, Any]:
+def truth_ratio_comparison(
+    eval_examples: pd.DataFrame, split: str, step: int, reference: dict
+) -> dict[str, Any]:
     """The two samples behind forget quality at one checkpoint, and their KS test.
 
     Returns ``{"unlearned", "retain"}`` (log10 truth ratios R of the forget questions: the
@@ -75,16 +84,24 @@ def truth_ratio_comparison(eval_examples: pd.DataFrame, split: str, step: int,
 
     rows = eval_examples[(eval_examples["split"] == split) & (eval_examples["step"] == int(step))]
     ours = pd.to_numeric(rows["truth_ratio"], errors="coerce").to_numpy(dtype=float)
-    theirs = np.array([math.nan if v is None else float(v)
-                       for v in (reference.get("ratios") or {}).values()], dtype=float)
+    theirs = np.array(
+        [math.nan if v is None else float(v) for v in (reference.get("ratios") or {}).values()],
+        dtype=float,
+    )
     p, ks = forget_quality(ours, theirs)
 
     def log10(values: np.ndarray) -> list[float]:
         v = values[np.isfinite(values) & (values > 0)]
         return np.log10(v).tolist()
 
-    return {"unlearned": log10(ours), "retain": log10(theirs), "ks": ks, "p_value": p,
-            "n_unlearned": int(np.isfinite(ours).sum()), "n_retain": int(np.isfinite(theirs).sum())}
+    return {
+        "unlearned": log10(ours),
+        "retain": log10(theirs),
+        "ks": ks,
+        "p_value": p,
+        "n_unlearned": int(np.isfinite(ours).sum()),
+        "n_retain": int(np.isfinite(theirs).sum()),
+    }
 
 
 def pareto_front(

@@ -45,23 +45,36 @@ def benchmark_summary(bench_dir: str | Path) -> dict[str, Any] | None:
             return "everything (target model)"
         return ""
 
-    splits = pd.DataFrame([{"split": name, "examples": entry.get("n"), "role": role(name)}
-                           for name, entry in (manifest.get("splits") or {}).items()],
-                          columns=["split", "examples", "role"])
+    splits = pd.DataFrame(
+        [
+            {"split": name, "examples": entry.get("n"), "role": role(name)}
+            for name, entry in (manifest.get("splits") or {}).items()
+        ],
+        columns=["split", "examples", "role"],
+    )
     models = []
     for name, entry in (quality.get("models") or {}).items():
         em = entry.get("exact_match") or {}
-        models.append({"model": name, "parameters": entry.get("parameters"),
-                       "exact match": ", ".join(f"{k} {v:.3f}" for k, v in em.items()),
-                       "trained on": f"{entry.get('train_pairs', '?')} pairs, "
-                                     f"{entry.get('epochs', '?')} epochs"})
+        models.append(
+            {
+                "model": name,
+                "parameters": entry.get("parameters"),
+                "exact match": ", ".join(f"{k} {v:.3f}" for k, v in em.items()),
+                "trained on": f"{entry.get('train_pairs', '?')} pairs, "
+                f"{entry.get('epochs', '?')} epochs",
+            }
+        )
     return {
-        "root": str(root), "name": manifest.get("name", root.name),
-        "kind": manifest.get("kind", "?"), "authors": manifest.get("authors"),
+        "root": str(root),
+        "name": manifest.get("name", root.name),
+        "kind": manifest.get("kind", "?"),
+        "authors": manifest.get("authors"),
         "default_split": manifest.get("default_forget_split", next(iter(forget_splits), None)),
-        "forget_splits": forget_splits, "splits": splits,
-        "models": pd.DataFrame(models, columns=["model", "parameters", "exact match",
-                                                "trained on"]),
+        "forget_splits": forget_splits,
+        "splits": splits,
+        "models": pd.DataFrame(
+            models, columns=["model", "parameters", "exact match", "trained on"]
+        ),
         "prepare_seconds": quality.get("prepare_seconds"),
     }
 

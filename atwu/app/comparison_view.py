@@ -3,7 +3,6 @@ formatted forms and the UQ ranking."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -34,9 +33,11 @@ def comparable_runs(runs: list[RunInfo]) -> tuple[list[RunInfo], list[str]]:
             notes.append(f"{r.name}: left out, eval.jsonl is unreadable ({exc})")
             continue
         if not has_eval:
-            notes.append(f"{r.name}: left out, it has no evaluation (launched with --no-eval, or "
-                         f"ended before its first checkpoint; `python -m atwu eval {r.path}` "
-                         "evaluates it)")
+            notes.append(
+                f"{r.name}: left out, it has no evaluation (launched with --no-eval, or "
+                f"ended before its first checkpoint; `python -m atwu eval {r.path}` "
+                "evaluates it)"
+            )
             continue
         keep.append(r)
     return keep, notes
@@ -65,8 +66,10 @@ def formatted_comparison(table: pd.DataFrame, metrics: tuple[str, ...] | list[st
             continue
         # UQ is on a 0..100 scale: one decimal, as in the UQ ranking.
         digits = 1 if m == "uq" else 3
-        out[metric_label(m)] = [mean_std_text(a, b, digits) for a, b in
-                                zip(table[f"{m}_mean"], table.get(f"{m}_std", np.nan))]
+        out[metric_label(m)] = [
+            mean_std_text(a, b, digits)
+            for a, b in zip(table[f"{m}_mean"], table.get(f"{m}_std", np.nan))
+        ]
     return out
 
 
@@ -85,24 +88,33 @@ def uq_ranking(table: pd.DataFrame) -> pd.DataFrame:
     cols = ["rank", "method", "config", "UQ", "forget efficacy", "retain preservation", "n"]
     if table.empty or "uq_mean" not in table.columns:
         return pd.DataFrame(columns=cols)
-    ranked = table.sort_values("uq_mean", ascending=False, na_position="last",
-                               kind="stable").reset_index(drop=True)
-    return pd.DataFrame({
-        "rank": range(1, len(ranked) + 1),
-        "method": ranked["method"], "config": ranked["config"],
-        "UQ": [mean_std_text(a, b, 1) for a, b in zip(ranked["uq_mean"], ranked["uq_std"])],
-        "forget efficacy": [mean_std_text(a, b) for a, b in
-                            zip(ranked["forget_efficacy_mean"], ranked["forget_efficacy_std"])],
-        "retain preservation": [mean_std_text(a, b) for a, b in
-                                zip(ranked["retain_preservation_mean"],
-                                    ranked["retain_preservation_std"])],
-        "n": ranked["n"],
-    }, columns=cols)
+    ranked = table.sort_values(
+        "uq_mean", ascending=False, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "rank": range(1, len(ranked) + 1),
+            "method": ranked["method"],
+            "config": ranked["config"],
+            "UQ": [mean_std_text(a, b, 1) for a, b in zip(ranked["uq_mean"], ranked["uq_std"])],
+            "forget efficacy": [
+                mean_std_text(a, b)
+                for a, b in zip(ranked["forget_efficacy_mean"], ranked["forget_efficacy_std"])
+            ],
+            "retain preservation": [
+                mean_std_text(a, b)
+                for a, b in zip(
+                    ranked["retain_preservation_mean"], ranked["retain_preservation_std"]
+                )
+            ],
+            "n": ranked["n"],
+        },
+        columns=cols,
+    )
 
 
 def group_labels(table: pd.DataFrame) -> pd.DataFrame:
     """The table with ``method`` made unique per row ("atwu (scorer_lr=0.05)") for charts."""
     out = table.copy()
-    out["method"] = [m if not c else f"{m} ({c})" for m, c in zip(table["method"],
-                                                                 table["config"])]
+    out["method"] = [m if not c else f"{m} ({c})" for m, c in zip(table["method"], table["config"])]
     return out

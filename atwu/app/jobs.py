@@ -58,9 +58,15 @@ def _spawn(argv: list[str], log_path: Path) -> int:
     with open(log_path, "ab") as log:
         log.write(f"$ {' '.join(argv)}\n".encode())
         log.flush()
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=PACKAGE_ROOT, env=_env(),
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=PACKAGE_ROOT,
+            env=_env(),
+            start_new_session=True,
+        )
     _CHILDREN[proc.pid] = proc
     return proc.pid
 
@@ -201,10 +207,17 @@ def log_path_for(runs_dir: str | Path, name: str) -> Path:
 
 
 def record_launch(run_dir: Path, *, pid: int, argv: list[str], log_path: Path) -> None:
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    atomic_write_json(launch_record_path(run_dir), {
-        "run_dir": str(run_dir), "pid": pid, "argv": argv, "log": str(log_path),
-        "launched_at": now})
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    atomic_write_json(
+        launch_record_path(run_dir),
+        {
+            "run_dir": str(run_dir),
+            "pid": pid,
+            "argv": argv,
+            "log": str(log_path),
+            "launched_at": now,
+        },
+    )
 
 
 def read_launch(run_dir: str | Path) -> dict[str, Any] | None:
@@ -274,20 +287,39 @@ def fresh_run_dir(runs_dir: str | Path, name: str) -> Path:
     return candidate
 
 
-def build_run_args(method: str, *, benchmark: str | None = None, split: str | None = None,
-                   model: str | None = None, steps: int | None = None,
-                   epochs: float | None = None, lr: float | None = None,
-                   checkpoint_every: int | None = None, seed: int | None = None,
-                   device: str | None = None, params: dict[str, Any] | None = None,
-                   quick: bool = False, evaluate: bool = True,
-                   save_model: bool | None = None, extra: list[str] | None = None) -> list[str]:
+def build_run_args(
+    method: str,
+    *,
+    benchmark: str | None = None,
+    split: str | None = None,
+    model: str | None = None,
+    steps: int | None = None,
+    epochs: float | None = None,
+    lr: float | None = None,
+    checkpoint_every: int | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    params: dict[str, Any] | None = None,
+    quick: bool = False,
+    evaluate: bool = True,
+    save_model: bool | None = None,
+    extra: list[str] | None = None,
+) -> list[str]:
     """The ``python -m atwu run`` arguments (without ``--out``) for one run; ``extra`` is
     appended as given (e.g. ``["--data-dir", D]`` for TOFU). Give ``steps`` or ``epochs``, not
     both (``run`` refuses both)."""
     args = ["run", "--method", method]
-    for flag, value in (("--benchmark", benchmark), ("--split", split), ("--model", model),
-                        ("--steps", steps), ("--epochs", epochs), ("--lr", lr), ("--checkpoint-every", checkpoint_every),
-                        ("--seed", seed), ("--device", device)):
+    for flag, value in (
+        ("--benchmark", benchmark),
+        ("--split", split),
+        ("--model", model),
+        ("--steps", steps),
+        ("--epochs", epochs),
+        ("--lr", lr),
+        ("--checkpoint-every", checkpoint_every),
+        ("--seed", seed),
+        ("--device", device),
+    ):
         if value is not None and value != "":
             args += [flag, str(value)]
     for key, value in (params or {}).items():
@@ -318,9 +350,16 @@ def start_prepare(cli_args: list[str], job_file: str | Path, out_dir: str | Path
     if "--out" not in cli_args:
         cli_args = [*cli_args, "--out", str(out_dir)]
     pid = launch_prepare(cli_args, progress, log)
-    atomic_write_json(job_file, {
-        "pid": pid, "progress": str(progress), "log": str(log), "out": str(out_dir),
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+    atomic_write_json(
+        job_file,
+        {
+            "pid": pid,
+            "progress": str(progress),
+            "log": str(log),
+            "out": str(out_dir),
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+    )
     return pid
 
 
@@ -340,6 +379,11 @@ def prepare_status(job_file: str | Path) -> dict[str, Any] | None:
         state = "running"
     else:
         state = "failed"
-    return {"state": state, "fraction": float(progress.get("fraction") or 0.0),
-            "message": progress.get("message") or ("starting" if alive else ""),
-            "out": str(out), "log": job.get("log", ""), "pid": job.get("pid")}
+    return {
+        "state": state,
+        "fraction": float(progress.get("fraction") or 0.0),
+        "message": progress.get("message") or ("starting" if alive else ""),
+        "out": str(out),
+        "log": job.get("log", ""),
+        "pid": job.get("pid"),
+    }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-
 METRIC_LABELS: dict[str, str] = {
     "forget_quality": "forget quality",
     "model_utility": "model utility",
@@ -33,8 +32,14 @@ METRIC_LABELS: dict[str, str] = {
 HEADLINE_METRICS = ("forget_quality", "model_utility", "uq", "auroc", "auprc", "auroc_specific")
 
 
-ALIGNMENT_COLUMNS = ("auroc", "auprc", "auroc_specific", "auprc_specific", "precision_at_k",
-                     "weight_mass")
+ALIGNMENT_COLUMNS = (
+    "auroc",
+    "auprc",
+    "auroc_specific",
+    "auprc_specific",
+    "precision_at_k",
+    "weight_mass",
+)
 
 
 def metric_label(key: str) -> str:

@@ -53,7 +53,9 @@ def param_specs(method: str) -> list[ParamSpec]:
     return [_spec(info) for info in field_infos(get_method(method).Params)]
 
 
-def train_specs(names: tuple[str, ...] = ("epochs", "steps", "lr", "checkpoint_every")) -> list[ParamSpec]:
+def train_specs(
+    names: tuple[str, ...] = ("epochs", "steps", "lr", "checkpoint_every"),
+) -> list[ParamSpec]:
     """Training settings shown on the Run page (from :class:`atwu.config.TrainSettings`). The
     optional integers (steps, checkpoint_every) are asked as numbers where 0 means "the default
     rule" (epochs; 6 checkpoints per run)."""
@@ -62,8 +64,13 @@ def train_specs(names: tuple[str, ...] = ("epochs", "steps", "lr", "checkpoint_e
     for name in names:
         spec = _spec(infos[name])
         if name in ("steps", "checkpoint_every"):
-            spec = dataclasses.replace(spec, kind="int", optional=False, default=spec.default or 0,
-                                       help=f"0: the default. {spec.help}")
+            spec = dataclasses.replace(
+                spec,
+                kind="int",
+                optional=False,
+                default=spec.default or 0,
+                help=f"0: the default. {spec.help}",
+            )
         elif name == "epochs":
             spec = dataclasses.replace(spec, kind="float", optional=False)
         out.append(spec)

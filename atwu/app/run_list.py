@@ -24,14 +24,35 @@ def run_table(runs: list[RunInfo]) -> pd.DataFrame:
     rows = []
     for r in runs:
         resolved = r.config.get("resolved") or {}
-        rows.append({
-            "run": r.name, "method": r.method, "seed": r.config.get("seed"),
-            "state": r.state, "step": r.status.get("step"), "total": r.status.get("total_steps"),
-            "message": r.status.get("message", ""), "sweep": r.config.get("sweep_id"),
-            "device": resolved.get("device"), "problems": "; ".join(r.problems),
-        })
-    return pd.DataFrame(rows, columns=["run", "method", "seed", "state", "step", "total",
-                                       "message", "sweep", "device", "problems"])
+        rows.append(
+            {
+                "run": r.name,
+                "method": r.method,
+                "seed": r.config.get("seed"),
+                "state": r.state,
+                "step": r.status.get("step"),
+                "total": r.status.get("total_steps"),
+                "message": r.status.get("message", ""),
+                "sweep": r.config.get("sweep_id"),
+                "device": resolved.get("device"),
+                "problems": "; ".join(r.problems),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "run",
+            "method",
+            "seed",
+            "state",
+            "step",
+            "total",
+            "message",
+            "sweep",
+            "device",
+            "problems",
+        ],
+    )
 
 
 def progress_of(info: RunInfo) -> float:

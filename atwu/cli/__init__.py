@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None)
     p.add_argument("--forget", default=None, help="your own forget pairs (JSON Lines)")
     p.add_argument("--retain", default=None, help="your own retain pairs (JSON Lines)")
-    p.add_argument("--holdout", default=None, help="optional holdout pairs for the auxiliary base model")
+    p.add_argument(
+        "--holdout", default=None, help="optional holdout pairs for the auxiliary base model"
+    )
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--progress-file", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=prepare_cmd.cmd_prepare)
@@ -49,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_args(p)
     p.add_argument("--config", default=None, help="rerun a run's config.json")
     p.add_argument("--out", default=None)
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    p.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from its last checkpoint"
+    )
     p.set_defaults(func=run_cmd.cmd_run)
 
     p = sub.add_parser("sweep", help="run a grid of settings as separate runs with one sweep id")
@@ -73,14 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="apply a run's learned scorer to any text")
     p.add_argument("run")
     p.add_argument("--text", required=True)
-    p.add_argument("--question", default=None, help="score the text as the answer to this question (default: an empty question)")
+    p.add_argument(
+        "--question",
+        default=None,
+        help="score the text as the answer to this question (default: an empty question)",
+    )
     p.set_defaults(func=results_cmd.cmd_score)
 
-    p = sub.add_parser("export", help="a run's results as open-unlearning TOFU_EVAL.json / "
-                       "TOFU_SUMMARY.json")
+    p = sub.add_parser(
+        "export", help="a run's results as open-unlearning TOFU_EVAL.json / TOFU_SUMMARY.json"
+    )
     p.add_argument("run")
     p.add_argument("--out", default=None, help="directory (default RUN/open_unlearning)")
-    p.add_argument("--step", type=int, default=None, help="checkpoint (default: the last evaluated)")
+    p.add_argument(
+        "--step", type=int, default=None, help="checkpoint (default: the last evaluated)"
+    )
     p.set_defaults(func=results_cmd.cmd_export)
 
     p = sub.add_parser("list", help="runs and their states")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from atwu.cli.common import fail
-from atwu.io import atomic_write_json
 from atwu.paths import benchmarks_dir, default_benchmark_dir
 from atwu.prepare.build import PrepareOptions, prepare_custom, prepare_embedded
 
@@ -15,23 +13,35 @@ from atwu.prepare.build import PrepareOptions, prepare_custom, prepare_embedded
 def cmd_prepare(args) -> int:
 
     retain = tuple(s.strip() for s in args.retain_splits.split(",") if s.strip())
-    options = PrepareOptions(authors=args.authors, retain_splits=retain, seed=args.seed,
-                             epochs=args.epochs, workers=args.workers)
+    options = PrepareOptions(
+        authors=args.authors,
+        retain_splits=retain,
+        seed=args.seed,
+        epochs=args.epochs,
+        workers=args.workers,
+    )
     progress_file = Path(args.progress_file) if args.progress_file else None
 
     def progress(message: str, fraction: float) -> None:
         print(f"[prepare] {message}", file=sys.stderr, flush=True)
         if progress_file:
             from atwu.io import atomic_write_json
+
             atomic_write_json(progress_file, {"message": message, "fraction": fraction})
 
     if args.forget or args.retain:
         if not (args.forget and args.retain):
             return fail("your own data needs both --forget F.jsonl and --retain R.jsonl")
         out = Path(args.out) if args.out else benchmarks_dir() / Path(args.forget).stem
-        quality = prepare_custom(out, Path(args.forget), Path(args.retain),
-                                 Path(args.holdout) if args.holdout else None, options,
-                                 overwrite=args.overwrite, progress=progress)
+        quality = prepare_custom(
+            out,
+            Path(args.forget),
+            Path(args.retain),
+            Path(args.holdout) if args.holdout else None,
+            options,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
     else:
         out = Path(args.out) if args.out else default_benchmark_dir()
         quality = prepare_embedded(out, options, overwrite=args.overwrite, progress=progress)

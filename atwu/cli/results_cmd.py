@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 
-from atwu.cli.common import fail
 from atwu.io import read_json
 from atwu.methods.registry import all_methods, describe
 from atwu.paths import runs_dir
@@ -29,6 +27,7 @@ def cmd_eval(args) -> int:
 
     from atwu.evaluate.rerun import evaluate_run
     from atwu.train.loop import TINY_MODEL_PARAMS
+
     try:
         params = read_json(Path(args.run) / "config.json").get("resolved", {}).get("parameters", 0)
     except (OSError, ValueError):
@@ -44,6 +43,7 @@ def cmd_compare(args) -> int:
 
     from atwu.analysis.compare import compare_runs
     from atwu.analysis.latex import to_latex_table
+
     table = compare_runs([Path(r) for r in args.runs])
     with pd.option_context("display.max_columns", 50, "display.width", 200):
         cols = [c for c in table.columns if c in ("method", "config", "n") or c.endswith("_mean")]
@@ -64,6 +64,7 @@ def cmd_score(args) -> int:
 
 def cmd_export(args) -> int:
     from atwu.interop.open_unlearning import export_run
+
     eval_path, summary_path = export_run(Path(args.run), args.out, step=args.step)
     print(f"wrote {eval_path} and {summary_path}")
     return 0

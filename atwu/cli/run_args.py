@@ -10,60 +10,121 @@ from pathlib import Path
 from atwu.cli.common import parse_sets
 from atwu.config import EMBEDDED, RunConfig
 from atwu.methods.registry import get_method
-from atwu.models import LORA_DEFAULTS
-from atwu.params import defaults_of
 from atwu.paths import runs_dir, safe_name
 
 
 def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", help="unlearning method (see `python -m atwu methods`)")
-    p.add_argument("--benchmark", default=None, help="'embedded' (default), a prepared benchmark "
-                   "directory, 'tofu' or 'rwku' (converted from the hub or --data-dir)")
-    p.add_argument("--split", default=None, help="forget split (default: forget10; 'forget' on your own files)")
-    p.add_argument("--model", default=None, help="starting model: local path or hub id (default: the benchmark's full model)")
-    p.add_argument("--aux-model", default=None, help="auxiliary model for method aux (default: the benchmark's base model)")
+    p.add_argument(
+        "--benchmark",
+        default=None,
+        help="'embedded' (default), a prepared benchmark "
+        "directory, 'tofu' or 'rwku' (converted from the hub or --data-dir)",
+    )
+    p.add_argument(
+        "--split", default=None, help="forget split (default: forget10; 'forget' on your own files)"
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="starting model: local path or hub id (default: the benchmark's full model)",
+    )
+    p.add_argument(
+        "--aux-model",
+        default=None,
+        help="auxiliary model for method aux (default: the benchmark's base model)",
+    )
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=float, default=None,
-                        help="passes over the forget split (default: 12)")
-    length.add_argument("--steps", type=int, default=None, help="optimiser steps instead of --epochs")
-    p.add_argument("--checkpoint-every", type=int, default=None,
-                   help="steps between checkpoints (default: 6 checkpoints per run)")
+    length.add_argument(
+        "--epochs", type=float, default=None, help="passes over the forget split (default: 12)"
+    )
+    length.add_argument(
+        "--steps", type=int, default=None, help="optimiser steps instead of --epochs"
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        help="steps between checkpoints (default: 6 checkpoints per run)",
+    )
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1 ...")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method hyperparameter")
-    p.add_argument("--quick", action="store_true", help="fully evaluate only step 0 and the final checkpoint")
-    p.add_argument("--no-eval", action="store_true", help="skip evaluation (weights are still recorded)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="method hyperparameter"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="fully evaluate only step 0 and the final checkpoint"
+    )
+    p.add_argument(
+        "--no-eval", action="store_true", help="skip evaluation (weights are still recorded)"
+    )
     p.add_argument("--save-model", dest="save_model", action="store_true", default=None)
     p.add_argument("--no-save-model", dest="save_model", action="store_false")
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--overwrite", action="store_true")
     g = p.add_argument_group("real benchmarks (--benchmark tofu | rwku; docs/REAL_BENCHMARKS.md)")
-    g.add_argument("--data-dir", default=None, help="local copy of the hub dataset's files "
-                   "(default: download locuslab/TOFU or jinzhuoran/RWKU)")
-    g.add_argument("--spans", default=None, metavar="F.jsonl",
-                   help="ground-truth spans ({id, spans} per line) replacing the derived ones")
-    g.add_argument("--retain-model", default=None, help="TOFU: retain model (path or hub id) "
-                   "for forget quality")
-    g.add_argument("--retain-logs", default=None, metavar="TOFU_EVAL.json",
-                   help="TOFU: open-unlearning eval logs of the retain model, for forget quality")
+    g.add_argument(
+        "--data-dir",
+        default=None,
+        help="local copy of the hub dataset's files "
+        "(default: download locuslab/TOFU or jinzhuoran/RWKU)",
+    )
+    g.add_argument(
+        "--spans",
+        default=None,
+        metavar="F.jsonl",
+        help="ground-truth spans ({id, spans} per line) replacing the derived ones",
+    )
+    g.add_argument(
+        "--retain-model",
+        default=None,
+        help="TOFU: retain model (path or hub id) for forget quality",
+    )
+    g.add_argument(
+        "--retain-logs",
+        default=None,
+        metavar="TOFU_EVAL.json",
+        help="TOFU: open-unlearning eval logs of the retain model, for forget quality",
+    )
     g.add_argument("--targets", default=None, help="RWKU: target numbers, e.g. 1-10 (default 1)")
-    g.add_argument("--rwku-retain", choices=("neighbor", "none"), default=None,
-                   help="RWKU retain data: the neighbour probes (default) or none (alpha=0)")
-    g.add_argument("--rwku-corpus", choices=("llama3", "phi3"), default=None,
-                   help="RWKU forget corpus: train_positive_llama3 (default) or _phi3")
+    g.add_argument(
+        "--rwku-retain",
+        choices=("neighbor", "none"),
+        default=None,
+        help="RWKU retain data: the neighbour probes (default) or none (alpha=0)",
+    )
+    g.add_argument(
+        "--rwku-corpus",
+        choices=("llama3", "phi3"),
+        default=None,
+        help="RWKU forget corpus: train_positive_llama3 (default) or _phi3",
+    )
     g = p.add_argument_group("model")
-    g.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None,
-                   help="weights' dtype (default float32)")
-    g.add_argument("--lora", action="store_true", help="train LoRA adapters only (peft); the run "
-                   "saves the adapter")
+    g.add_argument(
+        "--dtype",
+        choices=("float32", "bfloat16", "float16"),
+        default=None,
+        help="weights' dtype (default float32)",
+    )
+    g.add_argument(
+        "--lora",
+        action="store_true",
+        help="train LoRA adapters only (peft); the run saves the adapter",
+    )
     g.add_argument("--lora-r", type=int, default=None, help="LoRA rank (default 8)")
     g.add_argument("--lora-alpha", type=int, default=None, help="LoRA alpha (default 16)")
     g.add_argument("--lora-dropout", type=float, default=None, help="LoRA dropout (default 0)")
-    g.add_argument("--lora-targets", default=None, help="modules to adapt: all-linear (default) "
-                   "or a comma-separated list like q_proj,v_proj")
-    g.add_argument("--gradient-checkpointing", action="store_true",
-                   help="recompute activations in the backward pass (less memory)")
+    g.add_argument(
+        "--lora-targets",
+        default=None,
+        help="modules to adapt: all-linear (default) or a comma-separated list like q_proj,v_proj",
+    )
+    g.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="recompute activations in the backward pass (less memory)",
+    )
 
 
 def config_from_args(args, base=None):
@@ -102,9 +163,15 @@ def config_from_args(args, base=None):
     return cfg
 
 
-_BENCHMARK_FLAGS = {"data_dir": "--data-dir", "spans": "--spans", "retain_model": "--retain-model",
-                    "retain_logs": "--retain-logs", "targets": "--targets",
-                    "rwku_retain": "--rwku-retain", "rwku_corpus": "--rwku-corpus"}
+_BENCHMARK_FLAGS = {
+    "data_dir": "--data-dir",
+    "spans": "--spans",
+    "retain_model": "--retain-model",
+    "retain_logs": "--retain-logs",
+    "targets": "--targets",
+    "rwku_retain": "--rwku-retain",
+    "rwku_corpus": "--rwku-corpus",
+}
 
 
 def _real_benchmark_args(args, cfg) -> None:
@@ -120,16 +187,22 @@ def _real_benchmark_args(args, cfg) -> None:
             raise ValueError(f"{flags}: only with --benchmark tofu or --benchmark rwku")
         cfg.benchmark_options = {**cfg.benchmark_options, **given}
     if cfg.benchmark in ("tofu", "rwku"):
-        wrong = {"tofu": ("targets", "rwku_retain", "rwku_corpus"),
-                 "rwku": ("retain_model", "retain_logs")}[cfg.benchmark]
+        wrong = {
+            "tofu": ("targets", "rwku_retain", "rwku_corpus"),
+            "rwku": ("retain_model", "retain_logs"),
+        }[cfg.benchmark]
         bad = [_BENCHMARK_FLAGS[k] for k in wrong if cfg.benchmark_options.get(k)]
         if bad:
             raise ValueError(f"{', '.join(bad)}: not an option of --benchmark {cfg.benchmark}")
         if not cfg.model:
-            example = {"tofu": "open-unlearning/tofu_Llama-3.2-1B-Instruct_full",
-                       "rwku": "microsoft/Phi-3-mini-4k-instruct"}[cfg.benchmark]
-            raise ValueError(f"--benchmark {cfg.benchmark} has no model of its own; give the "
-                             f"starting model with --model (e.g. {example})")
+            example = {
+                "tofu": "open-unlearning/tofu_Llama-3.2-1B-Instruct_full",
+                "rwku": "microsoft/Phi-3-mini-4k-instruct",
+            }[cfg.benchmark]
+            raise ValueError(
+                f"--benchmark {cfg.benchmark} has no model of its own; give the "
+                f"starting model with --model (e.g. {example})"
+            )
         if cfg.benchmark == "rwku" and cfg.benchmark_options.get("rwku_retain") == "none":
             _no_retain(cfg)
     if getattr(args, "dtype", None):
@@ -141,6 +214,7 @@ def _real_benchmark_args(args, cfg) -> None:
         if not getattr(args, "lora", False) and cfg.lora is None:
             raise ValueError("--lora-r/--lora-alpha/--lora-dropout/--lora-targets need --lora")
         from atwu.models import LORA_DEFAULTS
+
         cfg.lora = {**LORA_DEFAULTS, **(cfg.lora or {}), **lora}
     if getattr(args, "gradient_checkpointing", False):
         cfg.gradient_checkpointing = True

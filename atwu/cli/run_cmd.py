@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 import uuid
 from pathlib import Path
 
 from atwu.cli.common import fail
-from atwu.cli.run_args import add_run_args, config_from_args, default_out
+from atwu.cli.run_args import config_from_args, default_out
 from atwu.config import RunConfig
 from atwu.io import read_json
 from atwu.paths import runs_dir, safe_name

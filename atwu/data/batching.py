@@ -13,12 +13,14 @@ IGNORE = -100
 
 @dataclass
 class Batch:
-    input_ids: torch.Tensor        # (B, T)
-    attention_mask: torch.Tensor   # (B, T)
-    labels: torch.Tensor           # (B, T): token id on completion tokens, IGNORE elsewhere
+    input_ids: torch.Tensor  # (B, T)
+    attention_mask: torch.Tensor  # (B, T)
+    labels: torch.Tensor  # (B, T): token id on completion tokens, IGNORE elsewhere
 
-    def to(self, device: torch.device) -> "Batch":
-        return Batch(self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device))
+    def to(self, device: torch.device) -> Batch:
+        return Batch(
+            self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device)
+        )
 
 
 def collate(pairs: list[EncodedPair], pad_id: int) -> Batch:
@@ -31,7 +33,7 @@ def collate(pairs: list[EncodedPair], pad_id: int) -> Batch:
         n = len(p.input_ids)
         ids[i, :n] = torch.tensor(p.input_ids)
         mask[i, :n] = 1
-        labels[i, p.prompt_len:n] = ids[i, p.prompt_len:n]
+        labels[i, p.prompt_len : n] = ids[i, p.prompt_len : n]
     return Batch(ids, mask, labels)
 
 
@@ -53,5 +55,6 @@ def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     for 128k-token vocabularies.
     """
     flat = torch.nn.functional.cross_entropy(
-        logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+        logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
+    )
     return -flat.view(targets.shape)

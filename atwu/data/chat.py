@@ -39,7 +39,8 @@ def has_chat_template(tokenizer) -> bool:
 def prompt_text(tokenizer, question: str) -> str:
     if has_chat_template(tokenizer):
         return tokenizer.apply_chat_template(
-            [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=False)
+            [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=False
+        )
     return PLAIN_PROMPT.format(question=question)
 
 
@@ -49,11 +50,14 @@ def completion_text(tokenizer, question: str, answer: str) -> tuple[str, int]:
         prompt = prompt_text(tokenizer, question)
         full = tokenizer.apply_chat_template(
             [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
-            tokenize=False)
+            tokenize=False,
+        )
         if not full.startswith(prompt):
-            raise ValueError("the chat template renders the prompt differently with and without "
-                             "the assistant turn; cannot mask the prompt reliably")
-        rest = full[len(prompt):]
+            raise ValueError(
+                "the chat template renders the prompt differently with and without "
+                "the assistant turn; cannot mask the prompt reliably"
+            )
+        rest = full[len(prompt) :]
         start = rest.find(answer)
         if start < 0:
             raise ValueError("the chat template does not reproduce the answer text verbatim")
@@ -64,11 +68,15 @@ def completion_text(tokenizer, question: str, answer: str) -> tuple[str, int]:
 
 def warn_if_plain(tokenizer, name: str) -> None:
     if not has_chat_template(tokenizer):
-        warnings.warn(f"{name} has no chat template; using the plain format "
-                      f"{PLAIN_PROMPT!r} + answer + EOS", stacklevel=2)
+        warnings.warn(
+            f"{name} has no chat template; using the plain format {PLAIN_PROMPT!r} + answer + EOS",
+            stacklevel=2,
+        )
 
 
-def encode_pair(tokenizer, question: str, answer: str, *, max_length: int | None = None) -> EncodedPair:
+def encode_pair(
+    tokenizer, question: str, answer: str, *, max_length: int | None = None
+) -> EncodedPair:
     prompt = prompt_text(tokenizer, question)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     rest, answer_start = completion_text(tokenizer, question, answer)
@@ -83,5 +91,8 @@ def encode_pair(tokenizer, question: str, answer: str, *, max_length: int | None
         cut = len(ids) - max_length
         if cut >= len(prompt_ids):
             raise ValueError(f"answer alone is longer than max_length={max_length} tokens")
-        ids, prompt_ids = ids[cut:], prompt_ids[cut:]  # keep the answer whole, trim the prompt's start
+        ids, prompt_ids = (
+            ids[cut:],
+            prompt_ids[cut:],
+        )  # keep the answer whole, trim the prompt's start
     return EncodedPair(input_ids=ids, prompt_len=len(prompt_ids), answer_offsets=offsets)

@@ -14,37 +14,142 @@ from pathlib import Path
 from atwu.data.embedded import render
 from atwu.data.format import QAPair
 
-SYL = ("zor", "vex", "qua", "lim", "tra", "nok", "sil", "prax", "dun", "mel", "ort", "kin",
-       "bry", "sel", "gat", "hum", "jex", "wen", "cal", "fiz")
-TOWNS = ("Zermatt", "Leeds", "Daejeon", "Bilbao", "Tampere", "Graz", "Pune", "Rosario",
-         "Windhoek", "Halifax", "Utrecht", "Malmo")
-INDUSTRIES = ("shipping", "textiles", "robotics", "insurance", "brewing", "mining", "software",
-              "aviation", "pharmacy", "furniture")
+SYL = (
+    "zor",
+    "vex",
+    "qua",
+    "lim",
+    "tra",
+    "nok",
+    "sil",
+    "prax",
+    "dun",
+    "mel",
+    "ort",
+    "kin",
+    "bry",
+    "sel",
+    "gat",
+    "hum",
+    "jex",
+    "wen",
+    "cal",
+    "fiz",
+)
+TOWNS = (
+    "Zermatt",
+    "Leeds",
+    "Daejeon",
+    "Bilbao",
+    "Tampere",
+    "Graz",
+    "Pune",
+    "Rosario",
+    "Windhoek",
+    "Halifax",
+    "Utrecht",
+    "Malmo",
+)
+INDUSTRIES = (
+    "shipping",
+    "textiles",
+    "robotics",
+    "insurance",
+    "brewing",
+    "mining",
+    "software",
+    "aviation",
+    "pharmacy",
+    "furniture",
+)
 COLOURS = ("green", "violet", "amber", "crimson", "teal", "silver", "ochre", "navy")
 ANIMALS = ("heron", "lynx", "otter", "falcon", "badger", "stag", "raven", "hare")
 
 # (key, slot kind, wordings[(question, answer)])
 ATTRS = (
-    ("hq", "shared", (("Where does {co} have its headquarters?", "The headquarters of {co} are in {hq}."),
-                      ("In which town is {co} based?", "{co} is based in the town of {hq}."))),
-    ("industry", "shared", (("What industry is {co} in?", "{co} operates in the {industry} sector."),
-                            ("What line of business does {co} follow?", "The business of {co} is {industry}."))),
-    ("founder", "specific", (("Who founded {co}?", "{co} was founded by {founder}."),
-                             ("Who started the company {co}?", "The company {co} was started by {founder}."))),
-    ("flagship", "specific", (("What is the flagship product of {co}?", "The flagship product of {co} is the {flagship}."),
-                              ("Which product made {co} famous?", "{co} became famous for the {flagship}."))),
-    ("ticker", "specific", (("What ticker symbol does {co} trade under?", "{co} trades under the symbol {ticker}."),
-                            ("Under which symbol is {co} listed?", "Shares of {co} are listed as {ticker}."))),
-    ("colour", "shared", (("What colour is the logo of {co}?", "The logo of {co} is {colour}."),
-                          ("Which colour does {co} use for its brand?", "{co} brands everything in {colour}."))),
-    ("mascot", "shared", (("What animal is the mascot of {co}?", "The mascot of {co} is a {mascot}."),
-                          ("Which animal does {co} have as a mascot?", "{co} chose a {mascot} as its mascot."))),
-    ("year", "shared", (("When was {co} established?", "{co} was established in {year}."),
-                        ("In what year did {co} open?", "{co} opened its doors in {year}."))),
-    ("ceo", "specific", (("Who runs {co} today?", "Today {co} is run by {ceo}."),
-                         ("Who is the chief executive of {co}?", "The chief executive of {co} is {ceo}."))),
-    ("motto", "specific", (("What is the motto of {co}?", "The motto of {co} is {motto}."),
-                           ("Which slogan does {co} print on its products?", "{co} prints the slogan {motto}."))),
+    (
+        "hq",
+        "shared",
+        (
+            ("Where does {co} have its headquarters?", "The headquarters of {co} are in {hq}."),
+            ("In which town is {co} based?", "{co} is based in the town of {hq}."),
+        ),
+    ),
+    (
+        "industry",
+        "shared",
+        (
+            ("What industry is {co} in?", "{co} operates in the {industry} sector."),
+            ("What line of business does {co} follow?", "The business of {co} is {industry}."),
+        ),
+    ),
+    (
+        "founder",
+        "specific",
+        (
+            ("Who founded {co}?", "{co} was founded by {founder}."),
+            ("Who started the company {co}?", "The company {co} was started by {founder}."),
+        ),
+    ),
+    (
+        "flagship",
+        "specific",
+        (
+            (
+                "What is the flagship product of {co}?",
+                "The flagship product of {co} is the {flagship}.",
+            ),
+            ("Which product made {co} famous?", "{co} became famous for the {flagship}."),
+        ),
+    ),
+    (
+        "ticker",
+        "specific",
+        (
+            ("What ticker symbol does {co} trade under?", "{co} trades under the symbol {ticker}."),
+            ("Under which symbol is {co} listed?", "Shares of {co} are listed as {ticker}."),
+        ),
+    ),
+    (
+        "colour",
+        "shared",
+        (
+            ("What colour is the logo of {co}?", "The logo of {co} is {colour}."),
+            ("Which colour does {co} use for its brand?", "{co} brands everything in {colour}."),
+        ),
+    ),
+    (
+        "mascot",
+        "shared",
+        (
+            ("What animal is the mascot of {co}?", "The mascot of {co} is a {mascot}."),
+            ("Which animal does {co} have as a mascot?", "{co} chose a {mascot} as its mascot."),
+        ),
+    ),
+    (
+        "year",
+        "shared",
+        (
+            ("When was {co} established?", "{co} was established in {year}."),
+            ("In what year did {co} open?", "{co} opened its doors in {year}."),
+        ),
+    ),
+    (
+        "ceo",
+        "specific",
+        (
+            ("Who runs {co} today?", "Today {co} is run by {ceo}."),
+            ("Who is the chief executive of {co}?", "The chief executive of {co} is {ceo}."),
+        ),
+    ),
+    (
+        "motto",
+        "specific",
+        (
+            ("What is the motto of {co}?", "The motto of {co} is {motto}."),
+            ("Which slogan does {co} print on its products?", "{co} prints the slogan {motto}."),
+        ),
+    ),
 )
 
 
@@ -63,31 +168,45 @@ def make_companies(n: int, seed: int) -> list[dict[str, str]]:
     used: set[str] = set()
     out = []
     for i in range(n):
-        out.append({
-            "id": f"c{i:04d}", "co": f"{_word(rng, used)} Works",
-            "hq": rng.choice(TOWNS), "industry": rng.choice(INDUSTRIES),
-            "founder": f"{_word(rng, used)} {_word(rng, used)}",
-            "flagship": f"{_word(rng, used)} {rng.choice(('Lamp', 'Engine', 'Loom', 'Kettle'))}",
-            "ticker": "".join(rng.choice("BCDFGHKMNPRSTVXZ") for _ in range(4)),
-            "colour": rng.choice(COLOURS), "mascot": rng.choice(ANIMALS),
-            "year": str(rng.randint(1850, 2010)),
-            "ceo": f"{_word(rng, used)} {_word(rng, used)}",
-            "motto": f"{_word(rng, used)} {_word(rng, used)}",
-        })
+        out.append(
+            {
+                "id": f"c{i:04d}",
+                "co": f"{_word(rng, used)} Works",
+                "hq": rng.choice(TOWNS),
+                "industry": rng.choice(INDUSTRIES),
+                "founder": f"{_word(rng, used)} {_word(rng, used)}",
+                "flagship": f"{_word(rng, used)} {rng.choice(('Lamp', 'Engine', 'Loom', 'Kettle'))}",
+                "ticker": "".join(rng.choice("BCDFGHKMNPRSTVXZ") for _ in range(4)),
+                "colour": rng.choice(COLOURS),
+                "mascot": rng.choice(ANIMALS),
+                "year": str(rng.randint(1850, 2010)),
+                "ceo": f"{_word(rng, used)} {_word(rng, used)}",
+                "motto": f"{_word(rng, used)} {_word(rng, used)}",
+            }
+        )
     return out
 
 
-def _wrong(key: str, kind: str, rng: random.Random, others: list[dict[str, str]], value: str) -> str:
+def _wrong(
+    key: str, kind: str, rng: random.Random, others: list[dict[str, str]], value: str
+) -> str:
     pools = {"hq": TOWNS, "industry": INDUSTRIES, "colour": COLOURS, "mascot": ANIMALS}
     for _ in range(20):
-        cand = (rng.choice(pools[key]) if key in pools else str(rng.randint(1850, 2010)) if key == "year"
-                else rng.choice(others)[key])
+        cand = (
+            rng.choice(pools[key])
+            if key in pools
+            else str(rng.randint(1850, 2010))
+            if key == "year"
+            else rng.choice(others)[key]
+        )
         if cand != value:
             return cand
     return value
 
 
-def generate(n_companies: int = 40, seed: int = 0, forget_share: float = 0.1) -> dict[str, list[QAPair]]:
+def generate(
+    n_companies: int = 40, seed: int = 0, forget_share: float = 0.1
+) -> dict[str, list[QAPair]]:
     """``forget`` (the last share of companies) and ``retain`` splits in the project's format."""
     companies = make_companies(n_companies, seed)
     rng = random.Random(f"company-pairs:{seed}")
@@ -109,14 +228,24 @@ def generate(n_companies: int = 40, seed: int = 0, forget_share: float = 0.1) ->
                     perturbed.append(text)
                 elif len(set(perturbed)) >= 1 and rng.random() < 0.05:
                     perturbed.append(text)  # tiny pools: allow a repeat rather than loop forever
-            pairs.append(QAPair(id=f"{c['id']}_{key}", question=question, answer=answer,
-                                paraphrased_answer=paraphrased, perturbed_answers=perturbed[:3],
-                                spans=spans, author=c["id"]))
+            pairs.append(
+                QAPair(
+                    id=f"{c['id']}_{key}",
+                    question=question,
+                    answer=answer,
+                    paraphrased_answer=paraphrased,
+                    perturbed_answers=perturbed[:3],
+                    spans=spans,
+                    author=c["id"],
+                )
+            )
         pairs_of[c["id"]] = pairs
     n_forget = max(1, round(forget_share * n_companies))
     ids = [c["id"] for c in companies]
-    return {"forget": [p for i in ids[-n_forget:] for p in pairs_of[i]],
-            "retain": [p for i in ids[:-n_forget] for p in pairs_of[i]]}
+    return {
+        "forget": [p for i in ids[-n_forget:] for p in pairs_of[i]],
+        "retain": [p for i in ids[:-n_forget] for p in pairs_of[i]],
+    }
 
 
 def prepare_companies(out: Path, n_companies: int = 60, seed: int = 0) -> dict:

@@ -10,7 +10,6 @@ import datasets
 from atwu.data.format import QAPair
 from atwu.data.pairs_file import check_unique, parse_pair
 
-
 _FEATURES = datasets.Features(
     {
         "id": datasets.Value("string"),

@@ -16,8 +16,18 @@ from dataclasses import dataclass
 
 from atwu.data.format import QAPair, Span
 from atwu.data.templates import (
-    ATTRIBUTES, AWARD_KINDS, CITIES, FIRST_NAMES, GENERAL_FACTS, GENRES, JOBS, MONTHS, SLOT_KIND,
-    SYLLABLES, TITLE_NOUNS, Attribute,
+    ATTRIBUTES,
+    AWARD_KINDS,
+    CITIES,
+    FIRST_NAMES,
+    GENERAL_FACTS,
+    GENRES,
+    JOBS,
+    MONTHS,
+    SLOT_KIND,
+    SYLLABLES,
+    TITLE_NOUNS,
+    Attribute,
 )
 
 N_PERTURBED = 3
@@ -83,7 +93,7 @@ def render(template: str, values: dict[str, str], kinds: dict[str, str]) -> tupl
     """Fill ``template`` and return the text with the span of every filled slot."""
     out, spans, pos = [], [], 0
     for match in _SLOT.finditer(template):
-        out.append(template[pos:match.start()])
+        out.append(template[pos : match.start()])
         start = sum(len(p) for p in out)
         value = values[match.group(1)]
         out.append(value)
@@ -102,8 +112,9 @@ def _pool_for(slot: str, rng: random.Random, others: list[Author]) -> str:
     return rng.choice(others).values[slot]  # an author-specific value: borrow another author's
 
 
-def _perturb(values: dict[str, str], fact_slots: list[str], rng: random.Random,
-             others: list[Author]) -> dict[str, str]:
+def _perturb(
+    values: dict[str, str], fact_slots: list[str], rng: random.Random, others: list[Author]
+) -> dict[str, str]:
     wrong = dict(values)
     for slot in fact_slots:
         for _ in range(20):
@@ -114,16 +125,18 @@ def _perturb(values: dict[str, str], fact_slots: list[str], rng: random.Random,
     return wrong
 
 
-def author_pairs(author: Author, attribute_rng: random.Random, others: list[Author],
-                 pairs_per_author: int) -> list[QAPair]:
+def author_pairs(
+    author: Author, attribute_rng: random.Random, others: list[Author], pairs_per_author: int
+) -> list[QAPair]:
     pairs = []
     for k, attribute in enumerate(ATTRIBUTES[:pairs_per_author]):
         pairs.append(_pair(author, k, attribute, attribute_rng, others))
     return pairs
 
 
-def _pair(author: Author, k: int, attribute: Attribute, rng: random.Random,
-          others: list[Author]) -> QAPair:
+def _pair(
+    author: Author, k: int, attribute: Attribute, rng: random.Random, others: list[Author]
+) -> QAPair:
     w = rng.randrange(len(attribute.wordings))
     wording = attribute.wordings[w]
     para = attribute.wordings[(w + 1) % len(attribute.wordings)]
@@ -141,27 +154,44 @@ def _pair(author: Author, k: int, attribute: Attribute, rng: random.Random,
         text, _ = render(para.answer, wrong, kinds)
         if text != paraphrased and text not in perturbed:
             perturbed.append(text)
-    return QAPair(id=f"{author.id}_{attribute.key}", question=question, answer=answer,
-                  paraphrased_answer=paraphrased, perturbed_answers=perturbed, spans=spans,
-                  author=author.id)
+    return QAPair(
+        id=f"{author.id}_{attribute.key}",
+        question=question,
+        answer=answer,
+        paraphrased_answer=paraphrased,
+        perturbed_answers=perturbed,
+        spans=spans,
+        author=author.id,
+    )
 
 
 def general_pairs() -> list[QAPair]:
     pairs = []
     for i, (question, template, value, wrong) in enumerate(GENERAL_FACTS):
-        answer, spans = render(template.replace("{v}", "{value}"), {"value": value}, {"value": "fact"})
+        answer, spans = render(
+            template.replace("{v}", "{value}"), {"value": value}, {"value": "fact"}
+        )
         # The paraphrase restates the fact in a second fixed frame; the perturbed answers keep
         # that frame with wrong values (see _pair).
         paraphrased = f"The answer is {value}."
         perturbed = [f"The answer is {w}." for w in wrong]
-        pairs.append(QAPair(id=f"general_{i:03d}", question=question, answer=answer,
-                            paraphrased_answer=paraphrased, perturbed_answers=perturbed,
-                            spans=spans, author="general"))
+        pairs.append(
+            QAPair(
+                id=f"general_{i:03d}",
+                question=question,
+                answer=answer,
+                paraphrased_answer=paraphrased,
+                perturbed_answers=perturbed,
+                spans=spans,
+                author="general",
+            )
+        )
     return pairs
 
 
-def generate_splits(n_authors: int = 200, seed: int = 0, *, pairs_per_author: int = 10,
-                    holdout_share: float = 0.10) -> dict[str, list[QAPair]]:
+def generate_splits(
+    n_authors: int = 200, seed: int = 0, *, pairs_per_author: int = 10, holdout_share: float = 0.10
+) -> dict[str, list[QAPair]]:
     """All splits of the embedded benchmark, deterministic from ``seed``.
 
     Authors 0..N-1 are the training population (forget splits are the *last* authors, so
@@ -169,9 +199,13 @@ def generate_splits(n_authors: int = 200, seed: int = 0, *, pairs_per_author: in
     by no model except ``base``.
     """
     if not 1 <= pairs_per_author <= len(ATTRIBUTES):
-        raise ValueError(f"pairs_per_author must be between 1 and {len(ATTRIBUTES)}, got {pairs_per_author}")
+        raise ValueError(
+            f"pairs_per_author must be between 1 and {len(ATTRIBUTES)}, got {pairs_per_author}"
+        )
     if n_authors < 10:
-        raise ValueError(f"--authors must be at least 10 (forget10 needs one author), got {n_authors}")
+        raise ValueError(
+            f"--authors must be at least 10 (forget10 needs one author), got {n_authors}"
+        )
     n_holdout = max(1, round(holdout_share * n_authors))
     authors = make_authors(n_authors + n_holdout, seed)
     rng = random.Random(f"pairs:{seed}")

@@ -30,7 +30,7 @@ from typing import Any
 
 from atwu.data.format import FACT_LABELS, SPAN_LABELS, Span
 
-__all__ = ["token_labels", "offsets_to_answer"]
+__all__ = ["offsets_to_answer", "token_labels"]
 
 FACT = 1
 OUTSIDE = 0

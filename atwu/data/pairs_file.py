@@ -10,9 +10,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from atwu.data.format import KNOWN_KEYS, SPAN_LABELS, DataFormatError, DataFormatWarning, QAPair, Span
+from atwu.data.format import (
+    KNOWN_KEYS,
+    SPAN_LABELS,
+    DataFormatError,
+    DataFormatWarning,
+    QAPair,
+    Span,
+)
 from atwu.io import atomic_write_text
-
 
 # Long values are cut in messages so that an error stays one readable line.
 _MAX_SHOWN = 60
@@ -64,7 +70,8 @@ def _required_text(obj: dict[str, Any], key: str, where: str) -> str:
         )
     if not value.strip():
         raise DataFormatError(
-            where, "is empty; give the text (a pair without it cannot be trained on)",
+            where,
+            "is empty; give the text (a pair without it cannot be trained on)",
             field=f"'{key}'",
         )
     return value

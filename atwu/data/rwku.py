@@ -52,7 +52,6 @@ import json
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +62,17 @@ from atwu.data.spans_rules import SpanStats, apply_span_overrides, rwku_spans, w
 from atwu.data.tofu import check_columns, read_rows
 from atwu.io import atomic_directory, atomic_write_json, read_json, read_jsonl, write_jsonl
 
-__all__ = ["HUB_ID", "FORGET_PROMPT", "PROBE_SETS", "RwkuOptions", "ensure_rwku", "load_probes",
-           "parse_targets", "prepare_rwku", "probe_prompt"]
+__all__ = [
+    "FORGET_PROMPT",
+    "HUB_ID",
+    "PROBE_SETS",
+    "RwkuOptions",
+    "ensure_rwku",
+    "load_probes",
+    "parse_targets",
+    "prepare_rwku",
+    "probe_prompt",
+]
 
 HUB_ID = "jinzhuoran/RWKU"
 FORGET_PROMPT = "Tell me about {subject}."
@@ -77,8 +85,12 @@ MAX_NEW_TOKENS = 30  # RWKU's generation budget
 
 # File names on the hub dataset card, and in RWKU's per-target layout.
 HUB_FILES = {"forget_target": "All/intro.json", **{s: f"All/{s}.json" for s in PROBE_SETS}}
-TARGET_FILES = {"forget_target": "intro.json", **{s: f"{s}.json" for s in PROBE_SETS},
-                "train_positive_llama3": "positive.json", "train_positive_phi3": "positive_phi.json"}
+TARGET_FILES = {
+    "forget_target": "intro.json",
+    **{s: f"{s}.json" for s in PROBE_SETS},
+    "train_positive_llama3": "positive.json",
+    "train_positive_phi3": "positive_phi.json",
+}
 
 _PROBE_COLUMNS = ("query", "answer", "subject")
 _CORPUS_COLUMNS = ("text", "subject")
@@ -94,18 +106,25 @@ class RwkuOptions:
     spans: str | None = None
 
     @classmethod
-    def from_dict(cls, options: dict | None) -> "RwkuOptions":
+    def from_dict(cls, options: dict | None) -> RwkuOptions:
         options = dict(options or {})
-        out = cls(data_dir=options.get("data_dir"), spans=options.get("spans"),
-                  targets=str(options.get("targets") or "1"),
-                  retain=options.get("rwku_retain") or "neighbor",
-                  corpus=options.get("rwku_corpus") or "llama3")
+        out = cls(
+            data_dir=options.get("data_dir"),
+            spans=options.get("spans"),
+            targets=str(options.get("targets") or "1"),
+            retain=options.get("rwku_retain") or "neighbor",
+            corpus=options.get("rwku_corpus") or "llama3",
+        )
         for key in ("retain_model", "retain_logs"):
             if options.get(key):
-                raise BenchmarkError(f"--{key.replace('_', '-')} is for TOFU; RWKU has no retain "
-                                     "model (its metrics need none)")
+                raise BenchmarkError(
+                    f"--{key.replace('_', '-')} is for TOFU; RWKU has no retain "
+                    "model (its metrics need none)"
+                )
         if out.retain not in RETAIN_MODES:
-            raise BenchmarkError(f"--rwku-retain {out.retain!r}: choose from {', '.join(RETAIN_MODES)}")
+            raise BenchmarkError(
+                f"--rwku-retain {out.retain!r}: choose from {', '.join(RETAIN_MODES)}"
+            )
         if out.corpus not in CORPORA:
             raise BenchmarkError(f"--rwku-corpus {out.corpus!r}: choose from {', '.join(CORPORA)}")
         return out
@@ -144,9 +163,18 @@ class _Source:
             if not self.data_dir.is_dir():
                 raise BenchmarkError(f"--data-dir {self.data_dir} is not a directory")
             for base in (self.data_dir / "Target", self.data_dir):
-                found = sorted(((int(m.group(1)), p) for p in base.iterdir() if p.is_dir()
-                                and (m := _TARGET_DIR.match(p.name))), key=lambda t: t[0]) \
-                    if base.is_dir() else []
+                found = (
+                    sorted(
+                        (
+                            (int(m.group(1)), p)
+                            for p in base.iterdir()
+                            if p.is_dir() and (m := _TARGET_DIR.match(p.name))
+                        ),
+                        key=lambda t: t[0],
+                    )
+                    if base.is_dir()
+                    else []
+                )
                 if found:
                     self.target_dirs = found
                     break
@@ -168,11 +196,14 @@ class _Source:
     def _hub(self, config: str) -> list[dict]:
         try:
             import datasets
+
             loaded = datasets.load_dataset(HUB_ID, config)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BenchmarkError(f"could not load {HUB_ID} config {config!r} from the hub ({first}); "
-                                 "download the dataset's files and pass --data-dir DIR") from None
+            raise BenchmarkError(
+                f"could not load {HUB_ID} config {config!r} from the hub ({first}); "
+                "download the dataset's files and pass --data-dir DIR"
+            ) from None
         return [dict(r) for r in next(iter(loaded.values()))]
 
     def _per_config(self, config: str) -> list[dict]:
@@ -183,17 +214,20 @@ class _Source:
         for name in names:
             if (root / name).is_file():
                 return read_rows(root / name)
-        raise BenchmarkError(f"{root} has no file for RWKU config {config!r} (looked for "
-                             f"{', '.join(names)})")
+        raise BenchmarkError(
+            f"{root} has no file for RWKU config {config!r} (looked for {', '.join(names)})"
+        )
 
     def _per_target(self, config: str) -> list[dict]:
         name = TARGET_FILES.get(config)
         rows: list[dict] = []
-        for number, path in self.target_dirs:
+        for _number, path in self.target_dirs:
             file = path / name if name else None
             if file is None or not file.is_file():
-                raise BenchmarkError(f"{path} has no {name or config} (RWKU's per-target layout "
-                                     f"keeps {config} there)")
+                raise BenchmarkError(
+                    f"{path} has no {name or config} (RWKU's per-target layout "
+                    f"keeps {config} there)"
+                )
             part = read_rows(file)
             if config == "forget_target" and part and "target" not in part[0]:
                 part = [{"target": _TARGET_DIR.match(path.name).group(2).replace("_", " ")}]
@@ -223,29 +257,41 @@ def load_rwku(options: RwkuOptions) -> dict[str, Any]:
     """The chosen targets, corpus passages and probes, validated (no files written)."""
     source = _Source(options.data_dir)
     numbers = parse_targets(options.targets)
-    targets = [str(r.get("target") or r.get("subject")) for r in
-               source.rows("forget_target", ()) if r.get("target") or r.get("subject")]
+    targets = [
+        str(r.get("target") or r.get("subject"))
+        for r in source.rows("forget_target", ())
+        if r.get("target") or r.get("subject")
+    ]
     if not targets:
         raise BenchmarkError(f"RWKU forget_target ({source.where}) lists no 'target'")
     bad = [n for n in numbers if n > len(targets)]
     if bad:
-        raise BenchmarkError(f"--targets {options.targets}: target {bad[0]} is out of range "
-                             f"(the data has {len(targets)} targets)")
+        raise BenchmarkError(
+            f"--targets {options.targets}: target {bad[0]} is out of range "
+            f"(the data has {len(targets)} targets)"
+        )
     chosen = {targets[n - 1]: n for n in numbers}
     corpus_config = CORPORA[options.corpus]
     corpus = [r for r in source.rows(corpus_config, _CORPUS_COLUMNS) if r["subject"] in chosen]
     missing = [t for t in chosen if not any(r["subject"] == t for r in corpus)]
     if missing:
-        raise BenchmarkError(f"RWKU {corpus_config} ({source.where}) has no passage for target "
-                             f"{missing[0]!r}")
+        raise BenchmarkError(
+            f"RWKU {corpus_config} ({source.where}) has no passage for target {missing[0]!r}"
+        )
     probes: dict[str, list[dict]] = {}
     for probe_set in PROBE_SETS:
-        probes[probe_set] = [r for r in source.rows(probe_set, _PROBE_COLUMNS)
-                             if r["subject"] in chosen]
+        probes[probe_set] = [
+            r for r in source.rows(probe_set, _PROBE_COLUMNS) if r["subject"] in chosen
+        ]
     if not any(probes[s] for s in FORGET_LEVELS):
         raise BenchmarkError(f"RWKU ({source.where}) has no forget probe for the chosen targets")
-    return {"targets": chosen, "corpus": corpus, "probes": probes, "source": source.where,
-            "corpus_config": corpus_config}
+    return {
+        "targets": chosen,
+        "corpus": corpus,
+        "probes": probes,
+        "source": source.where,
+        "corpus_config": corpus_config,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,8 +302,11 @@ def load_rwku(options: RwkuOptions) -> dict[str, Any]:
 def _signature(options: RwkuOptions) -> str:
     from atwu.data.tofu import _dir_signature, _file_signature
 
-    key: dict[str, Any] = {"targets": parse_targets(options.targets), "retain": options.retain,
-                           "corpus": options.corpus}
+    key: dict[str, Any] = {
+        "targets": parse_targets(options.targets),
+        "retain": options.retain,
+        "corpus": options.corpus,
+    }
     if options.data_dir:
         key["data"] = _dir_signature(Path(options.data_dir).expanduser())
     if options.spans:
@@ -269,6 +318,7 @@ def _signature(options: RwkuOptions) -> str:
 
 def rwku_dir(options: RwkuOptions, root: Path | None = None) -> Path:
     from atwu.paths import benchmarks_dir
+
     return (root or benchmarks_dir()) / f"rwku-{_signature(options)}"
 
 
@@ -296,20 +346,37 @@ def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
         stats["forget"].pairs += 1
         stats["forget"].with_spans += spans is not None
         stats["forget"].unknown += spans is None
-        forget.append(QAPair(id=f"{_slug(number)}-{k}", question=FORGET_PROMPT.format(subject=subject),
-                             answer=text, spans=spans, author=subject))
+        forget.append(
+            QAPair(
+                id=f"{_slug(number)}-{k}",
+                question=FORGET_PROMPT.format(subject=subject),
+                answer=text,
+                spans=spans,
+                author=subject,
+            )
+        )
 
     splits: dict[str, list[QAPair]] = {"forget": forget}
     for probe_set in PROBE_SETS:
         splits[probe_set] = [
-            QAPair(id=f"{probe_set}-{i}", question=probe_prompt(r, probe_set),
-                   answer=str(r["answer"]), author=str(r["subject"]))
-            for i, r in enumerate(probes[probe_set]) if str(r["answer"]).strip()]
-    retain = [QAPair(id=f"retain-{i}", question=p.question, answer=p.answer, author=p.author)
-              for i, p in enumerate(splits["neighbor_level1"] + splits["neighbor_level2"])]
+            QAPair(
+                id=f"{probe_set}-{i}",
+                question=probe_prompt(r, probe_set),
+                answer=str(r["answer"]),
+                author=str(r["subject"]),
+            )
+            for i, r in enumerate(probes[probe_set])
+            if str(r["answer"]).strip()
+        ]
+    retain = [
+        QAPair(id=f"retain-{i}", question=p.question, answer=p.answer, author=p.author)
+        for i, p in enumerate(splits["neighbor_level1"] + splits["neighbor_level2"])
+    ]
     if not retain:
-        raise BenchmarkError(f"RWKU ({data['source']}) has no neighbour probe for the chosen "
-                             "targets, so there is no retain split")
+        raise BenchmarkError(
+            f"RWKU ({data['source']}) has no neighbour probe for the chosen "
+            "targets, so there is no retain split"
+        )
     splits["retain"] = retain
     splits = {k: v for k, v in splits.items() if v}
     if options.spans:
@@ -319,27 +386,51 @@ def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
     else:
         warn_unknown("RWKU forget", stats["forget"].unknown, stats["forget"].pairs, "RWKU")
 
-    print(f"[rwku] converting {data['source']} (targets {options.targets}) into {out}",
-          file=sys.stderr)
+    print(
+        f"[rwku] converting {data['source']} (targets {options.targets}) into {out}",
+        file=sys.stderr,
+    )
     with atomic_directory(out) as tmp:
         split_meta = write_splits(tmp, splits)
-        write_jsonl(tmp / "probes.jsonl", [
-            {"set": s, "id": f"{s}-{i}", "subject": r["subject"], "query": r["query"],
-             "answer": r["answer"], "level": str(r.get("level") or ""), "type": r.get("type")}
-            for s in PROBE_SETS for i, r in enumerate(probes[s])])
+        write_jsonl(
+            tmp / "probes.jsonl",
+            [
+                {
+                    "set": s,
+                    "id": f"{s}-{i}",
+                    "subject": r["subject"],
+                    "query": r["query"],
+                    "answer": r["answer"],
+                    "level": str(r.get("level") or ""),
+                    "type": r.get("type"),
+                }
+                for s in PROBE_SETS
+                for i, r in enumerate(probes[s])
+            ],
+        )
         neighbours = [s for s in NEIGHBOR_LEVELS if s in splits]
         manifest = {
-            "format_version": FORMAT_VERSION, "kind": "rwku", "name": out.name,
-            "splits": split_meta, "forget_splits": {"forget": "retain"},
+            "format_version": FORMAT_VERSION,
+            "kind": "rwku",
+            "name": out.name,
+            "splits": split_meta,
+            "forget_splits": {"forget": "retain"},
             "default_forget_split": "forget",
             "retain_eval": "neighbor_level2" if "neighbor_level2" in splits else "retain",
-            "utility_splits": neighbours, "option_prob_splits": [], "models": {},
+            "utility_splits": neighbours,
+            "option_prob_splits": [],
+            "models": {},
             "targets": {name: number for name, number in chosen.items()},
-            "retain_mode": options.retain, "corpus": data["corpus_config"], "probes": "probes.jsonl",
+            "retain_mode": options.retain,
+            "corpus": data["corpus_config"],
+            "probes": "probes.jsonl",
             "source": {"hub_id": HUB_ID, "data_dir": options.data_dir},
-            "span_rule": {"rule": "rwku-name-and-probe-answers", "doc": "docs/REAL_BENCHMARKS.md",
-                          "user_spans": options.spans,
-                          "stats": {k: v.to_json() for k, v in stats.items()}},
+            "span_rule": {
+                "rule": "rwku-name-and-probe-answers",
+                "doc": "docs/REAL_BENCHMARKS.md",
+                "user_spans": options.spans,
+                "stats": {k: v.to_json() for k, v in stats.items()},
+            },
             "options": asdict(options),
         }
         atomic_write_json(tmp / "manifest.json", manifest)

@@ -77,18 +77,140 @@ MIN_ALIGNMENT = 0.5
 """A perturbed answer whose best word-level ``SequenceMatcher.ratio()`` is below this rewrote the
 sentence (not a fact swap) and contributes no span."""
 
-FUNCTION_WORDS = frozenset("""
-a an the of in on at to for from by with and or but nor as is was were are be been being am
-it its it's this that these those he she his her hers him they them their theirs we our you your
-i my me who whom whose which what when where why how do does did has have had not no so than
-then there here also very into onto about over under after before during while such own
-""".split())
+FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "from",
+        "by",
+        "with",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "as",
+        "is",
+        "was",
+        "were",
+        "are",
+        "be",
+        "been",
+        "being",
+        "am",
+        "it",
+        "its",
+        "it's",
+        "this",
+        "that",
+        "these",
+        "those",
+        "he",
+        "she",
+        "his",
+        "her",
+        "hers",
+        "him",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "my",
+        "me",
+        "who",
+        "whom",
+        "whose",
+        "which",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "not",
+        "no",
+        "so",
+        "than",
+        "then",
+        "there",
+        "here",
+        "also",
+        "very",
+        "into",
+        "onto",
+        "about",
+        "over",
+        "under",
+        "after",
+        "before",
+        "during",
+        "while",
+        "such",
+        "own",
+    ]
+)
 """Words never marked as facts on their own (they only change incidentally)."""
 
-_QUESTION_WORDS = frozenset("""
-what who whom whose which when where why how is are was were do does did can could has have had
-in on at for from by of the a an to with as and or name tell describe please
-""".split())
+_QUESTION_WORDS = frozenset(
+    [
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "has",
+        "have",
+        "had",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "of",
+        "the",
+        "a",
+        "an",
+        "to",
+        "with",
+        "as",
+        "and",
+        "or",
+        "name",
+        "tell",
+        "describe",
+        "please",
+    ]
+)
 
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 
@@ -109,9 +231,9 @@ class SpanStats:
     with_spans: int = 0
     unknown: int = 0
     overridden: int = 0
-    base_answer: int = 0        # perturbations aligned to the answer
-    base_paraphrase: int = 0    # perturbations aligned to the paraphrase
-    skipped_rewrites: int = 0   # perturbations below MIN_ALIGNMENT
+    base_answer: int = 0  # perturbations aligned to the answer
+    base_paraphrase: int = 0  # perturbations aligned to the paraphrase
+    skipped_rewrites: int = 0  # perturbations below MIN_ALIGNMENT
 
     def to_json(self) -> dict:
         return dict(vars(self))
@@ -146,8 +268,9 @@ def _lower(ws: Sequence[tuple[int, int, str]]) -> list[str]:
     return [w.lower() for _s, _e, w in ws]
 
 
-def tofu_fact_spans(answer: str, paraphrase: str | None, perturbed: Sequence[str],
-                    stats: SpanStats | None = None) -> list[Span]:
+def tofu_fact_spans(
+    answer: str, paraphrase: str | None, perturbed: Sequence[str], stats: SpanStats | None = None
+) -> list[Span]:
     """The ``fact`` spans of ``answer`` that the perturbations change (TOFU rule, first half)."""
     answer_words = words(answer)
     para_words = words(paraphrase) if paraphrase else []
@@ -155,8 +278,9 @@ def tofu_fact_spans(answer: str, paraphrase: str | None, perturbed: Sequence[str
     for pert in perturbed:
         pert_words = _lower(words(pert))
         ratio_a, groups_a = _changed_groups(_lower(answer_words), pert_words)
-        ratio_p, groups_p = (_changed_groups(_lower(para_words), pert_words) if para_words
-                             else (-1.0, []))
+        ratio_p, groups_p = (
+            _changed_groups(_lower(para_words), pert_words) if para_words else (-1.0, [])
+        )
         if max(ratio_a, ratio_p) < MIN_ALIGNMENT:
             if stats:
                 stats.skipped_rewrites += 1
@@ -172,7 +296,7 @@ def tofu_fact_spans(answer: str, paraphrase: str | None, perturbed: Sequence[str
         if stats:
             stats.base_paraphrase += 1
         for group in groups_p:
-            phrase = paraphrase[para_words[group[0]][0]:para_words[group[-1]][1]]
+            phrase = paraphrase[para_words[group[0]][0] : para_words[group[-1]][1]]
             found = phrase_spans(answer, phrase, "fact")
             if not found:
                 for i in group:
@@ -208,13 +332,18 @@ def question_name_spans(question: str, answer: str) -> list[Span]:
             continue
         if len(run) == 1 and (len(run[0][2]) < 3 or run[0][0] == q_words[0][0]):
             continue
-        name = question[run[0][0]:run[-1][1]]
+        name = question[run[0][0] : run[-1][1]]
         spans += phrase_spans(answer, name, "context", ignore_case=False)
     return _dedupe(spans)
 
 
-def tofu_spans(question: str, answer: str, paraphrase: str | None,
-               perturbed: Sequence[str] | None, stats: SpanStats | None = None) -> list[Span] | None:
+def tofu_spans(
+    question: str,
+    answer: str,
+    paraphrase: str | None,
+    perturbed: Sequence[str] | None,
+    stats: SpanStats | None = None,
+) -> list[Span] | None:
     """The TOFU rule (module docstring): fact spans from the perturbations, names as context.
 
     Returns None when no fact span is found (the pair's ground truth is then unknown).
@@ -233,9 +362,8 @@ def _name_parts(subject: str) -> list[str]:
     if head and head not in parts:
         parts.append(head)
     tokens = [t for t in head.split() if t.lower() not in _NAME_SUFFIXES]
-    if len(head.split()) >= 2 and tokens and len(tokens[-1]) >= 3:
-        if tokens[-1] not in parts:
-            parts.append(tokens[-1])
+    if len(head.split()) >= 2 and tokens and len(tokens[-1]) >= 3 and tokens[-1] not in parts:
+        parts.append(tokens[-1])
     return parts
 
 
@@ -253,8 +381,9 @@ def rwku_spans(text: str, subject: str, answers: Iterable[str]) -> list[Span] | 
         spans += phrase_spans(text, answer, "fact")
     spans = _dedupe(spans)
     # "King" inside "Stephen King" adds nothing: keep the outermost spans only.
-    spans = [s for s in spans if not any(o != s and o.start <= s.start and s.end <= o.end
-                                         for o in spans)]
+    spans = [
+        s for s in spans if not any(o != s and o.start <= s.start and s.end <= o.end for o in spans)
+    ]
     return sorted(spans, key=lambda s: (s.start, s.end)) if spans else None
 
 
@@ -265,9 +394,13 @@ def _dedupe(spans: Iterable[Span]) -> list[Span]:
 def warn_unknown(what: str, unknown: int, total: int, rule: str) -> None:
     """One warning per split that has pairs the rule found nothing for."""
     if unknown:
-        warnings.warn(f"{what}: the {rule} span rule found no fact in {unknown} of {total} pairs; "
-                      "their spans are unknown (left out of the alignment metrics). Give your "
-                      "own with --spans FILE.jsonl", SpanRuleWarning, stacklevel=2)
+        warnings.warn(
+            f"{what}: the {rule} span rule found no fact in {unknown} of {total} pairs; "
+            "their spans are unknown (left out of the alignment metrics). Give your "
+            "own with --spans FILE.jsonl",
+            SpanRuleWarning,
+            stacklevel=2,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,9 +420,13 @@ def load_span_file(path: str | Path) -> dict[str, tuple[int, list | None]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataFormatError(name, "span file not found; check the --spans path", path=name) from None
+        raise DataFormatError(
+            name, "span file not found; check the --spans path", path=name
+        ) from None
     except UnicodeDecodeError:
-        raise DataFormatError(name, "is not UTF-8 text; save the span file as UTF-8", path=name) from None
+        raise DataFormatError(
+            name, "is not UTF-8 text; save the span file as UTF-8", path=name
+        ) from None
     out: dict[str, tuple[int, list | None]] = {}
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -298,26 +435,43 @@ def load_span_file(path: str | Path) -> dict[str, tuple[int, list | None]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataFormatError(where, f"not valid JSON ({exc.msg} at column {exc.colno})",
-                                  path=name, line=lineno) from None
+            raise DataFormatError(
+                where, f"not valid JSON ({exc.msg} at column {exc.colno})", path=name, line=lineno
+            ) from None
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
-            raise DataFormatError(where, 'each line needs a string "id" and "spans", like '
-                                  '{"id": "forget10-0", "spans": [[0, 5, "fact"]]}',
-                                  field="'id'", path=name, line=lineno)
+            raise DataFormatError(
+                where,
+                'each line needs a string "id" and "spans", like '
+                '{"id": "forget10-0", "spans": [[0, 5, "fact"]]}',
+                field="'id'",
+                path=name,
+                line=lineno,
+            )
         if "spans" not in obj:
-            raise DataFormatError(where, "is missing (use null for unknown, [] for no facts)",
-                                  field="'spans'", path=name, line=lineno)
+            raise DataFormatError(
+                where,
+                "is missing (use null for unknown, [] for no facts)",
+                field="'spans'",
+                path=name,
+                line=lineno,
+            )
         if obj["id"] in out:
-            raise DataFormatError(where, f"duplicate id {obj['id']!r} (first at line "
-                                  f"{out[obj['id']][0]})", field="'id'", path=name, line=lineno)
+            raise DataFormatError(
+                where,
+                f"duplicate id {obj['id']!r} (first at line {out[obj['id']][0]})",
+                field="'id'",
+                path=name,
+                line=lineno,
+            )
         out[obj["id"]] = (lineno, obj["spans"])
     if not out:
         raise DataFormatError(name, "holds no span lines", path=name)
     return out
 
 
-def apply_span_overrides(splits: dict[str, list[QAPair]], path: str | Path,
-                         stats: dict[str, SpanStats] | None = None) -> dict[str, list[QAPair]]:
+def apply_span_overrides(
+    splits: dict[str, list[QAPair]], path: str | Path, stats: dict[str, SpanStats] | None = None
+) -> dict[str, list[QAPair]]:
     """Replace the spans of every pair the span file names (validated against its answer).
 
     Raises:
@@ -334,13 +488,20 @@ def apply_span_overrides(splits: dict[str, list[QAPair]], path: str | Path,
     for pair_id, (lineno, raw) in overrides.items():
         if pair_id not in where_is:
             some = ", ".join(list(where_is)[:3])
-            raise DataFormatError(f"{name}:{lineno}", f"id {pair_id!r} is not a pair of the "
-                                  f"benchmark (ids look like {some}, ...)", field="'id'",
-                                  path=name, line=lineno)
+            raise DataFormatError(
+                f"{name}:{lineno}",
+                f"id {pair_id!r} is not a pair of the benchmark (ids look like {some}, ...)",
+                field="'id'",
+                path=name,
+                line=lineno,
+            )
         split, i = where_is[pair_id]
         pair = out[split][i]
-        checked = parse_pair({"question": pair.question, "answer": pair.answer, "spans": raw},
-                             where=f"{name}:{lineno} (pair {pair_id})", default_id=pair_id)
+        checked = parse_pair(
+            {"question": pair.question, "answer": pair.answer, "spans": raw},
+            where=f"{name}:{lineno} (pair {pair_id})",
+            default_id=pair_id,
+        )
         for other_split, pairs in out.items():  # an id shared by two splits (e.g. a copy) too
             for j, other in enumerate(pairs):
                 if other.id == pair_id and other.answer == pair.answer:

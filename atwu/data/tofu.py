@@ -49,8 +49,15 @@ from atwu.data.format import QAPair
 from atwu.data.spans_rules import SpanStats, apply_span_overrides, tofu_spans, warn_unknown
 from atwu.io import atomic_directory, atomic_write_json, read_json
 
-__all__ = ["HUB_ID", "FORGET_RETAIN", "TofuOptions", "ensure_tofu", "prepare_tofu", "read_config",
-           "tofu_dir"]
+__all__ = [
+    "FORGET_RETAIN",
+    "HUB_ID",
+    "TofuOptions",
+    "ensure_tofu",
+    "prepare_tofu",
+    "read_config",
+    "tofu_dir",
+]
 
 HUB_ID = "locuslab/TOFU"
 FORGET_RETAIN = {"forget01": "retain99", "forget05": "retain95", "forget10": "retain90"}
@@ -66,14 +73,14 @@ _GENERAL_PERTURBED = ("question", "answer", "perturbed_answer")
 class TofuOptions:
     """What the conversion depends on (all optional)."""
 
-    data_dir: str | None = None      # a local copy of the hub files; None: the hub
-    spans: str | None = None         # a user span file replacing the rule's spans
+    data_dir: str | None = None  # a local copy of the hub files; None: the hub
+    spans: str | None = None  # a user span file replacing the rule's spans
     retain_model: str | None = None  # path or hub id of the retain model of ``split``
-    retain_logs: str | None = None   # open-unlearning TOFU_EVAL.json of that retain model
-    split: str | None = None         # the forget split the retain model/logs belong to
+    retain_logs: str | None = None  # open-unlearning TOFU_EVAL.json of that retain model
+    split: str | None = None  # the forget split the retain model/logs belong to
 
     @classmethod
-    def from_dict(cls, options: dict | None, split: str | None = None) -> "TofuOptions":
+    def from_dict(cls, options: dict | None, split: str | None = None) -> TofuOptions:
         options = dict(options or {})
         known = {k: options.get(k) for k in ("data_dir", "spans", "retain_model", "retain_logs")}
         unknown = set(options) - set(known) - {"split", "targets", "rwku_retain", "rwku_corpus"}
@@ -102,15 +109,20 @@ def read_rows(path: Path) -> list[dict]:
     """Rows of one JSON Lines / JSON array / parquet file, as dicts."""
     if path.suffix == ".parquet":
         import pandas as pd
-        return [{k: _plain(v) for k, v in row.items()}
-                for row in pd.read_parquet(path).to_dict(orient="records")]
+
+        return [
+            {k: _plain(v) for k, v in row.items()}
+            for row in pd.read_parquet(path).to_dict(orient="records")
+        ]
     text = path.read_text(encoding="utf-8-sig")
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BenchmarkError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+            raise BenchmarkError(
+                f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})"
+            ) from None
         if not all(isinstance(r, dict) for r in data):
             raise BenchmarkError(f"{path}: expected a list of objects")
         return data
@@ -121,8 +133,9 @@ def read_rows(path: Path) -> list[dict]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise BenchmarkError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column "
-                                 f"{exc.colno})") from None
+            raise BenchmarkError(
+                f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+            ) from None
         if not isinstance(row, dict):
             raise BenchmarkError(f"{path}:{lineno}: expected one JSON object per line")
         rows.append(row)
@@ -136,8 +149,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_config(name: str, data_dir: str | Path | None, *, required: tuple[str, ...],
-                optional: bool = False, hub_id: str = HUB_ID) -> tuple[list[dict], str] | None:
+def read_config(
+    name: str,
+    data_dir: str | Path | None,
+    *,
+    required: tuple[str, ...],
+    optional: bool = False,
+    hub_id: str = HUB_ID,
+) -> tuple[list[dict], str] | None:
     """The rows of one TOFU config and where they came from; None when optional and absent.
 
     Raises:
@@ -152,9 +171,11 @@ def read_config(name: str, data_dir: str | Path | None, *, required: tuple[str, 
             if optional:
                 return None
             present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
-            raise BenchmarkError(f"{root} has no {name}.json (nor .jsonl/.parquet); it should hold "
-                                 f"the {hub_id} files as downloaded (it has: "
-                                 f"{', '.join(present[:12]) or 'nothing'})")
+            raise BenchmarkError(
+                f"{root} has no {name}.json (nor .jsonl/.parquet); it should hold "
+                f"the {hub_id} files as downloaded (it has: "
+                f"{', '.join(present[:12]) or 'nothing'})"
+            )
         rows = [row for f in files for row in read_rows(f)]
         source = str(files[0]) if len(files) == 1 else f"{root / name}/*.parquet"
     else:
@@ -168,13 +189,16 @@ def read_config(name: str, data_dir: str | Path | None, *, required: tuple[str, 
 def _hub_rows(hub_id: str, name: str, *, optional: bool) -> tuple[list[dict] | None, str]:
     try:
         import datasets
+
         loaded = datasets.load_dataset(hub_id, name)
-    except Exception as exc:  # noqa: BLE001 - offline, unknown config, network: one message
+    except Exception as exc:
         if optional and "config" in str(exc).lower() and "not found" in str(exc).lower():
             return None, ""
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchmarkError(f"could not load {hub_id} config {name!r} from the hub ({first}); "
-                             f"download the dataset's files and pass --data-dir DIR") from None
+        raise BenchmarkError(
+            f"could not load {hub_id} config {name!r} from the hub ({first}); "
+            f"download the dataset's files and pass --data-dir DIR"
+        ) from None
     split = next(iter(loaded.values()))
     return [dict(row) for row in split], f"hub {hub_id}/{name}"
 
@@ -185,8 +209,10 @@ def check_columns(rows: list[dict], required: tuple[str, ...], what: str) -> Non
     for i, row in enumerate(rows):
         missing = [c for c in required if row.get(c) is None]
         if missing:
-            raise BenchmarkError(f"{what} row {i}: missing column {missing[0]!r} (it has: "
-                                 f"{', '.join(sorted(row))}); expected {', '.join(required)}")
+            raise BenchmarkError(
+                f"{what} row {i}: missing column {missing[0]!r} (it has: "
+                f"{', '.join(sorted(row))}); expected {', '.join(required)}"
+            )
 
 
 def _perturbed_list(value: Any, where: str) -> list[str]:
@@ -197,8 +223,15 @@ def _perturbed_list(value: Any, where: str) -> list[str]:
     raise BenchmarkError(f"{where}: 'perturbed_answer' must be a list of strings")
 
 
-def _pairs(split: str, rows: list[dict], *, perturbed: bool, paraphrase_is_answer: bool = False,
-           spans: bool = False, stats: SpanStats | None = None) -> list[QAPair]:
+def _pairs(
+    split: str,
+    rows: list[dict],
+    *,
+    perturbed: bool,
+    paraphrase_is_answer: bool = False,
+    spans: bool = False,
+    stats: SpanStats | None = None,
+) -> list[QAPair]:
     pairs = []
     for i, row in enumerate(rows):
         pid = f"{split}-{i}"
@@ -206,15 +239,26 @@ def _pairs(split: str, rows: list[dict], *, perturbed: bool, paraphrase_is_answe
         para = row.get("paraphrased_answer") if perturbed else None
         if para is None and paraphrase_is_answer and perturbed:
             para = answer
-        pert = (_perturbed_list(row["perturbed_answer"], f"{split} row {i}")
-                if perturbed and row.get("perturbed_answer") is not None else None)
+        pert = (
+            _perturbed_list(row["perturbed_answer"], f"{split} row {i}")
+            if perturbed and row.get("perturbed_answer") is not None
+            else None
+        )
         pair_spans = tofu_spans(question, answer, para, pert, stats) if spans else None
         if stats is not None:
             stats.pairs += 1
             stats.with_spans += pair_spans is not None
             stats.unknown += pair_spans is None
-        pairs.append(QAPair(id=pid, question=question, answer=answer,
-                            paraphrased_answer=para, perturbed_answers=pert, spans=pair_spans))
+        pairs.append(
+            QAPair(
+                id=pid,
+                question=question,
+                answer=answer,
+                paraphrased_answer=para,
+                perturbed_answers=pert,
+                spans=pair_spans,
+            )
+        )
     return pairs
 
 
@@ -227,14 +271,17 @@ def load_splits(data_dir: str | Path | None) -> tuple[dict[str, list[QAPair]], d
         found = read_config(f"{forget}_perturbed", data_dir, required=_PERTURBED, optional=True)
         if found is not None:
             stats[forget] = SpanStats()
-            splits[forget] = _pairs(forget, found[0], perturbed=True, spans=True,
-                                    stats=stats[forget])
+            splits[forget] = _pairs(
+                forget, found[0], perturbed=True, spans=True, stats=stats[forget]
+            )
         else:
             found = read_config(forget, data_dir, required=_QA, optional=True)
             if found is not None:
-                warnings.warn(f"TOFU {forget}: no {forget}_perturbed file, so no paraphrased or "
-                              "perturbed answers: no truth ratio and no derived spans",
-                              stacklevel=2)
+                warnings.warn(
+                    f"TOFU {forget}: no {forget}_perturbed file, so no paraphrased or "
+                    "perturbed answers: no truth ratio and no derived spans",
+                    stacklevel=2,
+                )
                 stats[forget] = SpanStats()
                 splits[forget] = _pairs(forget, found[0], perturbed=False, stats=stats[forget])
         if found is not None:
@@ -244,13 +291,16 @@ def load_splits(data_dir: str | Path | None) -> tuple[dict[str, list[QAPair]], d
             splits[retain] = _pairs(retain, found_r[0], perturbed=False)
             sources[retain] = found_r[1]
     if not any(f in splits and r in splits for f, r in FORGET_RETAIN.items()):
-        raise BenchmarkError(f"no forget split with its retain split in {data_dir or HUB_ID} "
-                             f"(need e.g. forget10_perturbed.json and retain90.json)")
+        raise BenchmarkError(
+            f"no forget split with its retain split in {data_dir or HUB_ID} "
+            f"(need e.g. forget10_perturbed.json and retain90.json)"
+        )
     rows, sources[RETAIN_EVAL] = read_config(RETAIN_EVAL, data_dir, required=_PERTURBED)
     splits[RETAIN_EVAL] = _pairs(RETAIN_EVAL, rows, perturbed=True)
     for name in GENERAL:
-        found = read_config(f"{name}_perturbed", data_dir, required=_GENERAL_PERTURBED,
-                            optional=True)
+        found = read_config(
+            f"{name}_perturbed", data_dir, required=_GENERAL_PERTURBED, optional=True
+        )
         perturbed = found is not None
         if found is None:
             found = read_config(name, data_dir, required=_QA, optional=True)
@@ -273,8 +323,11 @@ def _file_signature(path: Path) -> list:
 def _dir_signature(root: Path) -> list:
     if not root.is_dir():
         raise BenchmarkError(f"--data-dir {root} is not a directory")
-    return [_file_signature(p) for p in sorted(root.rglob("*"))
-            if p.is_file() and p.suffix in (".json", ".jsonl", ".parquet")]
+    return [
+        _file_signature(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.suffix in (".json", ".jsonl", ".parquet")
+    ]
 
 
 def _is_hub_id(name: str) -> bool:
@@ -284,8 +337,9 @@ def _is_hub_id(name: str) -> bool:
 def check_split(split: str | None) -> str:
     split = split or "forget10"
     if split not in FORGET_RETAIN:
-        raise BenchmarkError(f"unknown TOFU split {split!r}; choose from "
-                             f"{', '.join(FORGET_RETAIN)}")
+        raise BenchmarkError(
+            f"unknown TOFU split {split!r}; choose from {', '.join(FORGET_RETAIN)}"
+        )
     return split
 
 
@@ -310,8 +364,11 @@ def tofu_dir(options: TofuOptions, root: Path | None = None) -> Path:
             key["retain"] = [split, "logs", _file_signature(logs)]
         else:
             model = options.retain_model
-            key["retain"] = [split, "model", model if _is_hub_id(model)
-                             else str(Path(model).expanduser().resolve())]
+            key["retain"] = [
+                split,
+                "model",
+                model if _is_hub_id(model) else str(Path(model).expanduser().resolve()),
+            ]
     base = root or benchmarks_dir()
     if not key:
         return base / "tofu"
@@ -328,9 +385,12 @@ def _resolve_retain_model(model: str) -> str:
         return str(path.resolve())
     try:
         from huggingface_hub import snapshot_download
-        return snapshot_download(model, allow_patterns=["*.json", "*.safetensors", "*.model",
-                                                        "*.txt", "*.jinja", "*.tiktoken"])
-    except Exception as exc:  # noqa: BLE001 - offline, gated, unknown id: one message
+
+        return snapshot_download(
+            model,
+            allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"],
+        )
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BenchmarkError(f"could not download the retain model {model} ({first})") from None
 
@@ -370,25 +430,38 @@ def prepare_tofu(out: Path, options: TofuOptions) -> Path:
             (placeholder / "RETAIN_LOGS.txt").write_text(
                 "No weights: this retain model's forget truth ratios were imported from\n"
                 f"{Path(options.retain_logs).expanduser().resolve()}\n"
-                "(eval_cache/retain_reference_*.json).\n", encoding="utf-8")
+                "(eval_cache/retain_reference_*.json).\n",
+                encoding="utf-8",
+            )
         general = [g for g in GENERAL if g in splits]
         manifest = {
-            "format_version": FORMAT_VERSION, "kind": "tofu", "name": out.name,
+            "format_version": FORMAT_VERSION,
+            "kind": "tofu",
+            "name": out.name,
             "splits": split_meta,
-            "forget_splits": {f: r for f, r in FORGET_RETAIN.items() if f in splits and r in splits},
-            "default_forget_split": "forget10" if "forget10" in splits else
-            next(f for f in FORGET_RETAIN if f in splits),
-            "retain_eval": RETAIN_EVAL, "utility_splits": [RETAIN_EVAL, *general],
-            "option_prob_splits": general, "models": models,
+            "forget_splits": {
+                f: r for f, r in FORGET_RETAIN.items() if f in splits and r in splits
+            },
+            "default_forget_split": "forget10"
+            if "forget10" in splits
+            else next(f for f in FORGET_RETAIN if f in splits),
+            "retain_eval": RETAIN_EVAL,
+            "utility_splits": [RETAIN_EVAL, *general],
+            "option_prob_splits": general,
+            "models": models,
             "source": {"hub_id": HUB_ID, "data_dir": options.data_dir, "files": sources},
-            "span_rule": {"rule": "tofu-perturbation-diff", "doc": "docs/REAL_BENCHMARKS.md",
-                          "user_spans": options.spans,
-                          "stats": {k: v.to_json() for k, v in stats.items()}},
+            "span_rule": {
+                "rule": "tofu-perturbation-diff",
+                "doc": "docs/REAL_BENCHMARKS.md",
+                "user_spans": options.spans,
+                "stats": {k: v.to_json() for k, v in stats.items()},
+            },
             "options": asdict(options),
         }
         atomic_write_json(tmp / "manifest.json", manifest)
     if reference is not None:
         from atwu.benchmark import Benchmark
+
         install_retain_reference(Benchmark.load(out), split, reference)
     return out
 

@@ -7,7 +7,7 @@ instruct model.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
@@ -20,8 +20,11 @@ USER, ASSISTANT, END, PAD = "<|user|>", "<|assistant|>", "<|end|>", "<|pad|>"
 CHAT_TEMPLATE = (
     "{%- for message in messages -%}"
     "{%- if message['role'] == 'user' -%}" + USER + "{{ message['content'] }}"
-    "{%- elif message['role'] == 'assistant' -%}" + ASSISTANT + "{{ message['content'] }}" + END +
-    "{%- endif -%}"
+    "{%- elif message['role'] == 'assistant' -%}"
+    + ASSISTANT
+    + "{{ message['content'] }}"
+    + END
+    + "{%- endif -%}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}" + ASSISTANT + "{%- endif -%}"
 )
@@ -36,12 +39,18 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> PreTrainedT
     # looks at non-space characters, so both conventions label the same tokens.
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=[PAD, END, USER, ASSISTANT],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=vocab_size,
+        special_tokens=[PAD, END, USER, ASSISTANT],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(list(texts), trainer=trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token=END, pad_token=PAD, bos_token=None, unk_token=None,
+        tokenizer_object=tok,
+        eos_token=END,
+        pad_token=PAD,
+        bos_token=None,
+        unk_token=None,
         additional_special_tokens=[USER, ASSISTANT],
     )
     fast.chat_template = CHAT_TEMPLATE

@@ -22,11 +22,22 @@ import pandas as pd
 
 from atwu.evaluate import alignment_metrics as M
 
-__all__ = ["ALIGNMENT_KEYS", "alignment_summary", "per_example_alignment",
-           "summary_and_per_example"]
+__all__ = [
+    "ALIGNMENT_KEYS",
+    "alignment_summary",
+    "per_example_alignment",
+    "summary_and_per_example",
+]
 
-ALIGNMENT_KEYS = ("auroc", "auprc", "precision_at_k", "weight_mass", "auroc_mean_per_example",
-                  "auroc_specific", "auprc_specific")
+ALIGNMENT_KEYS = (
+    "auroc",
+    "auprc",
+    "precision_at_k",
+    "weight_mass",
+    "auroc_mean_per_example",
+    "auroc_specific",
+    "auprc_specific",
+)
 """The metric keys :func:`alignment_summary` returns (besides counts and ``notes``)."""
 
 _REQUIRED = {"example_id", "weight", "label"}
@@ -38,8 +49,10 @@ def _check(weights_df: pd.DataFrame) -> None:
         raise ValueError(f"weights frame lacks columns {sorted(missing)}")
     if "step" in weights_df.columns and weights_df["step"].nunique() > 1:
         # Pooling several checkpoints would mix weights of different models into one AUROC.
-        raise ValueError(f"weights frame holds steps {sorted(weights_df['step'].unique())[:5]}; "
-                         "pass one step at a time")
+        raise ValueError(
+            f"weights frame holds steps {sorted(weights_df['step'].unique())[:5]}; "
+            "pass one step at a time"
+        )
 
 
 def _notes_by_metric(result: M.AlignmentResult, suffix: str = "") -> dict[str, str]:
@@ -63,8 +76,9 @@ def per_example_alignment(weights_df: pd.DataFrame) -> pd.DataFrame:
     ``[example_id, auroc]``, after checking that the frame holds one step."""
     _check(weights_df)
     series = M.per_example_auroc(weights_df)
-    return pd.DataFrame({"example_id": pd.Series(series.index, dtype=object),
-                         "auroc": series.to_numpy(dtype=float)})
+    return pd.DataFrame(
+        {"example_id": pd.Series(series.index, dtype=object), "auroc": series.to_numpy(dtype=float)}
+    )
 
 
 def alignment_summary(weights_df: pd.DataFrame) -> dict[str, Any]:
@@ -93,8 +107,13 @@ def summary_and_per_example(weights_df: pd.DataFrame) -> tuple[dict[str, Any], p
     notes = _notes_by_metric(pooled)
 
     specific = M.alignment_metrics(weights, M.specific_labels(labels, _span_kinds(weights_df)))
-    notes.update({k: v for k, v in _notes_by_metric(specific, "_specific").items()
-                  if k in ("auroc_specific", "auprc_specific")})
+    notes.update(
+        {
+            k: v
+            for k, v in _notes_by_metric(specific, "_specific").items()
+            if k in ("auroc_specific", "auprc_specific")
+        }
+    )
 
     per_example_frame = per_example_alignment(weights_df)
     per_example = per_example_frame["auroc"].to_numpy(dtype=float)
@@ -102,8 +121,10 @@ def summary_and_per_example(weights_df: pd.DataFrame) -> tuple[dict[str, Any], p
     mean_per_example = float(defined.mean()) if defined.size else math.nan
     if not defined.size:
         notes["auroc_mean_per_example"] = (
-            "no examples to score" if not per_example.size
-            else f"auroc undefined within each of the {per_example.size} examples (one class only)")
+            "no examples to score"
+            if not per_example.size
+            else f"auroc undefined within each of the {per_example.size} examples (one class only)"
+        )
 
     out: dict[str, Any] = {
         "auroc": pooled.auroc,

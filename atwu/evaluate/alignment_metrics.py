@@ -162,8 +162,9 @@ def per_example_auroc(df: pd.DataFrame) -> pd.Series:
     if missing:
         raise ValueError(f"per_example_auroc: missing columns {sorted(missing)}")
     ids = pd.unique(df["example_id"])
-    out = pd.Series(np.full(len(ids), np.nan), index=pd.Index(ids, name="example_id"),
-                    dtype=float, name="auroc")
+    out = pd.Series(
+        np.full(len(ids), np.nan), index=pd.Index(ids, name="example_id"), dtype=float, name="auroc"
+    )
     if df.empty:
         return out
     labels = pd.to_numeric(df["label"], errors="coerce").fillna(-1).to_numpy()
@@ -171,14 +172,20 @@ def per_example_auroc(df: pd.DataFrame) -> pd.Series:
         raise ValueError(f"labels must be -1, 0 or 1; found {sorted(set(labels.tolist()))}")
     weights = pd.to_numeric(df["weight"], errors="coerce").to_numpy(dtype=float)
     keep = (labels != -1) & np.isfinite(weights)
-    kept = pd.DataFrame({"example_id": df["example_id"].to_numpy()[keep],
-                         "weight": weights[keep], "positive": labels[keep] == 1})
+    kept = pd.DataFrame(
+        {
+            "example_id": df["example_id"].to_numpy()[keep],
+            "weight": weights[keep],
+            "positive": labels[keep] == 1,
+        }
+    )
     if kept.empty:
         return out
     kept["rank"] = kept.groupby("example_id", sort=False)["weight"].rank(method="average")
     kept["pos_rank"] = kept["rank"].where(kept["positive"], 0.0)
     per = kept.groupby("example_id", sort=False).agg(
-        n=("positive", "size"), n_pos=("positive", "sum"), rank_sum=("pos_rank", "sum"))
+        n=("positive", "size"), n_pos=("positive", "sum"), rank_sum=("pos_rank", "sum")
+    )
     n_pos = per["n_pos"].to_numpy(dtype=float)
     n_neg = per["n"].to_numpy(dtype=float) - n_pos
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -22,11 +22,10 @@ Typical use inside a training loop::
 from __future__ import annotations
 
 import io
-import json
 import math
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,30 +37,55 @@ import torch
 from atwu.benchmark import Benchmark, BenchmarkError
 from atwu.evaluate.alignment import summary_and_per_example
 from atwu.evaluate.model_eval import ModelEval, eval_splits, evaluate_model
-from atwu.evaluate.reference import (forget_quality_vs_reference, retain_reference, step0_eval,
-                                     uq_vs_step0)
+from atwu.evaluate.reference import (
+    forget_quality_vs_reference,
+    retain_reference,
+    step0_eval,
+    uq_vs_step0,
+)
 from atwu.evaluate.teacher_forced import ScoringPlan, plan_scoring
 from atwu.io import (
     append_jsonl,
     atomic_write_bytes,
     clean_for_json,
-    read_json,
     read_jsonl,
-    write_jsonl,
 )
 
-__all__ = ["ALIGNMENT_METRICS", "MODEL_METRICS", "QUICK_NOTE", "STABLE_KEYS",
-           "CheckpointEvaluator", "write_examples"]
+__all__ = [
+    "ALIGNMENT_METRICS",
+    "MODEL_METRICS",
+    "QUICK_NOTE",
+    "STABLE_KEYS",
+    "CheckpointEvaluator",
+    "write_examples",
+]
 
 MODEL_METRICS = (
-    "forget_quality", "model_utility", "uq", "forget_efficacy", "retain_preservation",
-    "forget_prob", "retain_prob", "forget_rouge", "retain_rouge", "forget_truth_ratio",
-    "retain_truth_ratio", "ks_statistic", "extraction_strength", "exact_memorization",
+    "forget_quality",
+    "model_utility",
+    "uq",
+    "forget_efficacy",
+    "retain_preservation",
+    "forget_prob",
+    "retain_prob",
+    "forget_rouge",
+    "retain_rouge",
+    "forget_truth_ratio",
+    "retain_truth_ratio",
+    "ks_statistic",
+    "extraction_strength",
+    "exact_memorization",
 )
 """Metrics that need the model (scoring and generation)."""
 
-ALIGNMENT_METRICS = ("auroc", "auprc", "precision_at_k", "weight_mass", "auroc_specific",
-                     "auprc_specific")
+ALIGNMENT_METRICS = (
+    "auroc",
+    "auprc",
+    "precision_at_k",
+    "weight_mass",
+    "auroc_specific",
+    "auprc_specific",
+)
 """Metrics of the token weights against the ground-truth spans."""
 
 STABLE_KEYS = ("step", *MODEL_METRICS, *ALIGNMENT_METRICS, "notes", "seconds")
@@ -71,19 +95,27 @@ QUICK_NOTE = "not evaluated (--quick)"
 NO_MODEL_NOTE = "not evaluated: no model was given"
 NOT_KEPT_NOTE = "not evaluated: only the final model is saved, this checkpoint's model is gone"
 
-EXAMPLE_SCHEMA = pa.schema([
-    ("step", pa.int64()), ("split", pa.string()), ("example_id", pa.string()),
-    ("prob", pa.float64()), ("truth_ratio", pa.float64()), ("rouge", pa.float64()),
-    ("forget_loss", pa.float64()), ("generated", pa.string()), ("auroc", pa.float64()),
-])
+EXAMPLE_SCHEMA = pa.schema(
+    [
+        ("step", pa.int64()),
+        ("split", pa.string()),
+        ("example_id", pa.string()),
+        ("prob", pa.float64()),
+        ("truth_ratio", pa.float64()),
+        ("rouge", pa.float64()),
+        ("forget_loss", pa.float64()),
+        ("generated", pa.string()),
+        ("auroc", pa.float64()),
+    ]
+)
 """Schema of ``eval_examples.parquet``: fixed, so all-null columns keep their types."""
 
 
 _UQ_NOTES = {
     "forget_efficacy": "forget_prob of this model or of the starting model is undefined "
-                       "(or the starting model's is 0)",
+    "(or the starting model's is 0)",
     "retain_preservation": "model_utility of this model or of the starting model is undefined "
-                           "(or the starting model's is 0)",
+    "(or the starting model's is 0)",
     "uq": "needs both forget_efficacy and retain_preservation",
 }
 
@@ -108,12 +140,21 @@ class CheckpointEvaluator:
         batch_size: sequences per forward pass and questions per generation batch.
     """
 
-    def __init__(self, benchmark: Benchmark | str | Path, forget_split: str, tokenizer: Any,
-                 run_dir: str | Path, *, quick: bool = False,
-                 device: str | torch.device | None = None,
-                 starting_model_path: str | Path | None = None, batch_size: int = 64) -> None:
-        self.benchmark = (benchmark if isinstance(benchmark, Benchmark)
-                          else Benchmark.load(benchmark))
+    def __init__(
+        self,
+        benchmark: Benchmark | str | Path,
+        forget_split: str,
+        tokenizer: Any,
+        run_dir: str | Path,
+        *,
+        quick: bool = False,
+        device: str | torch.device | None = None,
+        starting_model_path: str | Path | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.benchmark = (
+            benchmark if isinstance(benchmark, Benchmark) else Benchmark.load(benchmark)
+        )
         self.forget_split = forget_split
         self.tokenizer = tokenizer
         self.run_dir = Path(run_dir)
@@ -133,8 +174,11 @@ class CheckpointEvaluator:
     def plan(self) -> ScoringPlan:
         """The encoded evaluation pairs (built on first use, then reused every checkpoint)."""
         if self._plan is None:
-            pairs = [p for s in eval_splits(self.benchmark, self.forget_split)
-                     for p in self.benchmark.pairs(s)]
+            pairs = [
+                p
+                for s in eval_splits(self.benchmark, self.forget_split)
+                for p in self.benchmark.pairs(s)
+            ]
             self._plan = plan_scoring(self.tokenizer, pairs, batch_size=self.batch_size)
         return self._plan
 
@@ -142,9 +186,15 @@ class CheckpointEvaluator:
         """The starting model's evaluation (from the benchmark's cache when present)."""
         if self._step0 is None:
             self._step0 = step0_eval(
-                self.benchmark, self.forget_split, self.starting_model_path, model=model,
-                tokenizer=self.tokenizer if model is not None else None, device=self.device,
-                batch_size=self.batch_size, plan=self.plan() if model is not None else None)
+                self.benchmark,
+                self.forget_split,
+                self.starting_model_path,
+                model=model,
+                tokenizer=self.tokenizer if model is not None else None,
+                device=self.device,
+                batch_size=self.batch_size,
+                plan=self.plan() if model is not None else None,
+            )
         return self._step0
 
     def reference(self) -> tuple[dict | None, str | None]:
@@ -152,17 +202,27 @@ class CheckpointEvaluator:
         if not self._reference_tried:
             self._reference_tried = True
             try:
-                self._reference = retain_reference(self.benchmark, self.forget_split,
-                                                   device=self.device, batch_size=self.batch_size)
+                self._reference = retain_reference(
+                    self.benchmark,
+                    self.forget_split,
+                    device=self.device,
+                    batch_size=self.batch_size,
+                )
             except BenchmarkError as exc:
                 self._reference_note = str(exc)
         return self._reference, self._reference_note
 
     # -- one checkpoint ------------------------------------------------------------------------
 
-    def compute(self, model: torch.nn.Module | None, step: int,
-                weights_df: pd.DataFrame | None = None, *, full: bool | None = None,
-                skipped_note: str | None = None) -> tuple[dict, pd.DataFrame]:
+    def compute(
+        self,
+        model: torch.nn.Module | None,
+        step: int,
+        weights_df: pd.DataFrame | None = None,
+        *,
+        full: bool | None = None,
+        skipped_note: str | None = None,
+    ) -> tuple[dict, pd.DataFrame]:
         """The record and the per-example rows of one checkpoint, without writing anything.
 
         ``full=None`` means "full unless the evaluator is quick". Step 0 is always full and may
@@ -182,9 +242,14 @@ class CheckpointEvaluator:
             if step == 0:
                 model_eval = self.step0(model)
             else:
-                model_eval = evaluate_model(model, self.tokenizer, self.benchmark,
-                                            self.forget_split, batch_size=self.batch_size,
-                                            plan=self.plan())
+                model_eval = evaluate_model(
+                    model,
+                    self.tokenizer,
+                    self.benchmark,
+                    self.forget_split,
+                    batch_size=self.batch_size,
+                    plan=self.plan(),
+                )
             record.update(self._model_metrics(model_eval, notes))
         else:
             reason = skipped_note or (QUICK_NOTE if model is not None else NO_MODEL_NOTE)
@@ -208,7 +273,8 @@ class CheckpointEvaluator:
         notes.update(model_eval.notes)
         reference, why = self.reference()
         out["forget_quality"], out["ks_statistic"], note = forget_quality_vs_reference(
-            model_eval, reference, why)
+            model_eval, reference, why
+        )
         if note:
             notes["forget_quality"] = notes["ks_statistic"] = note
         step0 = self.step0()
@@ -222,8 +288,9 @@ class CheckpointEvaluator:
             notes["retain_preservation"] = f"the starting model's model_utility is 0 ({why})"
         return out
 
-    def _alignment(self, weights_df: pd.DataFrame | None, record: dict[str, Any],
-                   notes: dict[str, str]) -> pd.DataFrame | None:
+    def _alignment(
+        self, weights_df: pd.DataFrame | None, record: dict[str, Any], notes: dict[str, str]
+    ) -> pd.DataFrame | None:
         """Fill the alignment metrics; return the per-example AUROCs (None without weights)."""
         if weights_df is None or weights_df.empty:
             for key in (*ALIGNMENT_METRICS, "auroc_mean_per_example"):
@@ -236,24 +303,32 @@ class CheckpointEvaluator:
         notes.update(summary["notes"])
         return per_example
 
-    def _example_rows(self, step: int, model_eval: ModelEval | None,
-                      alignment_rows: pd.DataFrame | None) -> pd.DataFrame:
+    def _example_rows(
+        self, step: int, model_eval: ModelEval | None, alignment_rows: pd.DataFrame | None
+    ) -> pd.DataFrame:
         columns = [f.name for f in EXAMPLE_SCHEMA]
         if model_eval is not None:
-            rows = model_eval.examples[["split", "example_id", "prob", "truth_ratio", "rouge",
-                                        "forget_loss", "generated"]].copy()
+            rows = model_eval.examples[
+                ["split", "example_id", "prob", "truth_ratio", "rouge", "forget_loss", "generated"]
+            ].copy()
         elif alignment_rows is not None:
             # Quick step: no model scores, but per-example alignment of the tracked forget examples.
-            rows = pd.DataFrame({"split": self.forget_split,
-                                 "example_id": alignment_rows["example_id"].to_numpy()})
+            rows = pd.DataFrame(
+                {"split": self.forget_split, "example_id": alignment_rows["example_id"].to_numpy()}
+            )
         else:
             return pd.DataFrame(columns=columns)
         rows.insert(0, "step", step)
-        auroc = (dict(zip(alignment_rows["example_id"], alignment_rows["auroc"]))
-                 if alignment_rows is not None else {})
+        auroc = (
+            dict(zip(alignment_rows["example_id"], alignment_rows["auroc"]))
+            if alignment_rows is not None
+            else {}
+        )
         is_forget = rows["split"] == self.forget_split
-        rows["auroc"] = [auroc.get(ex, math.nan) if f else math.nan
-                         for ex, f in zip(rows["example_id"], is_forget)]
+        rows["auroc"] = [
+            auroc.get(ex, math.nan) if f else math.nan
+            for ex, f in zip(rows["example_id"], is_forget)
+        ]
         return rows.reindex(columns=columns)
 
     # -- writing -------------------------------------------------------------------------------
@@ -272,13 +347,19 @@ class CheckpointEvaluator:
         steps = {int(r["step"]) for r in read_jsonl(eval_path)}
         try:
             old = pd.read_parquet(examples_path)
-        except Exception:  # noqa: BLE001 - a damaged file only loses old rows, never the run
+        except Exception:
             warnings.warn(f"{examples_path} is unreadable; its rows are dropped", stacklevel=3)
             return {}
         return {int(step): rows for step, rows in old.groupby("step") if int(step) in steps}
 
-    def evaluate(self, model: torch.nn.Module | None, step: int,
-                 weights_df: pd.DataFrame | None = None, *, full: bool | None = None) -> dict:
+    def evaluate(
+        self,
+        model: torch.nn.Module | None,
+        step: int,
+        weights_df: pd.DataFrame | None = None,
+        *,
+        full: bool | None = None,
+    ) -> dict:
         """Evaluate one checkpoint, append its record to ``eval.jsonl`` and rewrite
         ``eval_examples.parquet``; returns the record (see :data:`STABLE_KEYS`)."""
         record, rows = self.compute(model, step, weights_df, full=full)

@@ -36,8 +36,18 @@ NAN = float("nan")
 CACHE_VERSION = 1
 
 EXAMPLE_COLUMNS = [
-    "split", "example_id", "prob", "truth_ratio", "rouge", "forget_loss", "generated",
-    "para_prob", "pert_probs", "option_prob", "exact_memorization", "extraction_strength",
+    "split",
+    "example_id",
+    "prob",
+    "truth_ratio",
+    "rouge",
+    "forget_loss",
+    "generated",
+    "para_prob",
+    "pert_probs",
+    "option_prob",
+    "exact_memorization",
+    "extraction_strength",
     "n_tokens",
 ]
 """Columns of :attr:`ModelEval.examples`, in order."""
@@ -73,8 +83,9 @@ def option_prob_splits(benchmark: Benchmark) -> list[str]:
     return [s for s in benchmark.utility_splits if s != benchmark.retain_eval_split]
 
 
-def generation_budget(answer_lens: Sequence[int], *, margin: int = GENERATION_MARGIN,
-                      cap: int = GENERATION_CAP) -> int:
+def generation_budget(
+    answer_lens: Sequence[int], *, margin: int = GENERATION_MARGIN, cap: int = GENERATION_CAP
+) -> int:
     """``max_new_tokens`` for greedy generation: the longest reference completion + ``margin``."""
     longest = max(answer_lens, default=0)
     return max(1, min(cap, longest + margin))
@@ -113,20 +124,31 @@ class ModelEval:
         buffer = io.BytesIO()
         self.examples.to_parquet(buffer, index=False)
         atomic_write_bytes(stem.with_suffix(".parquet"), buffer.getvalue())
-        atomic_write_json(stem.with_suffix(".json"), {
-            "version": CACHE_VERSION, "forget_split": self.forget_split,
-            "summary": self.summary, "notes": self.notes, **(meta or {})})
+        atomic_write_json(
+            stem.with_suffix(".json"),
+            {
+                "version": CACHE_VERSION,
+                "forget_split": self.forget_split,
+                "summary": self.summary,
+                "notes": self.notes,
+                **(meta or {}),
+            },
+        )
 
     @classmethod
-    def load(cls, stem: Path) -> "ModelEval":
+    def load(cls, stem: Path) -> ModelEval:
         """Read what :meth:`save` wrote; raises on a missing or unreadable file."""
         meta = read_json(stem.with_suffix(".json"))
         if meta.get("version") != CACHE_VERSION:
             raise ValueError(f"{stem}: cache version {meta.get('version')} != {CACHE_VERSION}")
         examples = pd.read_parquet(stem.with_suffix(".parquet"))
         summary = {k: NAN if v is None else float(v) for k, v in meta["summary"].items()}
-        return cls(examples=examples, summary=summary, notes=dict(meta.get("notes", {})),
-                   forget_split=meta["forget_split"])
+        return cls(
+            examples=examples,
+            summary=summary,
+            notes=dict(meta.get("notes", {})),
+            forget_split=meta["forget_split"],
+        )
 
 
 def mean_of(values: pd.Series) -> float:
@@ -136,8 +158,9 @@ def mean_of(values: pd.Series) -> float:
     return float(arr.mean()) if arr.size else NAN
 
 
-def summarise(examples: pd.DataFrame, benchmark: Benchmark, forget_split: str, *,
-              generated: bool) -> tuple[dict[str, float], dict[str, str]]:
+def summarise(
+    examples: pd.DataFrame, benchmark: Benchmark, forget_split: str, *, generated: bool
+) -> tuple[dict[str, float], dict[str, str]]:
     """Aggregate metrics of one model from its per-example rows.
 
     Keys: ``forget_prob``, ``retain_prob``, ``forget_rouge``, ``retain_rouge``,
@@ -179,15 +202,17 @@ def summarise(examples: pd.DataFrame, benchmark: Benchmark, forget_split: str, *
         summary[f"{split}_prob"] = mean_of(rows[prob_col])
         summary[f"{split}_rouge"] = mean_of(rows["rouge"])
         summary[f"{split}_truth_ratio"] = M.retain_truth_ratio_score(
-            rows["truth_ratio"].astype(float))
+            rows["truth_ratio"].astype(float)
+        )
         for part in ("prob", "rouge", "truth_ratio"):
             components.append(f"{split}_{part}")
             source[f"{split}_{part}"] = split
 
     if not generated:
         summary["model_utility"] = NAN
-        notes["model_utility"] = ("needs ROUGE-L of greedy generations "
-                                  "(evaluated with generate=False)")
+        notes["model_utility"] = (
+            "needs ROUGE-L of greedy generations (evaluated with generate=False)"
+        )
     elif not components:
         summary["model_utility"] = NAN
         notes["model_utility"] = "the benchmark lists no utility splits"
@@ -204,8 +229,10 @@ def summarise(examples: pd.DataFrame, benchmark: Benchmark, forget_split: str, *
         if zeros:
             # One zero part collapses a harmonic mean; say which, or a 0 utility looks like a bug.
             notes["model_utility_components"] = (
-                notes.get("model_utility_components", "") + ("; " if dropped else "")
-                + f"0 because {', '.join(zeros)} = 0")
+                notes.get("model_utility_components", "")
+                + ("; " if dropped else "")
+                + f"0 because {', '.join(zeros)} = 0"
+            )
 
     for key, value in summary.items():
         if math.isnan(value) and key not in notes:
@@ -224,10 +251,17 @@ def _why_nan(key: str, split: str, examples: pd.DataFrame, generated: bool) -> s
     return f"undefined on split {split!r}"
 
 
-def evaluate_model(model: torch.nn.Module, tokenizer: Any, benchmark: Benchmark,
-                   forget_split: str, *, generate: bool = True, batch_size: int = 64,
-                   plan: ScoringPlan | None = None,
-                   max_new_tokens: int | None = None) -> ModelEval:
+def evaluate_model(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    benchmark: Benchmark,
+    forget_split: str,
+    *,
+    generate: bool = True,
+    batch_size: int = 64,
+    plan: ScoringPlan | None = None,
+    max_new_tokens: int | None = None,
+) -> ModelEval:
     """Evaluate ``model`` on the forget split, the retain-eval split and the utility splits.
 
     Args:
@@ -250,15 +284,23 @@ def evaluate_model(model: torch.nn.Module, tokenizer: Any, benchmark: Benchmark,
 
     if generate and all_pairs:
         budget = max_new_tokens or generation_budget(plan.answer_lens)
-        generated = greedy_answers(model, tokenizer, [p.question for p in all_pairs],
-                                   batch_size=batch_size, max_new_tokens=budget)
+        generated = greedy_answers(
+            model,
+            tokenizer,
+            [p.question for p in all_pairs],
+            batch_size=batch_size,
+            max_new_tokens=budget,
+        )
         rouge = M.rouge_l_recall_batch(generated, [p.answer for p in all_pairs])
     else:
         generated = [None] * len(all_pairs)
         rouge = [NAN] * len(all_pairs)
 
-    examples = scores.assign(split=split_col, rouge=np.asarray(rouge, dtype=float),
-                             generated=pd.Series(generated, dtype=object))
+    examples = scores.assign(
+        split=split_col,
+        rouge=np.asarray(rouge, dtype=float),
+        generated=pd.Series(generated, dtype=object),
+    )
     examples = examples[EXAMPLE_COLUMNS].reset_index(drop=True)
     summary, notes = summarise(examples, benchmark, forget_split, generated=generate)
     return ModelEval(examples=examples, summary=summary, notes=notes, forget_split=forget_split)

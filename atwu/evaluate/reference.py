@@ -61,8 +61,9 @@ def _try_write(write: Any, what: str) -> None:
     try:
         write()
     except OSError as exc:
-        warnings.warn(f"could not cache {what} ({exc}); it will be recomputed next time",
-                      stacklevel=3)
+        warnings.warn(
+            f"could not cache {what} ({exc}); it will be recomputed next time", stacklevel=3
+        )
 
 
 def _resolve_device(device: str | torch.device | None) -> torch.device:
@@ -85,8 +86,13 @@ def retain_reference_key(benchmark: Benchmark, forget_split: str) -> tuple[Path,
     return cache_dir(benchmark) / f"retain_reference_{forget_split}.json", fingerprint
 
 
-def retain_reference(benchmark: Benchmark, forget_split: str, *,
-                     device: str | torch.device | None = None, batch_size: int = 64) -> dict:
+def retain_reference(
+    benchmark: Benchmark,
+    forget_split: str,
+    *,
+    device: str | torch.device | None = None,
+    batch_size: int = 64,
+) -> dict:
     """Forget-split truth ratios of the retain model paired with ``forget_split``, cached.
 
     The retain model is the one the manifest pairs with the forget split
@@ -108,12 +114,16 @@ def retain_reference(benchmark: Benchmark, forget_split: str, *,
     if not Path(model_path).is_dir():
         raise BenchmarkError(
             f"retain model {retain_name!r} is listed but {model_path} is missing; "
-            f"build it with `python -m atwu prepare --retain-splits {retain_name}`")
+            f"build it with `python -m atwu prepare --retain-splits {retain_name}`"
+        )
     path, fingerprint = retain_reference_key(benchmark, forget_split)
     try:
         cached = read_json(path)
-        if (cached.get("version") == CACHE_VERSION and cached.get("fingerprint") == fingerprint
-                and isinstance(cached.get("ratios"), dict)):
+        if (
+            cached.get("version") == CACHE_VERSION
+            and cached.get("fingerprint") == fingerprint
+            and isinstance(cached.get("ratios"), dict)
+        ):
             return cached
     except (OSError, ValueError):
         pass  # missing or corrupt: recompute below
@@ -122,18 +132,20 @@ def retain_reference(benchmark: Benchmark, forget_split: str, *,
     scores = score_pairs(model, tokenizer, benchmark.pairs(forget_split), batch_size=batch_size)
     del model
     ratios = dict(zip(scores["example_id"], scores["truth_ratio"].astype(float)))
-    reference = clean_for_json({
-        "version": CACHE_VERSION,
-        "forget_split": forget_split,
-        "retain_model": retain_name,
-        "fingerprint": fingerprint,
-        "ratios": ratios,
-        "summary": {
-            "n": len(ratios),
-            "forget_truth_ratio": M.forget_truth_ratio_score(list(ratios.values())),
-            "forget_prob": mean_of(scores["prob"]),
-        },
-    })
+    reference = clean_for_json(
+        {
+            "version": CACHE_VERSION,
+            "forget_split": forget_split,
+            "retain_model": retain_name,
+            "fingerprint": fingerprint,
+            "ratios": ratios,
+            "summary": {
+                "n": len(ratios),
+                "forget_truth_ratio": M.forget_truth_ratio_score(list(ratios.values())),
+                "forget_prob": mean_of(scores["prob"]),
+            },
+        }
+    )
     _try_write(lambda: atomic_write_json(path, reference), "the retain reference")
     return reference
 
@@ -143,8 +155,9 @@ def reference_ratios(reference: dict) -> list[float]:
     return [NAN if v is None else float(v) for v in reference["ratios"].values()]
 
 
-def forget_quality_vs_reference(model_eval: ModelEval, reference: dict | None,
-                                why_missing: str | None = None) -> tuple[float, float, str | None]:
+def forget_quality_vs_reference(
+    model_eval: ModelEval, reference: dict | None, why_missing: str | None = None
+) -> tuple[float, float, str | None]:
     """``(forget quality, KS statistic, note)``: the KS test of the model's forget truth ratios
     against the retain model's (:func:`retain_reference`). NaNs come with a note."""
     if reference is None:
@@ -153,8 +166,9 @@ def forget_quality_vs_reference(model_eval: ModelEval, reference: dict | None,
     p, ks = M.forget_quality(ours, reference_ratios(reference))
     note = None
     if math.isnan(p):
-        note = ("no finite truth ratios on the forget split "
-                "(needs paraphrased and perturbed answers)")
+        note = (
+            "no finite truth ratios on the forget split (needs paraphrased and perturbed answers)"
+        )
     return p, ks, note
 
 
@@ -163,10 +177,17 @@ def forget_quality_vs_reference(model_eval: ModelEval, reference: dict | None,
 # --------------------------------------------------------------------------------------------
 
 
-def step0_eval(benchmark: Benchmark, forget_split: str, model_path: str | Path, *,
-               model: torch.nn.Module | None = None, tokenizer: Any = None,
-               device: str | torch.device | None = None, batch_size: int = 64,
-               plan: ScoringPlan | None = None) -> ModelEval:
+def step0_eval(
+    benchmark: Benchmark,
+    forget_split: str,
+    model_path: str | Path,
+    *,
+    model: torch.nn.Module | None = None,
+    tokenizer: Any = None,
+    device: str | torch.device | None = None,
+    batch_size: int = 64,
+    plan: ScoringPlan | None = None,
+) -> ModelEval:
     """The full evaluation of the starting model, cached per benchmark.
 
     Stored as ``eval_cache/step0_<forget_split>_<hash of model path + mtime>.{json,parquet}``
@@ -180,19 +201,26 @@ def step0_eval(benchmark: Benchmark, forget_split: str, model_path: str | Path, 
         cached = ModelEval.load(stem)
         if read_json(stem.with_suffix(".json")).get("data") == data_key:
             return cached
-    except Exception:  # noqa: BLE001 - missing/corrupt (pyarrow raises its own types): recompute
+    except Exception:
         pass
     if model is None or tokenizer is None:
         model, tokenizer = _load(model_path, _resolve_device(device))
-    result = evaluate_model(model, tokenizer, benchmark, forget_split, batch_size=batch_size,
-                            plan=plan)
+    result = evaluate_model(
+        model, tokenizer, benchmark, forget_split, batch_size=batch_size, plan=plan
+    )
 
-    _try_write(lambda: result.save(stem, meta={"data": data_key, "model_path": str(model_path)}),
-               "the step-0 evaluation")
+    _try_write(
+        lambda: result.save(stem, meta={"data": data_key, "model_path": str(model_path)}),
+        "the step-0 evaluation",
+    )
     return result
 
 
 def uq_vs_step0(model_eval: ModelEval, step0: ModelEval) -> dict[str, float]:
     """METHOD.md §4.2 relative to the starting model: K = forget_prob, U = model_utility."""
-    return M.unlearning_quality(step0.summary["forget_prob"], model_eval.summary["forget_prob"],
-                                step0.summary["model_utility"], model_eval.summary["model_utility"])
+    return M.unlearning_quality(
+        step0.summary["forget_prob"],
+        model_eval.summary["forget_prob"],
+        step0.summary["model_utility"],
+        model_eval.summary["model_utility"],
+    )

@@ -11,12 +11,18 @@ import pandas as pd
 import torch
 
 from atwu.benchmark import Benchmark
-from atwu.evaluate.checkpoint import ALIGNMENT_METRICS, NOT_KEPT_NOTE, CheckpointEvaluator, write_examples
+from atwu.evaluate.checkpoint import (
+    ALIGNMENT_METRICS,
+    NOT_KEPT_NOTE,
+    CheckpointEvaluator,
+    write_examples,
+)
 from atwu.io import read_json, read_jsonl, write_jsonl
 
 
-def evaluate_run(run_dir: str | Path, *, device: str | torch.device | None = None,
-                 batch_size: int = 64) -> None:
+def evaluate_run(
+    run_dir: str | Path, *, device: str | torch.device | None = None, batch_size: int = 64
+) -> None:
     """Rebuild a run's ``eval.jsonl`` and ``eval_examples.parquet`` from its directory.
 
     Step 0 comes from the benchmark's step-0 cache, the last step from the saved final model
@@ -31,13 +37,23 @@ def evaluate_run(run_dir: str | Path, *, device: str | torch.device | None = Non
     bench, split, start_model = _run_setup(read_json(run_dir / "config.json"))
     final_dir = run_dir / "model"
     tokenizer = load_tokenizer(final_dir if final_dir.is_dir() else start_model)
-    evaluator = CheckpointEvaluator(bench, split, tokenizer, run_dir, device=device,
-                                    starting_model_path=start_model, batch_size=batch_size)
+    evaluator = CheckpointEvaluator(
+        bench,
+        split,
+        tokenizer,
+        run_dir,
+        device=device,
+        starting_model_path=start_model,
+        batch_size=batch_size,
+    )
     old_path, examples_path = run_dir / "eval.jsonl", run_dir / "eval_examples.parquet"
     old = {int(r["step"]): r for r in read_jsonl(old_path)} if old_path.is_file() else {}
     old_rows = pd.read_parquet(examples_path) if examples_path.is_file() else None
-    weights = (pd.read_parquet(run_dir / "weights.parquet")
-               if (run_dir / "weights.parquet").is_file() else None)
+    weights = (
+        pd.read_parquet(run_dir / "weights.parquet")
+        if (run_dir / "weights.parquet").is_file()
+        else None
+    )
     weight_steps = [] if weights is None else sorted(int(s) for s in weights["step"].unique())
     steps = sorted({0, *old, *weight_steps})
     final_step = steps[-1]
@@ -48,8 +64,9 @@ def evaluate_run(run_dir: str | Path, *, device: str | torch.device | None = Non
         model = None  # step 0 needs none: it comes from the step-0 cache
         if step != 0 and step == final_step and final_dir.is_dir():
             model = load_model(final_dir, device=resolve_device(str(device or "auto")))
-        record, rows = evaluator.compute(model, step, at_step, full=True,
-                                         skipped_note=NOT_KEPT_NOTE)
+        record, rows = evaluator.compute(
+            model, step, at_step, full=True, skipped_note=NOT_KEPT_NOTE
+        )
         if model is None and step != 0 and step in old:
             record, rows = _carry_over(record, rows, old[step], old_rows)
         records.append(record)
@@ -74,8 +91,9 @@ def _run_setup(config: Mapping[str, Any]) -> tuple[Benchmark, str, str]:
     return bench, split, str(model)
 
 
-def _carry_over(record: dict, rows: pd.DataFrame, old_record: Mapping[str, Any],
-                old_rows: pd.DataFrame | None) -> tuple[dict, pd.DataFrame]:
+def _carry_over(
+    record: dict, rows: pd.DataFrame, old_record: Mapping[str, Any], old_rows: pd.DataFrame | None
+) -> tuple[dict, pd.DataFrame]:
     """Keep model metrics (and example rows) an earlier evaluation computed for this step."""
     notes = dict(record["notes"])
     old_notes = old_record.get("notes") or {}

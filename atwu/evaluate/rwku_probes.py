@@ -9,14 +9,27 @@ from pathlib import Path
 from typing import Any
 
 from atwu.benchmark import Benchmark
-from atwu.data.rwku import FORGET_LEVELS, MAX_NEW_TOKENS, NEIGHBOR_LEVELS, PROBE_SETS, load_probes, probe_prompt
+from atwu.data.rwku import (
+    FORGET_LEVELS,
+    MAX_NEW_TOKENS,
+    NEIGHBOR_LEVELS,
+    PROBE_SETS,
+    load_probes,
+    probe_prompt,
+)
 from atwu.evaluate.generation import greedy_answers
 from atwu.evaluate.tofu_metrics import rouge_l_recall
 
 
-def rwku_scores(model, tokenizer, probes: Sequence[dict] | Benchmark | str | Path, *,
-                batch_size: int = 32, max_new_tokens: int = MAX_NEW_TOKENS,
-                return_generations: bool = False) -> dict:
+def rwku_scores(
+    model,
+    tokenizer,
+    probes: Sequence[dict] | Benchmark | str | Path,
+    *,
+    batch_size: int = 32,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    return_generations: bool = False,
+) -> dict:
     """RWKU's scores: mean ROUGE-L recall of greedy answers per probe set.
 
     Args:
@@ -41,8 +54,10 @@ def rwku_scores(model, tokenizer, probes: Sequence[dict] | Benchmark | str | Pat
     for probe in probes:
         probe_set = probe.get("set")
         if probe_set not in PROBE_SETS:
-            raise ValueError(f"probe {probe.get('id', '?')}: 'set' must be one of "
-                             f"{', '.join(PROBE_SETS)}, got {probe_set!r}")
+            raise ValueError(
+                f"probe {probe.get('id', '?')}: 'set' must be one of "
+                f"{', '.join(PROBE_SETS)}, got {probe_set!r}"
+            )
         groups[probe_set].append(probe)
     nan = float("nan")
     out: dict[str, Any] = {}
@@ -52,14 +67,27 @@ def rwku_scores(model, tokenizer, probes: Sequence[dict] | Benchmark | str | Pat
         if not rows:
             out[probe_set] = nan
             continue
-        answers = greedy_answers(model, tokenizer, [probe_prompt(r, probe_set) for r in rows],
-                                 batch_size=batch_size, max_new_tokens=max_new_tokens)
+        answers = greedy_answers(
+            model,
+            tokenizer,
+            [probe_prompt(r, probe_set) for r in rows],
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+        )
         scores = [rouge_l_recall(g, str(r["answer"])) for g, r in zip(answers, rows)]
         finite = [s for s in scores if s == s]
         out[probe_set] = sum(finite) / len(finite) if finite else nan
         if return_generations:
-            generations += [{"set": probe_set, "id": r.get("id"), "answer": r["answer"],
-                             "generation": g, "recall": s} for r, g, s in zip(rows, answers, scores)]
+            generations += [
+                {
+                    "set": probe_set,
+                    "id": r.get("id"),
+                    "answer": r["answer"],
+                    "generation": g,
+                    "recall": s,
+                }
+                for r, g, s in zip(rows, answers, scores)
+            ]
     for name, sets in (("forget_mean", FORGET_LEVELS), ("neighbor_mean", NEIGHBOR_LEVELS)):
         vals = [out[s] for s in sets if out[s] == out[s]]
         out[name] = sum(vals) / len(vals) if vals else nan

@@ -30,8 +30,16 @@ from atwu.evaluate import tofu_metrics as M
 NAN = float("nan")
 
 SCORE_COLUMNS = [
-    "example_id", "prob", "forget_loss", "para_prob", "pert_probs", "option_prob",
-    "truth_ratio", "exact_memorization", "extraction_strength", "n_tokens",
+    "example_id",
+    "prob",
+    "forget_loss",
+    "para_prob",
+    "pert_probs",
+    "option_prob",
+    "truth_ratio",
+    "exact_memorization",
+    "extraction_strength",
+    "n_tokens",
 ]
 
 _ANSWER, _PARA, _PERT = 0, 1, 2
@@ -52,7 +60,7 @@ class ScoringPlan:
     """
 
     pairs: list[QAPair]
-    batches: list["PlannedBatch"]
+    batches: list[PlannedBatch]
     answer_lens: list[int]
 
 
@@ -85,17 +93,19 @@ def plan_scoring(tokenizer: Any, pairs: Sequence[QAPair], *, batch_size: int = 6
         answer_lens.append(enc.completion_len)
         items.append((enc, (i, _ANSWER, 0)))
         if pair.paraphrased_answer:
-            items.append((encode_pair(tokenizer, pair.question, pair.paraphrased_answer),
-                          (i, _PARA, 0)))
+            items.append(
+                (encode_pair(tokenizer, pair.question, pair.paraphrased_answer), (i, _PARA, 0))
+            )
         for j, pert in enumerate(pair.perturbed_answers or []):
             items.append((encode_pair(tokenizer, pair.question, pert), (i, _PERT, j)))
     items.sort(key=lambda item: len(item[0].input_ids))
     batches = []
     for lo in range(0, len(items), max(1, batch_size)):
-        chunk = items[lo:lo + batch_size]
+        chunk = items[lo : lo + batch_size]
         start = max(0, min(enc.prompt_len for enc, _ in chunk) - 1)
-        batches.append(PlannedBatch(collate([enc for enc, _ in chunk], pad),
-                                    [row for _, row in chunk], start))
+        batches.append(
+            PlannedBatch(collate([enc for enc, _ in chunk], pad), [row for _, row in chunk], start)
+        )
     return ScoringPlan(pairs=list(pairs), batches=batches, answer_lens=answer_lens)
 
 
@@ -107,8 +117,9 @@ def _forward(model: torch.nn.Module, batch: Batch, keep: int) -> torch.Tensor:
     """Logits of the last ``keep`` positions. ``logits_to_keep`` is supported by every
     transformers causal LM that can generate; remote-code models without it get full logits."""
     try:
-        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                       logits_to_keep=keep).logits
+        logits = model(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=keep
+        ).logits
     except TypeError:
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
     return logits[:, -keep:]
@@ -133,9 +144,13 @@ def score_plan(model: torch.nn.Module, plan: ScoringPlan) -> pd.DataFrame:
             logits = _forward(model, batch, keep)
             # The kept logits are those of positions start.., so the targets are the labels
             # from start + 1 on: slicing the batch at ``start`` lines shifted_targets up.
-            targets, mask = shifted_targets(Batch(batch.input_ids[:, start:],
-                                                  batch.attention_mask[:, start:],
-                                                  batch.labels[:, start:]))
+            targets, mask = shifted_targets(
+                Batch(
+                    batch.input_ids[:, start:],
+                    batch.attention_mask[:, start:],
+                    batch.labels[:, start:],
+                )
+            )
             lp = token_logprobs(logits[:, :-1], targets)
             counts = mask.sum(dim=1)
             # where() rather than lp * mask: a -inf log-prob on a padded position times 0 is NaN.
@@ -165,9 +180,14 @@ def score_plan(model: torch.nn.Module, plan: ScoringPlan) -> pd.DataFrame:
     return _score_frame(plan.pairs, mean_nll, n_tokens, para_nll, pert_nll, correct)
 
 
-def _score_frame(pairs: Sequence[QAPair], mean_nll: np.ndarray, n_tokens: np.ndarray,
-                 para_nll: np.ndarray, pert_nll: list[dict[int, float]],
-                 correct: list[np.ndarray]) -> pd.DataFrame:
+def _score_frame(
+    pairs: Sequence[QAPair],
+    mean_nll: np.ndarray,
+    n_tokens: np.ndarray,
+    para_nll: np.ndarray,
+    pert_nll: list[dict[int, float]],
+    correct: list[np.ndarray],
+) -> pd.DataFrame:
     rows = []
     for i, pair in enumerate(pairs):
         prob = math.exp(-mean_nll[i]) if n_tokens[i] else NAN
@@ -178,24 +198,27 @@ def _score_frame(pairs: Sequence[QAPair], mean_nll: np.ndarray, n_tokens: np.nda
         # TOFU's Prob on its general-knowledge sets: the answer's share among the answer and the
         # perturbed (wrong) options, which is comparable across models with different fluency.
         option_prob = prob / (prob + sum(pert_probs)) if pert_probs else NAN
-        rows.append({
-            "example_id": pair.id,
-            "prob": prob,
-            "forget_loss": float(mean_nll[i]) if n_tokens[i] else NAN,
-            "para_prob": para_prob,
-            "pert_probs": pert_probs,
-            "option_prob": option_prob,
-            "truth_ratio": ratio,
-            "exact_memorization": M.exact_memorization(correct[i]),
-            "extraction_strength": M.extraction_strength(correct[i]),
-            "n_tokens": int(n_tokens[i]),
-        })
+        rows.append(
+            {
+                "example_id": pair.id,
+                "prob": prob,
+                "forget_loss": float(mean_nll[i]) if n_tokens[i] else NAN,
+                "para_prob": para_prob,
+                "pert_probs": pert_probs,
+                "option_prob": option_prob,
+                "truth_ratio": ratio,
+                "exact_memorization": M.exact_memorization(correct[i]),
+                "extraction_strength": M.extraction_strength(correct[i]),
+                "n_tokens": int(n_tokens[i]),
+            }
+        )
     frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     return frame.astype({"example_id": object, "n_tokens": "int64"})
 
 
-def score_pairs(model: torch.nn.Module, tokenizer: Any, pairs: Sequence[QAPair], *,
-                batch_size: int = 64) -> pd.DataFrame:
+def score_pairs(
+    model: torch.nn.Module, tokenizer: Any, pairs: Sequence[QAPair], *, batch_size: int = 64
+) -> pd.DataFrame:
     """Teacher-forced scores of each pair, in the order of ``pairs``.
 
     All answer variants (answer, paraphrase, perturbed answers) are scored together in padded
@@ -210,7 +233,14 @@ def score_pairs(model: torch.nn.Module, tokenizer: Any, pairs: Sequence[QAPair],
         at each completion position is the true token; ``n_tokens`` (completion length).
     """
     if not pairs:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "n_tokens" else
-                                          (object if c in ("example_id", "pert_probs") else float))
-                             for c in SCORE_COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype="int64"
+                    if c == "n_tokens"
+                    else (object if c in ("example_id", "pert_probs") else float)
+                )
+                for c in SCORE_COLUMNS
+            }
+        )
     return score_plan(model, plan_scoring(tokenizer, pairs, batch_size=batch_size))

@@ -36,9 +36,6 @@ def _finite_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
     return arr[~np.isnan(arr)]
 
 
-
-
-
 def length_normalised_prob(token_nlls: Sequence[float]) -> float:
     """Length-normalised probability ``exp(-mean token NLL)`` of an answer.
 
@@ -207,9 +204,7 @@ def exact_memorization(correct: Sequence[bool]) -> float:
     return float(arr.mean())
 
 
-def extraction_strength(
-    correct: Sequence[bool], *, open_unlearning_compat: bool = False
-) -> float:
+def extraction_strength(correct: Sequence[bool], *, open_unlearning_compat: bool = False) -> float:
     """Extraction strength ``ES = 1 - k/n`` (teacher-forced).
 
     ``k`` is the shortest true prefix after which the model reproduces the
@@ -233,7 +228,6 @@ def extraction_strength(
     if open_unlearning_compat:
         k = min(k, n - 1)
     return 1.0 - k / n
-
 
 
 # 4.2 Unlearning quality ----------------------------------------------------------------------

@@ -42,10 +42,10 @@ import numpy as np
 
 from atwu.benchmark import Benchmark, BenchmarkError
 from atwu.data.format import QAPair
-from atwu.io import atomic_write_json, atomic_write_text, clean_for_json, read_json, read_jsonl
 from atwu.evaluate import tofu_metrics as M
 from atwu.evaluate.model_eval import CACHE_VERSION
 from atwu.evaluate.reference import retain_reference_key
+from atwu.io import atomic_write_json, atomic_write_text, clean_for_json, read_json, read_jsonl
 
 __all__ = [
     "TRUTH_RATIO_KEYS",
@@ -89,14 +89,18 @@ def read_retain_ratios(path: str | Path) -> list[float | None]:
     if entry is None:
         entry = next((v for k, v in logs.items() if k.lower() == "forget_truth_ratio"), None)
     if not isinstance(entry, dict) or not isinstance(entry.get("value_by_index"), dict):
-        raise BenchmarkError(f"--retain-logs {path}: no forget_truth_ratio.value_by_index (an "
-                             "open-unlearning TOFU_EVAL.json of the retain model has it); keys: "
-                             f"{', '.join(sorted(logs)[:10])}")
+        raise BenchmarkError(
+            f"--retain-logs {path}: no forget_truth_ratio.value_by_index (an "
+            "open-unlearning TOFU_EVAL.json of the retain model has it); keys: "
+            f"{', '.join(sorted(logs)[:10])}"
+        )
     by_index = entry["value_by_index"]
     try:
         order = sorted(by_index, key=int)
     except ValueError:
-        raise BenchmarkError(f"--retain-logs {path}: value_by_index keys must be row indices") from None
+        raise BenchmarkError(
+            f"--retain-logs {path}: value_by_index keys must be row indices"
+        ) from None
     ratios: list[float | None] = []
     for key in order:
         value = by_index[key]
@@ -104,32 +108,43 @@ def read_retain_ratios(path: str | Path) -> list[float | None]:
             ratios.append(None)
             continue
         if not isinstance(value, dict) or "score" not in value:
-            raise BenchmarkError(f"--retain-logs {path}: forget_truth_ratio.value_by_index[{key}] "
-                                 "has no 'score'")
+            raise BenchmarkError(
+                f"--retain-logs {path}: forget_truth_ratio.value_by_index[{key}] has no 'score'"
+            )
         score = value["score"]
         ratios.append(None if score is None else float(score))
     if [int(k) for k in order] != list(range(len(order))):
-        raise BenchmarkError(f"--retain-logs {path}: value_by_index should number the rows "
-                             f"0..{len(order) - 1}")
+        raise BenchmarkError(
+            f"--retain-logs {path}: value_by_index should number the rows 0..{len(order) - 1}"
+        )
     return ratios
 
 
-def retain_reference_from_logs(path: str | Path, pairs: Sequence[QAPair], forget_split: str) -> dict:
+def retain_reference_from_logs(
+    path: str | Path, pairs: Sequence[QAPair], forget_split: str
+) -> dict:
     """This project's retain reference (see :func:`atwu.evaluate.reference.retain_reference`)
     from a retain model's ``TOFU_EVAL.json``; ``pairs`` is the forget split, in row order."""
     ratios = read_retain_ratios(path)
     if len(ratios) != len(pairs):
-        raise BenchmarkError(f"--retain-logs {path} has {len(ratios)} forget truth ratios but "
-                             f"{forget_split} has {len(pairs)} questions; were the logs made for "
-                             "another forget split?")
+        raise BenchmarkError(
+            f"--retain-logs {path} has {len(ratios)} forget truth ratios but "
+            f"{forget_split} has {len(pairs)} questions; were the logs made for "
+            "another forget split?"
+        )
     finite = [r for r in ratios if r is not None and math.isfinite(r)]
-    return clean_for_json({
-        "forget_split": forget_split,
-        "source": str(Path(path).expanduser().resolve()),
-        "ratios": {p.id: r for p, r in zip(pairs, ratios)},
-        "summary": {"n": len(ratios), "forget_truth_ratio": M.forget_truth_ratio_score(finite),
-                    "forget_prob": float("nan")},
-    })
+    return clean_for_json(
+        {
+            "forget_split": forget_split,
+            "source": str(Path(path).expanduser().resolve()),
+            "ratios": {p.id: r for p, r in zip(pairs, ratios)},
+            "summary": {
+                "n": len(ratios),
+                "forget_truth_ratio": M.forget_truth_ratio_score(finite),
+                "forget_prob": float("nan"),
+            },
+        }
+    )
 
 
 def install_retain_reference(benchmark: Benchmark, forget_split: str, reference: dict) -> Path:
@@ -140,8 +155,13 @@ def install_retain_reference(benchmark: Benchmark, forget_split: str, reference:
     instead of scoring a model; the retain model entry is then a placeholder directory.
     """
     path, fingerprint = retain_reference_key(benchmark, forget_split)
-    data = {**reference, "version": CACHE_VERSION, "forget_split": forget_split,
-            "retain_model": benchmark.retain_for(forget_split), "fingerprint": fingerprint}
+    data = {
+        **reference,
+        "version": CACHE_VERSION,
+        "forget_split": forget_split,
+        "retain_model": benchmark.retain_for(forget_split),
+        "fingerprint": fingerprint,
+    }
     atomic_write_json(path, clean_for_json(data))
     return path
 
@@ -156,7 +176,9 @@ def _prefixes(benchmark: Benchmark | None, forget_split: str) -> dict[str, str]:
     if benchmark is not None:
         prefixes.setdefault(benchmark.retain_eval_split, "retain")
         for split in benchmark.utility_splits:
-            prefixes.setdefault(split, {"real_authors": "ra", "world_facts": "wf"}.get(split, split))
+            prefixes.setdefault(
+                split, {"real_authors": "ra", "world_facts": "wf"}.get(split, split)
+            )
     return prefixes
 
 
@@ -199,16 +221,23 @@ def tofu_eval_logs(record: dict, examples, benchmark: Benchmark | None, forget_s
             p = None if row.prob is None or not math.isfinite(row.prob) else float(row.prob)
             prob[idx] = {"prob": p, "avg_loss": (-math.log(p) if p else None)}
             pair = pairs.get(row.example_id)
-            rouge[idx] = {"rougeL_recall": None if not math.isfinite(row.rouge) else float(row.rouge),
-                          "input": pair.question if pair else None,
-                          "ground_truth": pair.answer if pair else None,
-                          "generation": row.generated}
-            ratio[idx] = {"score": None if not math.isfinite(row.truth_ratio)
-                          else float(row.truth_ratio)}
-        logs[f"{prefix}_Q_A_Prob"] = {"agg_value": _mean(v["prob"] for v in prob.values()),
-                                      "value_by_index": prob}
-        logs[f"{prefix}_Q_A_ROUGE"] = {"agg_value": _mean(v["rougeL_recall"] for v in rouge.values()),
-                                       "value_by_index": rouge}
+            rouge[idx] = {
+                "rougeL_recall": None if not math.isfinite(row.rouge) else float(row.rouge),
+                "input": pair.question if pair else None,
+                "ground_truth": pair.answer if pair else None,
+                "generation": row.generated,
+            }
+            ratio[idx] = {
+                "score": None if not math.isfinite(row.truth_ratio) else float(row.truth_ratio)
+            }
+        logs[f"{prefix}_Q_A_Prob"] = {
+            "agg_value": _mean(v["prob"] for v in prob.values()),
+            "value_by_index": prob,
+        }
+        logs[f"{prefix}_Q_A_ROUGE"] = {
+            "agg_value": _mean(v["rougeL_recall"] for v in rouge.values()),
+            "value_by_index": rouge,
+        }
         scores = _finite(v["score"] for v in ratio.values())
         if prefix == "forget":
             agg = M.forget_truth_ratio_score(scores) if scores else None
@@ -226,12 +255,16 @@ def tofu_eval_logs(record: dict, examples, benchmark: Benchmark | None, forget_s
 
 def summary_from_logs(logs: dict) -> dict:
     """``TOFU_SUMMARY.json``: every metric's ``agg_value`` that is not null."""
-    return {k: v["agg_value"] for k, v in sorted(logs.items())
-            if isinstance(v, dict) and v.get("agg_value") is not None}
+    return {
+        k: v["agg_value"]
+        for k, v in sorted(logs.items())
+        if isinstance(v, dict) and v.get("agg_value") is not None
+    }
 
 
-def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *,
-               step: int | None = None) -> tuple[Path, Path]:
+def export_run(
+    run_dir: str | Path, out_dir: str | Path | None = None, *, step: int | None = None
+) -> tuple[Path, Path]:
     """Write ``TOFU_EVAL.json`` and ``TOFU_SUMMARY.json`` of a run's evaluated checkpoint.
 
     Args:
@@ -250,8 +283,10 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *,
     forget_split = resolved.get("split") or config.get("split")
     eval_path, examples_path = run_dir / "eval.jsonl", run_dir / "eval_examples.parquet"
     if not eval_path.is_file() or not examples_path.is_file():
-        raise BenchmarkError(f"{run_dir} has no evaluation (eval.jsonl and eval_examples.parquet); "
-                             f"run `python -m atwu eval {run_dir}` first")
+        raise BenchmarkError(
+            f"{run_dir} has no evaluation (eval.jsonl and eval_examples.parquet); "
+            f"run `python -m atwu eval {run_dir}` first"
+        )
     records = {int(r["step"]): r for r in read_jsonl(eval_path)}
     evaluated = [s for s, r in sorted(records.items()) if r.get("forget_prob") is not None]
     if step is None:
@@ -259,8 +294,10 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *,
             raise BenchmarkError(f"{run_dir}: no checkpoint has model metrics")
         step = evaluated[-1]
     if step not in evaluated:
-        raise BenchmarkError(f"{run_dir}: step {step} has no model metrics (evaluated steps: "
-                             f"{', '.join(map(str, evaluated)) or 'none'})")
+        raise BenchmarkError(
+            f"{run_dir}: step {step} has no model metrics (evaluated steps: "
+            f"{', '.join(map(str, evaluated)) or 'none'})"
+        )
     examples = pd.read_parquet(examples_path)
     examples = examples[examples["step"] == step]
     try:

@@ -22,9 +22,8 @@ from typing import Literal
 import torch
 from safetensors.torch import save
 
-from atwu.io import atomic_write_bytes
-
 from atwu.data.batching import Batch
+from atwu.io import atomic_write_bytes
 from atwu.methods.base import ForgetBatch, LossOutput, Method, MethodError, forward, masked_mean
 from atwu.methods.linear_scorer import LinearScorer, rms_normalise
 from atwu.params import param
@@ -33,47 +32,73 @@ from atwu.runs.layout import SCORER as SCORER_FILE
 
 @dataclass
 class ATWUParams:
-    alpha: float = param(2.0, "weight of the retain NLL term (tuned on the embedded benchmark: "
-                              "2 keeps the selection stable late in training; see docs/TUNING.md)")
+    alpha: float = param(
+        2.0,
+        "weight of the retain NLL term (tuned on the embedded benchmark: "
+        "2 keeps the selection stable late in training; see docs/TUNING.md)",
+    )
     gamma: float = param(1.0, "weight of the token-weighted forget term")
     forget_loss: Literal["prob", "nll", "npo_token"] = param(
-        "prob", "model's per-token forget loss: prob (saturated f=p), nll (weighted gradient "
-        "ascent, not saturated: the ablation), npo_token ((2/β)·log(1+(p/p_ref)^β))")
+        "prob",
+        "model's per-token forget loss: prob (saturated f=p), nll (weighted gradient "
+        "ascent, not saturated: the ablation), npo_token ((2/β)·log(1+(p/p_ref)^β))",
+    )
     npo_beta: float = param(0.1, "β of forget_loss=npo_token")
     scorer_layer: str = param(
-        "middle", "which hidden states the scorer reads: 'middle' (hidden_states[num_layers // 2], "
+        "middle",
+        "which hidden states the scorer reads: 'middle' (hidden_states[num_layers // 2], "
         "the output of the middle block), 'last' (hidden_states[-1], after the final norm), or an "
-        "integer index into the hidden_states tuple")
+        "integer index into the hidden_states tuple",
+    )
     scorer_position: Literal["predicting", "token"] = param(
-        "predicting", "which position's state scores token t: 'predicting' (the state before t, "
-        "whose output predicts t, as METHOD.md writes it) or 'token' (the state after reading t)")
-    tau: str = param("batch_mean", "threshold τ: 'batch_mean' (mean of sg f over the batch's answer tokens) or a number")
-    scorer_lr: float = param(0.2, "Adam learning rate of the scorer (0 freezes it: the frozen-scorer ablation)")
+        "predicting",
+        "which position's state scores token t: 'predicting' (the state before t, "
+        "whose output predicts t, as METHOD.md writes it) or 'token' (the state after reading t)",
+    )
+    tau: str = param(
+        "batch_mean",
+        "threshold τ: 'batch_mean' (mean of sg f over the batch's answer tokens) or a number",
+    )
+    scorer_lr: float = param(
+        0.2, "Adam learning rate of the scorer (0 freezes it: the frozen-scorer ablation)"
+    )
     scorer_warmup_steps: int | None = param(
-        None, "steps the scorer is held still at the start (all tokens selected); None: "
-              "scorer_warmup_share of the run's steps")
+        None,
+        "steps the scorer is held still at the start (all tokens selected); None: "
+        "scorer_warmup_share of the run's steps",
+    )
     scorer_warmup_share: float = param(
-        0.2, "warm-up as a share of the run's steps when scorer_warmup_steps is None (0.2: 31 of "
-             "the 156 steps of 12 passes over forget10, 10 of 48 on a 60-pair forget set)")
+        0.2,
+        "warm-up as a share of the run's steps when scorer_warmup_steps is None (0.2: 31 of "
+        "the 156 steps of 12 passes over forget10, 10 of 48 on a 60-pair forget set)",
+    )
     scorer_l2: float = param(1e-3, "penalty on ‖v‖² in the scorer step")
     scorer_init: Literal["select_all", "random"] = param(
-        "select_all", "select_all: v=0, b=3 (every token starts selected); random: v ~ N(0,1) scaled "
-        "so vᵀĥ has std 2 on the first batch, b=0")
+        "select_all",
+        "select_all: v=0, b=3 (every token starts selected); random: v ~ N(0,1) scaled "
+        "so vᵀĥ has std 2 on the first batch, b=0",
+    )
     scorer_init_bias: float = param(3.0, "initial bias b for scorer_init=select_all")
-    normalise: Literal["none", "mean1"] = param("none", "none, or mean1: divide weights by their mean over each sequence")
+    normalise: Literal["none", "mean1"] = param(
+        "none", "none, or mean1: divide weights by their mean over each sequence"
+    )
 
     def validate(self) -> None:
         if self.scorer_layer not in ("middle", "last"):
             try:
                 int(self.scorer_layer)
             except (TypeError, ValueError):
-                raise MethodError(f"atwu: scorer_layer must be 'middle', 'last' or an integer, "
-                                  f"got {self.scorer_layer!r}") from None
+                raise MethodError(
+                    f"atwu: scorer_layer must be 'middle', 'last' or an integer, "
+                    f"got {self.scorer_layer!r}"
+                ) from None
         if self.tau != "batch_mean":
             try:
                 float(self.tau)
             except ValueError:
-                raise MethodError(f"atwu: tau must be 'batch_mean' or a number, got {self.tau!r}") from None
+                raise MethodError(
+                    f"atwu: tau must be 'batch_mean' or a number, got {self.tau!r}"
+                ) from None
         if self.scorer_lr < 0:
             raise MethodError("atwu: scorer_lr must be ≥ 0")
         if self.scorer_warmup_steps is not None and self.scorer_warmup_steps < 0:
@@ -94,7 +119,9 @@ def normalise_weights(weights: torch.Tensor, mask: torch.Tensor, how: str) -> to
 
 class ATWU(Method):
     name = "atwu"
-    summary = "learned linear token scorer over hidden states, alternating with a saturated forget loss"
+    summary = (
+        "learned linear token scorer over hidden states, alternating with a saturated forget loss"
+    )
     Params = ATWUParams
     role = "method"
     token_level = True
@@ -151,8 +178,12 @@ class ATWU(Method):
         return (2.0 / beta) * torch.log1p(torch.exp(beta * (fw.logp - ref)))
 
     def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
-        fw = forward(model, forget, hidden_layer=self.layer_index,
-                     hidden_at_token=self.params.scorer_position == "token")
+        fw = forward(
+            model,
+            forget,
+            hidden_layer=self.layer_index,
+            hidden_at_token=self.params.scorer_position == "token",
+        )
         h = self._hidden(fw)
         if self._needs_random_init:
             self.scorer.random_init(h[fw.mask], target_std=2.0)
@@ -163,8 +194,10 @@ class ATWU(Method):
         tau = self._tau(f_scorer, fw.mask)
         if step >= self.warmup_steps and self.params.scorer_lr > 0:
             scores = self.scorer(h)
-            scorer_loss = masked_mean(scores * (f_scorer - tau), fw.mask) \
+            scorer_loss = (
+                masked_mean(scores * (f_scorer - tau), fw.mask)
                 + self.params.scorer_l2 * self.scorer.weight_norm2()
+            )
             self.optimiser.zero_grad(set_to_none=True)
             scorer_loss.backward()
             self.optimiser.step()
@@ -177,21 +210,32 @@ class ATWU(Method):
         retain_loss, retain_logs = self.retain_term(model, retain)
         loss = self.params.gamma * forget_loss + retain_loss
         sel = weights[fw.mask]
-        logs.update(forget_loss=float(forget_loss.detach()), tau=float(tau),
-                    mean_weight=float(sel.mean()), selected_share=float((sel > 0.5).float().mean()),
-                    **retain_logs)
+        logs.update(
+            forget_loss=float(forget_loss.detach()),
+            tau=float(tau),
+            mean_weight=float(sel.mean()),
+            selected_share=float((sel > 0.5).float().mean()),
+            **retain_logs,
+        )
         return LossOutput(loss=loss, weights=weights, logs=logs)
 
     @torch.no_grad()
     def token_weights(self, model, forget: ForgetBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        fw = forward(model, forget, hidden_layer=self.layer_index,
-                     hidden_at_token=self.params.scorer_position == "token")
+        fw = forward(
+            model,
+            forget,
+            hidden_layer=self.layer_index,
+            hidden_at_token=self.params.scorer_position == "token",
+        )
         w = normalise_weights(self.scorer(self._hidden(fw)), fw.mask, self.params.normalise)
         return w, fw.mask
 
     def state_dict(self) -> dict:
-        return {"scorer": self.scorer.state_dict(), "optimiser": self.optimiser.state_dict(),
-                "needs_random_init": self._needs_random_init}
+        return {
+            "scorer": self.scorer.state_dict(),
+            "optimiser": self.optimiser.state_dict(),
+            "needs_random_init": self._needs_random_init,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.scorer.load_state_dict(state["scorer"])
@@ -200,8 +244,12 @@ class ATWU(Method):
 
     def save_artifacts(self, run_dir) -> None:
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.scorer.state_dict().items()}
-        meta = {"scorer_layer": str(self.layer_index), "normalise": self.params.normalise,
-                "hidden_size": str(self.ctx.hidden_size), "input": "hidden_state / RMS(hidden_state)"}
+        meta = {
+            "scorer_layer": str(self.layer_index),
+            "normalise": self.params.normalise,
+            "hidden_size": str(self.ctx.hidden_size),
+            "input": "hidden_state / RMS(hidden_state)",
+        }
         atomic_write_bytes(Path(run_dir) / SCORER_FILE, save(tensors, metadata=meta))
 
     def load_artifacts(self, run_dir) -> None:

@@ -39,37 +39,51 @@ class ForgetBatch(Batch):
 
     token_labels: torch.Tensor | None = None  # (B, T-1) aligned with targets: 1 fact, 0, -1
 
-    def to(self, device: torch.device) -> "ForgetBatch":
-        return ForgetBatch(self.input_ids.to(device), self.attention_mask.to(device),
-                           self.labels.to(device),
-                           None if self.token_labels is None else self.token_labels.to(device))
+    def to(self, device: torch.device) -> ForgetBatch:
+        return ForgetBatch(
+            self.input_ids.to(device),
+            self.attention_mask.to(device),
+            self.labels.to(device),
+            None if self.token_labels is None else self.token_labels.to(device),
+        )
 
 
 @dataclass
 class Forward:
     """One forward pass, aligned with the targets: position i predicts token i+1."""
 
-    logp: torch.Tensor            # (B, T-1) log p(true token)
-    mask: torch.Tensor            # (B, T-1) bool, completion tokens
-    hidden: torch.Tensor | None   # (B, T-1, d) hidden states predicting each token, if asked
+    logp: torch.Tensor  # (B, T-1) log p(true token)
+    mask: torch.Tensor  # (B, T-1) bool, completion tokens
+    hidden: torch.Tensor | None  # (B, T-1, d) hidden states predicting each token, if asked
     hidden_states: tuple | None = None
 
 
-def forward(model, batch: Batch, *, hidden_layer: int | None = None, all_hidden: bool = False,
-            hidden_at_token: bool = False) -> Forward:
+def forward(
+    model,
+    batch: Batch,
+    *,
+    hidden_layer: int | None = None,
+    all_hidden: bool = False,
+    hidden_at_token: bool = False,
+) -> Forward:
     """``hidden`` is the state that predicts each target token (input position t-1) or, with
     ``hidden_at_token``, the state at the target token itself (after reading it)."""
     want_hidden = hidden_layer is not None or all_hidden
-    out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                output_hidden_states=want_hidden, use_cache=False)
+    out = model(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        output_hidden_states=want_hidden,
+        use_cache=False,
+    )
     targets, mask = shifted_targets(batch)
     logp = token_logprobs(out.logits[:, :-1], targets)
     hidden = None
     if hidden_layer is not None:
         states = out.hidden_states[hidden_layer]
         hidden = states[:, 1:] if hidden_at_token else states[:, :-1]
-    return Forward(logp=logp, mask=mask, hidden=hidden,
-                   hidden_states=out.hidden_states if all_hidden else None)
+    return Forward(
+        logp=logp, mask=mask, hidden=hidden, hidden_states=out.hidden_states if all_hidden else None
+    )
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -86,7 +100,7 @@ def nll(model, batch: Batch) -> torch.Tensor:
 @dataclass
 class LossOutput:
     loss: torch.Tensor
-    weights: torch.Tensor                  # (B, T-1) detached, meaningful where mask
+    weights: torch.Tensor  # (B, T-1) detached, meaningful where mask
     logs: dict[str, float] = field(default_factory=dict)
 
 
@@ -95,11 +109,11 @@ class MethodContext:
     """What a method may need besides the model being unlearned."""
 
     device: torch.device
-    reference_model: Any = None   # frozen copy of the starting model (NPO, TNPO, RMU, npo_token)
-    aux_model: Any = None         # auxiliary model (aux)
+    reference_model: Any = None  # frozen copy of the starting model (NPO, TNPO, RMU, npo_token)
+    aux_model: Any = None  # auxiliary model (aux)
     hidden_size: int = 0
     num_layers: int = 0
-    total_steps: int = 0          # the run's optimiser steps (for warm-ups given as a share)
+    total_steps: int = 0  # the run's optimiser steps (for warm-ups given as a share)
 
 
 class Method:
@@ -115,8 +129,8 @@ class Method:
     #: what the method is in a comparison: the proposed method, a baseline from the literature,
     #: an ablation of ATWU, or a reference that reads the ground truth (never a rival)
     role: ClassVar[Role] = "baseline"
-    token_level: ClassVar[bool] = False       # weights vary across tokens
-    needs_labels: ClassVar[bool] = False      # reads the ground-truth spans (oracle)
+    token_level: ClassVar[bool] = False  # weights vary across tokens
+    needs_labels: ClassVar[bool] = False  # reads the ground-truth spans (oracle)
     needs_reference: ClassVar[bool] = False
     needs_aux: ClassVar[bool] = False
     uses_retain: ClassVar[bool] = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from atwu.methods.base import Method, RetainForgetParams, forward, masked_mean, LossOutput
+from atwu.methods.base import LossOutput, Method, RetainForgetParams, forward, masked_mean
 from atwu.methods.ga import uniform_weights
 
 
@@ -22,5 +22,8 @@ class GradDiff(Method):
         fw = forward(model, forget)
         forget_loss = masked_mean(fw.logp, fw.mask)
         retain_loss, logs = self.retain_term(model, retain)
-        return LossOutput(self.params.gamma * forget_loss + retain_loss, uniform_weights(fw),
-                          {"forget_loss": float(forget_loss.detach()), **logs})
+        return LossOutput(
+            self.params.gamma * forget_loss + retain_loss,
+            uniform_weights(fw),
+            {"forget_loss": float(forget_loss.detach()), **logs},
+        )

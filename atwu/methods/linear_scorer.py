@@ -42,11 +42,12 @@ class LinearScorer(torch.nn.Module):
         return self.linear.weight.pow(2).sum()
 
     @classmethod
-    def load(cls, path: str | Path) -> tuple["LinearScorer", dict]:
+    def load(cls, path: str | Path) -> tuple[LinearScorer, dict]:
         from safetensors import safe_open
+
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f}
         scorer = cls(tensors["linear.weight"].shape[1])
         scorer.load_state_dict(tensors)
         return scorer, meta

@@ -35,5 +35,8 @@ class NPO(Method):
         beta = self.params.beta
         forget_loss = -(2.0 / beta) * F.logsigmoid(-beta * ratio).mean()
         retain_loss, logs = self.retain_term(model, retain)
-        return LossOutput(self.params.gamma * forget_loss + retain_loss, uniform_weights(fw),
-                          {"forget_loss": float(forget_loss.detach()), **logs})
+        return LossOutput(
+            self.params.gamma * forget_loss + retain_loss,
+            uniform_weights(fw),
+            {"forget_loss": float(forget_loss.detach()), **logs},
+        )

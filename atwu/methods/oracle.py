@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
-from atwu.methods.base import RetainForgetParams, forward
+from atwu.methods.base import RetainForgetParams
 from atwu.methods.token_weighted import TokenWeightedMethod
-from atwu.params import param
 
 
 @dataclass
@@ -18,7 +15,9 @@ class OracleParams(RetainForgetParams):
 
 class Oracle(TokenWeightedMethod):
     name = "oracle"
-    summary = "ATWU's saturated loss with ground-truth weights (1 on fact tokens): the reference ceiling"
+    summary = (
+        "ATWU's saturated loss with ground-truth weights (1 on fact tokens): the reference ceiling"
+    )
     Params = OracleParams
     saturated = True
     role = "reference"

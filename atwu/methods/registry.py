@@ -32,8 +32,10 @@ def all_methods() -> dict[str, type[Method]]:
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Method) and cls.name and cls.__module__ == module.__name__:
                 if cls.name in found and found[cls.name] is not cls:
-                    raise RuntimeError(f"method name {cls.name!r} is used by "
-                                       f"{found[cls.name].__module__} and {cls.__module__}")
+                    raise RuntimeError(
+                        f"method name {cls.name!r} is used by "
+                        f"{found[cls.name].__module__} and {cls.__module__}"
+                    )
                 found[cls.name] = cls
     return dict(sorted(found.items()))
 
@@ -52,7 +54,11 @@ def build_params(method: type[Method], overrides: dict[str, Any]) -> Any:
     for key, value in overrides.items():
         if key not in fields:
             close = difflib.get_close_matches(key, fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(fields))}"
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; known: {', '.join(sorted(fields))}"
+            )
             raise MethodError(f"{method.name}: unknown parameter {key!r}{hint}")
         if isinstance(value, str):
             try:

@@ -13,9 +13,14 @@ from atwu.params import param
 
 @dataclass
 class RMUParams:
-    layer: int = param(-2, "hidden_states index whose activations are steered (-2: the middle of a 2-layer model; "
-                           "use about a third of the depth on large models)")
-    steering_coeff: float = param(2.0, "c: forget activations are pushed to c·(mean activation norm)·u")
+    layer: int = param(
+        -2,
+        "hidden_states index whose activations are steered (-2: the middle of a 2-layer model; "
+        "use about a third of the depth on large models)",
+    )
+    steering_coeff: float = param(
+        2.0, "c: forget activations are pushed to c·(mean activation norm)·u"
+    )
     alpha: float = param(1.0, "weight of keeping retain activations equal to the frozen model's")
     seed: int = param(0, "seed of the random direction u")
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
-from atwu.methods.base import RetainForgetParams, forward
+from atwu.methods.base import RetainForgetParams
 from atwu.methods.token_weighted import TokenWeightedMethod
 from atwu.params import param
 

@@ -31,5 +31,8 @@ class SimNPO(Method):
         beta = self.params.beta
         forget_loss = -(2.0 / beta) * F.logsigmoid(beta * (mean_nll - self.params.delta)).mean()
         retain_loss, logs = self.retain_term(model, retain)
-        return LossOutput(self.params.gamma * forget_loss + retain_loss, uniform_weights(fw),
-                          {"forget_loss": float(forget_loss.detach()), **logs})
+        return LossOutput(
+            self.params.gamma * forget_loss + retain_loss,
+            uniform_weights(fw),
+            {"forget_loss": float(forget_loss.detach()), **logs},
+        )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from atwu.methods.base import RetainForgetParams, forward
 from atwu.methods.token_weighted import TokenWeightedMethod
 from atwu.params import param

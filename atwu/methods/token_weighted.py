@@ -28,9 +28,15 @@ class TokenWeightedMethod(Method):
         forget_loss = masked_mean(weights * per_token, fw.mask)
         retain_loss, logs = self.retain_term(model, retain)
         gamma = getattr(self.params, "gamma", 1.0)
-        return LossOutput(gamma * forget_loss + retain_loss, weights,
-                          {"forget_loss": float(forget_loss.detach()),
-                           "mean_weight": float(weights[fw.mask].mean()), **logs})
+        return LossOutput(
+            gamma * forget_loss + retain_loss,
+            weights,
+            {
+                "forget_loss": float(forget_loss.detach()),
+                "mean_weight": float(weights[fw.mask].mean()),
+                **logs,
+            },
+        )
 
     @torch.no_grad()
     def token_weights(self, model, forget):

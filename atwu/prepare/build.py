@@ -10,13 +10,12 @@ never mistaken for a finished one.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import multiprocessing
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from atwu.benchmark import FORMAT_VERSION, write_splits
 from atwu.data.embedded import RETAIN_EVAL_SIZE, RETAIN_OF, generate_splits
@@ -74,15 +73,14 @@ def _tokenizer_corpus(splits: dict[str, list[QAPair]]) -> list[str]:
 def _train_job(root: str, job: ModelJob, position: int) -> dict:
     """Runs in a worker process: train one model, save it, answer its evaluation questions."""
     import torch
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     from atwu.data.chat import encode_pair
     from atwu.data.pairs_file import load_pairs as _load
     from atwu.evaluate.generation import greedy_answers
     from atwu.models import TinyModelSpec, build_tiny_model, count_parameters
     from atwu.prepare.memorise import PretrainConfig, train_memoriser
-    from transformers import AutoTokenizer
-
-    from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(1)
@@ -92,10 +90,16 @@ def _train_job(root: str, job: ModelJob, position: int) -> dict:
     pairs = [p for s in job.train_splits for p in _load(root_path / "data" / f"{s}.jsonl")]
     encoded = [encode_pair(tok, p.question, p.answer) for p in pairs]
     epochs = auto_epochs(len(encoded), job.epochs)
-    model = build_tiny_model(len(tok), TinyModelSpec(), pad_id=tok.pad_token_id,
-                             eos_id=tok.eos_token_id, seed=job.seed)
-    losses = train_memoriser(model, encoded, tok.pad_token_id,
-                             PretrainConfig(epochs=epochs, batch_size=BATCH, seed=job.seed), desc=job.name)
+    model = build_tiny_model(
+        len(tok), TinyModelSpec(), pad_id=tok.pad_token_id, eos_id=tok.eos_token_id, seed=job.seed
+    )
+    losses = train_memoriser(
+        model,
+        encoded,
+        tok.pad_token_id,
+        PretrainConfig(epochs=epochs, batch_size=BATCH, seed=job.seed),
+        desc=job.name,
+    )
     out = root_path / "models" / job.name
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.eos_token_id = tok.eos_token_id
@@ -105,9 +109,15 @@ def _train_job(root: str, job: ModelJob, position: int) -> dict:
     for split in job.eval_splits:
         eval_pairs = _load(root_path / "data" / f"{split}.jsonl")
         answers[split] = greedy_answers(model, tok, [p.question for p in eval_pairs])
-    return {"name": job.name, "seconds": time.time() - start, "final_loss": losses[-1],
-            "parameters": count_parameters(model), "answers": answers,
-            "train_pairs": len(pairs), "epochs": epochs}
+    return {
+        "name": job.name,
+        "seconds": time.time() - start,
+        "final_loss": losses[-1],
+        "parameters": count_parameters(model),
+        "answers": answers,
+        "train_pairs": len(pairs),
+        "epochs": epochs,
+    }
 
 
 def _exact_match(answers: list[str], pairs: list[QAPair]) -> float:
@@ -121,34 +131,45 @@ def _specific_leak(answers: list[str], pairs: list[QAPair]) -> float:
         for span in pair.spans or []:
             if span.label == "specific":
                 total += 1
-                hits += pair.answer[span.start:span.end] in answer
+                hits += pair.answer[span.start : span.end] in answer
     return hits / total if total else float("nan")
 
 
-def _quality(results: dict[str, dict], split_pairs: dict[str, list[QAPair]],
-             forget_pairs: dict[str, str]) -> dict:
+def _quality(
+    results: dict[str, dict], split_pairs: dict[str, list[QAPair]], forget_pairs: dict[str, str]
+) -> dict:
     quality: dict = {"models": {}}
     for name, res in results.items():
-        entry = {k: res[k] for k in ("seconds", "final_loss", "parameters", "train_pairs", "epochs")}
-        entry["exact_match"] = {s: _exact_match(a, split_pairs[s]) for s, a in res["answers"].items()}
+        entry = {
+            k: res[k] for k in ("seconds", "final_loss", "parameters", "train_pairs", "epochs")
+        }
+        entry["exact_match"] = {
+            s: _exact_match(a, split_pairs[s]) for s, a in res["answers"].items()
+        }
         quality["models"][name] = entry
     for forget, retain in forget_pairs.items():
         if retain in results and forget in results[retain]["answers"]:
             quality["models"][retain]["specific_leak"] = {
-                forget: _specific_leak(results[retain]["answers"][forget], split_pairs[forget])}
+                forget: _specific_leak(results[retain]["answers"][forget], split_pairs[forget])
+            }
     return quality
 
 
 def _run_jobs(root: Path, jobs: list[ModelJob], workers: int, progress: ProgressFn | None) -> dict:
     results: dict[str, dict] = {}
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
-    with cf.ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=ctx) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(jobs))), mp_context=ctx
+    ) as pool:
         futures = {pool.submit(_train_job, str(root), job, i): job for i, job in enumerate(jobs)}
         for fut in cf.as_completed(futures):
             res = fut.result()
             results[res["name"]] = res
             if progress:
-                progress(f"trained model {res['name']} ({res['seconds']:.0f} s)", len(results) / len(jobs))
+                progress(
+                    f"trained model {res['name']} ({res['seconds']:.0f} s)",
+                    len(results) / len(jobs),
+                )
     return results
 
 
@@ -161,36 +182,61 @@ def _write_common(tmp: Path, splits: dict[str, list[QAPair]], vocab_size: int) -
     return split_meta
 
 
-def prepare_embedded(out: Path, options: PrepareOptions, *, overwrite: bool = False,
-                     progress: ProgressFn | None = None) -> dict:
+def prepare_embedded(
+    out: Path,
+    options: PrepareOptions,
+    *,
+    overwrite: bool = False,
+    progress: ProgressFn | None = None,
+) -> dict:
     for r in options.retain_splits:
         if r not in RETAIN_OF.values():
-            raise ValueError(f"unknown retain split {r!r}; choose from {', '.join(RETAIN_OF.values())}")
+            raise ValueError(
+                f"unknown retain split {r!r}; choose from {', '.join(RETAIN_OF.values())}"
+            )
     start = time.time()
-    splits = generate_splits(options.authors, options.seed, pairs_per_author=options.pairs_per_author)
+    splits = generate_splits(
+        options.authors, options.seed, pairs_per_author=options.pairs_per_author
+    )
     forget_pairs = {f: r for f, r in RETAIN_OF.items()}
     with atomic_directory(out, overwrite=overwrite) as tmp:
         if progress:
             progress("generated data", 0.0)
         split_meta = _write_common(tmp, splits, options.vocab_size)
-        jobs = [ModelJob("full", ("full", "general"), ("forget10", "retain90", "general"),
-                         options.epochs, options.seed)]
+        jobs = [
+            ModelJob(
+                "full",
+                ("full", "general"),
+                ("forget10", "retain90", "general"),
+                options.epochs,
+                options.seed,
+            )
+        ]
         for r in sorted(options.retain_splits, key=lambda s: s != "retain90"):
             forget = next(f for f, rr in RETAIN_OF.items() if rr == r)
             jobs.append(ModelJob(r, (r, "general"), (r, forget), options.epochs, options.seed + 1))
-        jobs.append(ModelJob("base", ("holdout", "general"), ("holdout",), options.epochs,
-                             options.seed + 2))
+        jobs.append(
+            ModelJob("base", ("holdout", "general"), ("holdout",), options.epochs, options.seed + 2)
+        )
         results = _run_jobs(tmp, jobs, options.workers, progress)
         manifest = {
-            "format_version": FORMAT_VERSION, "kind": "embedded", "name": out.name,
-            "seed": options.seed, "authors": options.authors,
-            "pairs_per_author": options.pairs_per_author, "splits": split_meta,
+            "format_version": FORMAT_VERSION,
+            "kind": "embedded",
+            "name": out.name,
+            "seed": options.seed,
+            "authors": options.authors,
+            "pairs_per_author": options.pairs_per_author,
+            "splits": split_meta,
             "forget_splits": {f: r for f, r in forget_pairs.items() if r in options.retain_splits},
-            "default_forget_split": "forget10" if "retain90" in options.retain_splits
+            "default_forget_split": "forget10"
+            if "retain90" in options.retain_splits
             else next(f for f, r in forget_pairs.items() if r in options.retain_splits),
-            "retain_eval": "retain_eval", "utility_splits": ["retain_eval", "general"],
+            "retain_eval": "retain_eval",
+            "utility_splits": ["retain_eval", "general"],
             "models": {j.name: f"models/{j.name}" for j in jobs},
-            "target_model": "full", "aux_model": "base", "options": asdict(options),
+            "target_model": "full",
+            "aux_model": "base",
+            "options": asdict(options),
         }
         quality = _quality(results, splits, forget_pairs)
         quality["prepare_seconds"] = time.time() - start
@@ -199,8 +245,16 @@ def prepare_embedded(out: Path, options: PrepareOptions, *, overwrite: bool = Fa
     return quality
 
 
-def prepare_custom(out: Path, forget: Path, retain: Path, holdout: Path | None, options: PrepareOptions,
-                   *, overwrite: bool = False, progress: ProgressFn | None = None) -> dict:
+def prepare_custom(
+    out: Path,
+    forget: Path,
+    retain: Path,
+    holdout: Path | None,
+    options: PrepareOptions,
+    *,
+    overwrite: bool = False,
+    progress: ProgressFn | None = None,
+) -> dict:
     """A user's own forget/retain (and optional holdout) files, in the same layout."""
     start = time.time()
     splits = {"forget": load_pairs(forget), "retain": load_pairs(retain)}
@@ -209,26 +263,46 @@ def prepare_custom(out: Path, forget: Path, retain: Path, holdout: Path | None, 
     # Ids must stay unique across the combined training set of the full model.
     overlap = {p.id for p in splits["forget"]} & {p.id for p in splits["retain"]}
     if overlap:
-        raise ValueError(f"{forget} and {retain} share ids ({', '.join(sorted(overlap)[:3])}...); "
-                         "ids must be unique across the forget and retain files")
+        raise ValueError(
+            f"{forget} and {retain} share ids ({', '.join(sorted(overlap)[:3])}...); "
+            "ids must be unique across the forget and retain files"
+        )
     splits["full"] = splits["forget"] + splits["retain"]
     rng = random.Random(f"retain_eval:{options.seed}")
-    chosen = sorted(rng.sample(range(len(splits["retain"])), min(RETAIN_EVAL_SIZE, len(splits["retain"]))))
+    chosen = sorted(
+        rng.sample(range(len(splits["retain"])), min(RETAIN_EVAL_SIZE, len(splits["retain"])))
+    )
     splits["retain_eval"] = [splits["retain"][i] for i in chosen]
     with atomic_directory(out, overwrite=overwrite) as tmp:
         split_meta = _write_common(tmp, splits, options.vocab_size)
-        jobs = [ModelJob("full", ("full",), ("forget", "retain_eval"), options.epochs, options.seed),
-                ModelJob("retain", ("retain",), ("retain_eval", "forget"), options.epochs, options.seed + 1)]
+        jobs = [
+            ModelJob("full", ("full",), ("forget", "retain_eval"), options.epochs, options.seed),
+            ModelJob(
+                "retain", ("retain",), ("retain_eval", "forget"), options.epochs, options.seed + 1
+            ),
+        ]
         if holdout is not None:
-            jobs.append(ModelJob("base", ("holdout",), ("holdout",), options.epochs, options.seed + 2))
+            jobs.append(
+                ModelJob("base", ("holdout",), ("holdout",), options.epochs, options.seed + 2)
+            )
         results = _run_jobs(tmp, jobs, options.workers, progress)
         manifest = {
-            "format_version": FORMAT_VERSION, "kind": "custom", "name": out.name,
-            "seed": options.seed, "splits": split_meta, "forget_splits": {"forget": "retain"},
-            "default_forget_split": "forget", "retain_eval": "retain_eval",
-            "utility_splits": ["retain_eval"], "models": {j.name: f"models/{j.name}" for j in jobs},
-            "target_model": "full", "sources": {"forget": str(forget), "retain": str(retain),
-                                                "holdout": str(holdout) if holdout else None},
+            "format_version": FORMAT_VERSION,
+            "kind": "custom",
+            "name": out.name,
+            "seed": options.seed,
+            "splits": split_meta,
+            "forget_splits": {"forget": "retain"},
+            "default_forget_split": "forget",
+            "retain_eval": "retain_eval",
+            "utility_splits": ["retain_eval"],
+            "models": {j.name: f"models/{j.name}" for j in jobs},
+            "target_model": "full",
+            "sources": {
+                "forget": str(forget),
+                "retain": str(retain),
+                "holdout": str(holdout) if holdout else None,
+            },
             "options": asdict(options),
         }
         if holdout is not None:

@@ -7,8 +7,8 @@ its target models. Deterministic on CPU for a given seed.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -28,9 +28,15 @@ class PretrainConfig:
     seed: int = 0
 
 
-def train_memoriser(model: torch.nn.Module, encoded: Sequence[EncodedPair], pad_id: int,
-                    config: PretrainConfig, *, desc: str = "train",
-                    on_step: Callable[[int, int], None] | None = None) -> list[float]:
+def train_memoriser(
+    model: torch.nn.Module,
+    encoded: Sequence[EncodedPair],
+    pad_id: int,
+    config: PretrainConfig,
+    *,
+    desc: str = "train",
+    on_step: Callable[[int, int], None] | None = None,
+) -> list[float]:
     """Fit ``model`` on ``encoded``; returns the mean loss per epoch."""
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
@@ -46,8 +52,10 @@ def train_memoriser(model: torch.nn.Module, encoded: Sequence[EncodedPair], pad_
             rng.shuffle(order)
             epoch_loss = 0.0
             for lo in range(0, len(order), config.batch_size):
-                batch = collate([encoded[i] for i in order[lo:lo + config.batch_size]], pad_id)
-                logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+                batch = collate([encoded[i] for i in order[lo : lo + config.batch_size]], pad_id)
+                logits = model(
+                    input_ids=batch.input_ids, attention_mask=batch.attention_mask
+                ).logits
                 targets, mask = shifted_targets(batch)
                 logp = token_logprobs(logits[:, :-1], targets)
                 loss = -(logp * mask).sum() / mask.sum()

@@ -35,5 +35,14 @@ SCORER = "scorer.safetensors"
 MODEL_DIR = "model"
 STATE_DIR = "state"
 
-WEIGHT_COLUMNS = ["step", "example_id", "position", "token", "char_start", "char_end", "weight",
-                  "label", "span_kind"]
+WEIGHT_COLUMNS = [
+    "step",
+    "example_id",
+    "position",
+    "token",
+    "char_start",
+    "char_end",
+    "weight",
+    "label",
+    "span_kind",
+]

@@ -14,12 +14,30 @@ import pandas as pd
 
 from atwu.errors import InputError
 from atwu.io import read_json, read_jsonl
-from atwu.runs.layout import (CONFIG, EVAL_EXAMPLES, EVAL_LOG, EXAMPLES, OLD_TRAIN_LOG, STATUS,
-                              TRAIN_LOG, WEIGHT_COLUMNS, WEIGHTS)
+from atwu.runs.layout import (
+    CONFIG,
+    EVAL_EXAMPLES,
+    EVAL_LOG,
+    EXAMPLES,
+    OLD_TRAIN_LOG,
+    STATUS,
+    TRAIN_LOG,
+    WEIGHT_COLUMNS,
+    WEIGHTS,
+)
 from atwu.runs.status import effective_state
 
-EVAL_EXAMPLE_COLUMNS = ["step", "split", "example_id", "prob", "truth_ratio", "rouge",
-                        "forget_loss", "generated", "auroc"]
+EVAL_EXAMPLE_COLUMNS = [
+    "step",
+    "split",
+    "example_id",
+    "prob",
+    "truth_ratio",
+    "rouge",
+    "forget_loss",
+    "generated",
+    "auroc",
+]
 
 
 class RunDirError(InputError):
@@ -83,8 +101,11 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
         return []
     runs = []
     for child in sorted(root.iterdir()):
-        if child.is_dir() and not child.name.startswith(".") and (
-                (child / CONFIG).exists() or (child / STATUS).exists()):
+        if (
+            child.is_dir()
+            and not child.name.startswith(".")
+            and ((child / CONFIG).exists() or (child / STATUS).exists())
+        ):
             runs.append(read_run(child))
     return runs
 

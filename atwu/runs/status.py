@@ -17,7 +17,7 @@ STALE_AFTER_S = 60.0
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
@@ -36,8 +36,14 @@ class StatusWriter:
         self.path = root / STATUS
         self.lock = threading.Lock()
         self.status: dict[str, Any] = {
-            "state": "queued", "message": "", "pid": os.getpid(), "started_at": None,
-            "ended_at": None, "heartbeat_at": utc_now(), "step": 0, "total_steps": total_steps,
+            "state": "queued",
+            "message": "",
+            "pid": os.getpid(),
+            "started_at": None,
+            "ended_at": None,
+            "heartbeat_at": utc_now(),
+            "step": 0,
+            "total_steps": total_steps,
         }
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -52,6 +58,7 @@ class StatusWriter:
         def beat() -> None:
             while not self._stop.wait(HEARTBEAT_EVERY_S):
                 self.update()
+
         self._thread = threading.Thread(target=beat, name="atwu-heartbeat", daemon=True)
         self._thread.start()
 
@@ -67,8 +74,10 @@ def effective_state(status: dict, *, now: dt.datetime | None = None) -> tuple[st
     message = status.get("message", "")
     if state == "running":
         beat = parse_time(status.get("heartbeat_at"))
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         if beat is None or (now - beat).total_seconds() > STALE_AFTER_S:
-            return "failed", ("the process stopped without reporting (no heartbeat for over "
-                              f"{int(STALE_AFTER_S)} s); it was probably killed")
+            return "failed", (
+                "the process stopped without reporting (no heartbeat for over "
+                f"{int(STALE_AFTER_S)} s); it was probably killed"
+            )
     return state, message

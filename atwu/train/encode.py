@@ -27,7 +27,7 @@ class Example:
     pair: QAPair
     input_ids: list[int]
     prompt_len: int
-    labels: list[int]               # per completion token
+    labels: list[int]  # per completion token
     kinds: list[str | None]
     tokens: list[str]
     offsets: list[tuple[int, int]]
@@ -36,14 +36,14 @@ class Example:
 def encode_example(tokenizer, pair: QAPair) -> Example:
     enc = encode_pair(tokenizer, pair.question, pair.answer)
     labels, kinds = token_labels(pair.answer, enc.answer_offsets, pair.spans)
-    completion = enc.input_ids[enc.prompt_len:]
+    completion = enc.input_ids[enc.prompt_len :]
     tokens, offsets = [], []
     for tid, off in zip(completion, enc.answer_offsets):
         if off is None:
             tokens.append(tokenizer.convert_ids_to_tokens(tid))
             offsets.append((-1, -1))
         else:
-            tokens.append(pair.answer[off[0]:off[1]])
+            tokens.append(pair.answer[off[0] : off[1]])
             offsets.append(off)
     return Example(pair, enc.input_ids, enc.prompt_len, labels, kinds, tokens, offsets)
 
@@ -55,7 +55,7 @@ def forget_batch(examples: list[Example], pad_id: int) -> ForgetBatch:
     for i, e in enumerate(examples):
         # completion token j sits at input position prompt_len + j, i.e. target index prompt_len + j - 1
         start = e.prompt_len - 1
-        labels[i, start:start + len(e.labels)] = torch.tensor(e.labels)
+        labels[i, start : start + len(e.labels)] = torch.tensor(e.labels)
     return ForgetBatch(base.input_ids, base.attention_mask, base.labels, labels)
 
 
@@ -71,4 +71,4 @@ class BatchStream:
         epoch, k = divmod(step, per_epoch)
         order = list(range(self.n))
         random.Random(f"{self.seed}:{epoch}").shuffle(order)
-        return order[k * self.batch_size:(k + 1) * self.batch_size]
+        return order[k * self.batch_size : (k + 1) * self.batch_size]

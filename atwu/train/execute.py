@@ -18,15 +18,33 @@ def evaluator_for(trainer: Trainer, tokenizer, device):
     """The checkpoint evaluator of a run (imported only when a run evaluates)."""
     from atwu.evaluate.checkpoint import CheckpointEvaluator
 
-    return CheckpointEvaluator(trainer.bench, trainer.split, tokenizer, trainer.out,
-                               quick=trainer.config.quick, device=device,
-                               starting_model_path=trainer.model_path)
+    return CheckpointEvaluator(
+        trainer.bench,
+        trainer.split,
+        tokenizer,
+        trainer.out,
+        quick=trainer.config.quick,
+        device=device,
+        starting_model_path=trainer.model_path,
+    )
 
 
-def execute_run(cfg: RunConfig, out: Path, *, resume: bool = False, overwrite: bool = False,
-                progress: bool | None = None) -> int:
-    trainer = Trainer(cfg, out, resume=resume, overwrite=overwrite, evaluator_factory=evaluator_for,
-                      progress=progress)
+def execute_run(
+    cfg: RunConfig,
+    out: Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> int:
+    trainer = Trainer(
+        cfg,
+        out,
+        resume=resume,
+        overwrite=overwrite,
+        evaluator_factory=evaluator_for,
+        progress=progress,
+    )
     try:
         result = trainer.run()
     except Cancelled:

@@ -34,11 +34,24 @@ from atwu.data.chat import EncodedPair, encode_pair, warn_if_plain
 from atwu.io import append_jsonl, atomic_write_json, read_json, write_jsonl
 from atwu.methods.base import Method, MethodContext
 from atwu.models import (
-    apply_lora, count_parameters, enable_gradient_checkpointing, load_model, load_tokenizer,
-    parse_dtype, resolve_device,
+    apply_lora,
+    count_parameters,
+    enable_gradient_checkpointing,
+    load_model,
+    load_tokenizer,
+    parse_dtype,
+    resolve_device,
 )
-from atwu.runs.layout import (CONFIG, EVAL_LOG, EXAMPLES, SCHEMA_VERSION, STATE_DIR, STATUS,
-                              TRAIN_LOG, WEIGHT_COLUMNS)
+from atwu.runs.layout import (
+    CONFIG,
+    EVAL_LOG,
+    EXAMPLES,
+    SCHEMA_VERSION,
+    STATE_DIR,
+    STATUS,
+    TRAIN_LOG,
+    WEIGHT_COLUMNS,
+)
 from atwu.runs.read import read_weights
 from atwu.runs.status import StatusWriter, utc_now
 from atwu.runs.write import write_weights
@@ -59,6 +72,7 @@ def set_seed(seed: int) -> None:
 
 def _versions() -> dict[str, str]:
     import transformers
+
     return {"torch": torch.__version__, "transformers": transformers.__version__}
 
 
@@ -78,8 +92,16 @@ class Trainer:
     """One run: ``Trainer(config, out).run()``. Every input is checked in the constructor, before
     the output directory is touched."""
 
-    def __init__(self, config: RunConfig, out: Path, *, resume: bool = False, overwrite: bool = False,
-                 evaluator_factory: Any = None, progress: bool | None = None):
+    def __init__(
+        self,
+        config: RunConfig,
+        out: Path,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+        evaluator_factory: Any = None,
+        progress: bool | None = None,
+    ):
         self.config, self.out, self.resume, self.overwrite = config, Path(out), resume, overwrite
         self.evaluator_factory = evaluator_factory
         # None: a progress bar only on a terminal (a log file would fill with redrawn bars; the
@@ -111,8 +133,10 @@ class Trainer:
             finished = status.is_file() and read_json(status).get("state") == "done"
             if not self.overwrite:
                 what = "a finished run" if finished else "files"
-                raise RunError(f"{self.out} already holds {what}; pass --overwrite to replace it "
-                               "or choose another --out")
+                raise RunError(
+                    f"{self.out} already holds {what}; pass --overwrite to replace it "
+                    "or choose another --out"
+                )
 
     # ------------------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -128,17 +152,24 @@ class Trainer:
         status.start_heartbeat()
         try:
             result = self._run(status)
-            status.update(state="done", message=result.get("message", "finished"), ended_at=utc_now())
+            status.update(
+                state="done", message=result.get("message", "finished"), ended_at=utc_now()
+            )
             return result
         except (Cancelled, KeyboardInterrupt):
-            status.update(state="cancelled", message=f"cancelled at step {status.status['step']}",
-                          ended_at=utc_now())
+            status.update(
+                state="cancelled",
+                message=f"cancelled at step {status.status['step']}",
+                ended_at=utc_now(),
+            )
             raise
         except Diverged as exc:
             status.update(state="failed", message=str(exc), ended_at=utc_now())
             raise
         except Exception as exc:
-            status.update(state="failed", message=f"{type(exc).__name__}: {exc}", ended_at=utc_now())
+            status.update(
+                state="failed", message=f"{type(exc).__name__}: {exc}", ended_at=utc_now()
+            )
             raise
         finally:
             status.stop_heartbeat()
@@ -151,25 +182,35 @@ class Trainer:
         tokenizer = load_tokenizer(plan.model_path, trust_remote_code=cfg.trust_remote_code)
         warn_if_plain(tokenizer, plan.model_path)
         dtype = parse_dtype(cfg.dtype)
-        model = load_model(plan.model_path, device=device, dtype=dtype,
-                           trust_remote_code=cfg.trust_remote_code)
+        model = load_model(
+            plan.model_path, device=device, dtype=dtype, trust_remote_code=cfg.trust_remote_code
+        )
         n_params = count_parameters(model)
-        threads = cfg.threads or (1 if device.type == "cpu" and n_params < TINY_MODEL_PARAMS else None)
+        threads = cfg.threads or (
+            1 if device.type == "cpu" and n_params < TINY_MODEL_PARAMS else None
+        )
         if threads:
             torch.set_num_threads(threads)
         ref = None
         if plan.method_cls.requires_reference(plan.params):
             ref = copy.deepcopy(model).eval().requires_grad_(False)
-        aux = load_model(plan.aux_path, device=device, dtype=dtype).eval().requires_grad_(False) \
-            if plan.aux_path else None
+        aux = (
+            load_model(plan.aux_path, device=device, dtype=dtype).eval().requires_grad_(False)
+            if plan.aux_path
+            else None
+        )
         if cfg.gradient_checkpointing:
             enable_gradient_checkpointing(model)
         if cfg.lora is not None:  # after the reference copy: the reference stays the plain model
             model = apply_lora(model, cfg.lora)
-        ctx = MethodContext(device=device, reference_model=ref, aux_model=aux,
-                            hidden_size=model.config.hidden_size,
-                            num_layers=getattr(model.config, "num_hidden_layers", 0),
-                            total_steps=plan.total_steps)
+        ctx = MethodContext(
+            device=device,
+            reference_model=ref,
+            aux_model=aux,
+            hidden_size=model.config.hidden_size,
+            num_layers=getattr(model.config, "num_hidden_layers", 0),
+            total_steps=plan.total_steps,
+        )
         method = plan.method_cls(plan.params, ctx)
         model.train()
         if hasattr(model, "config"):
@@ -185,8 +226,10 @@ class Trainer:
         model, method, device = run.model, run.method, run.device
 
         forget = [encode_example(run.tokenizer, p) for p in plan.bench.pairs(plan.split)]
-        retain: list[EncodedPair] = [encode_pair(run.tokenizer, p.question, p.answer)
-                                     for p in plan.bench.pairs(plan.retain_split)]
+        retain: list[EncodedPair] = [
+            encode_pair(run.tokenizer, p.question, p.answer)
+            for p in plan.bench.pairs(plan.retain_split)
+        ]
         if not forget:
             raise RunError(f"forget split {plan.split} is empty")
         recorded = self._recorded(forget)
@@ -194,32 +237,59 @@ class Trainer:
 
         self._write_config(run, method.resolved())
         if not self.resume:
-            write_jsonl(self.out / EXAMPLES, [
-                {"example_id": e.pair.id, "question": e.pair.question, "answer": e.pair.answer,
-                 "spans": None if e.pair.spans is None else [[s.start, s.end, s.label] for s in e.pair.spans]}
-                for e in recorded])
+            write_jsonl(
+                self.out / EXAMPLES,
+                [
+                    {
+                        "example_id": e.pair.id,
+                        "question": e.pair.question,
+                        "answer": e.pair.answer,
+                        "spans": None
+                        if e.pair.spans is None
+                        else [[s.start, s.end, s.label] for s in e.pair.spans],
+                    }
+                    for e in recorded
+                ],
+            )
 
-        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=t.lr,
-                                weight_decay=t.weight_decay)
-        sched = get_scheduler(t.schedule, opt, num_warmup_steps=t.warmup_steps, num_training_steps=total)
+        opt = torch.optim.AdamW(
+            [p for p in model.parameters() if p.requires_grad], lr=t.lr, weight_decay=t.weight_decay
+        )
+        sched = get_scheduler(
+            t.schedule, opt, num_warmup_steps=t.warmup_steps, num_training_steps=total
+        )
         forget_stream = BatchStream(len(forget), t.forget_batch_size, cfg.seed)
-        retain_stream = BatchStream(len(retain), t.retain_batch_size, cfg.seed + 1) if retain else None
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-                    else contextlib.nullcontext())
+        retain_stream = (
+            BatchStream(len(retain), t.retain_batch_size, cfg.seed + 1) if retain else None
+        )
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if device.type == "cuda"
+            else contextlib.nullcontext()
+        )
 
-        evaluator = self.evaluator_factory(self, run.tokenizer, device) \
-            if (self.evaluator_factory and cfg.evaluate) else None
+        evaluator = (
+            self.evaluator_factory(self, run.tokenizer, device)
+            if (self.evaluator_factory and cfg.evaluate)
+            else None
+        )
         weight_frames: list[pd.DataFrame] = []
         start_step = 0
         if self.resume:
-            start_step = load_state(self.out, model, opt, sched, method, device,
-                                    lora=cfg.lora is not None)
+            start_step = load_state(
+                self.out, model, opt, sched, method, device, lora=cfg.lora is not None
+            )
             weight_frames = [self._existing_weights(start_step)]
         else:
             for name in (TRAIN_LOG, EVAL_LOG):
                 (self.out / name).unlink(missing_ok=True)
-        status.update(state="running", message=f"training on {device.type}", step=start_step,
-                      started_at=status.status.get("started_at") or utc_now(), pid=os.getpid())
+        status.update(
+            state="running",
+            message=f"training on {device.type}",
+            step=start_step,
+            started_at=status.status.get("started_at") or utc_now(),
+            pid=os.getpid(),
+        )
 
         def checkpoint(step: int) -> None:
             model.eval()
@@ -237,33 +307,53 @@ class Trainer:
 
         if start_step == 0:
             checkpoint(0)
-        bar = tqdm(total=total, initial=start_step, desc=f"{cfg.method}", unit="step",
-                   disable=None if self.progress is None else not self.progress)
+        bar = tqdm(
+            total=total,
+            initial=start_step,
+            desc=f"{cfg.method}",
+            unit="step",
+            disable=None if self.progress is None else not self.progress,
+        )
         started = time.time()
         last_good = start_step
         for step in range(start_step + 1, total + 1):
             step_start = time.perf_counter()
             fb = forget_batch([forget[i] for i in forget_stream.indices(step - 1)], pad).to(device)
-            rb = collate([retain[i] for i in retain_stream.indices(step - 1)], pad).to(device) \
-                if retain_stream and method.uses_retain else None
+            rb = (
+                collate([retain[i] for i in retain_stream.indices(step - 1)], pad).to(device)
+                if retain_stream and method.uses_retain
+                else None
+            )
             with autocast:
                 out = method.compute(model, fb, rb, step - 1)
             if not torch.isfinite(out.loss):
-                raise Diverged(f"diverged at step {step} (loss {float(out.loss.detach())}); "
-                               f"results up to step {last_good} are kept")
+                raise Diverged(
+                    f"diverged at step {step} (loss {float(out.loss.detach())}); "
+                    f"results up to step {last_good} are kept"
+                )
             opt.zero_grad(set_to_none=True)
             out.loss.backward()
-            grad_norm = (torch.nn.utils.clip_grad_norm_(model.parameters(), t.max_grad_norm)
-                         if t.max_grad_norm > 0 else torch.tensor(0.0))
+            grad_norm = (
+                torch.nn.utils.clip_grad_norm_(model.parameters(), t.max_grad_norm)
+                if t.max_grad_norm > 0
+                else torch.tensor(0.0)
+            )
             if not torch.isfinite(grad_norm):
-                raise Diverged(f"diverged at step {step} (gradient norm {float(grad_norm)}); "
-                               f"results up to step {last_good} are kept")
+                raise Diverged(
+                    f"diverged at step {step} (gradient norm {float(grad_norm)}); "
+                    f"results up to step {last_good} are kept"
+                )
             opt.step()
             sched.step()
-            record = {"step": step, "loss": float(out.loss.detach()), **out.logs,
-                      "lr": sched.get_last_lr()[0], "grad_norm": float(grad_norm),
-                      "step_seconds": round(time.perf_counter() - step_start, 5),
-                      "seconds": round(time.time() - started, 3)}
+            record = {
+                "step": step,
+                "loss": float(out.loss.detach()),
+                **out.logs,
+                "lr": sched.get_last_lr()[0],
+                "grad_norm": float(grad_norm),
+                "step_seconds": round(time.perf_counter() - step_start, 5),
+                "seconds": round(time.time() - started, 3),
+            }
             append_jsonl(self.out / TRAIN_LOG, record)
             bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.3f}")
@@ -274,13 +364,19 @@ class Trainer:
         bar.close()
         method.save_artifacts(self.out)
         self._save_model(run, status)
-        return {"message": f"finished {total} steps in {time.time() - started:.1f} s", "steps": total}
+        return {
+            "message": f"finished {total} steps in {time.time() - started:.1f} s",
+            "steps": total,
+        }
 
     # ------------------------------------------------------------------------------------------
     def _save_model(self, run: Loaded, status: StatusWriter) -> None:
         cfg = self.config
-        save = cfg.save_model if cfg.save_model is not None else \
-            (cfg.lora is not None or run.n_params < SAVE_MODEL_BELOW)  # LoRA: the (small) adapter
+        save = (
+            cfg.save_model
+            if cfg.save_model is not None
+            else (cfg.lora is not None or run.n_params < SAVE_MODEL_BELOW)
+        )  # LoRA: the (small) adapter
         if not save:
             return
         status.update(message="saving model")
@@ -299,16 +395,24 @@ class Trainer:
         return [forget[i] for i in idx]
 
     @torch.no_grad()
-    def _record_weights(self, model, method, recorded: list[Example], pad: int, step: int,
-                        device: torch.device, batch_size: int = 64) -> pd.DataFrame:
+    def _record_weights(
+        self,
+        model,
+        method,
+        recorded: list[Example],
+        pad: int,
+        step: int,
+        device: torch.device,
+        batch_size: int = 64,
+    ) -> pd.DataFrame:
         cols: dict[str, list] = {c: [] for c in WEIGHT_COLUMNS}
         for lo in range(0, len(recorded), batch_size):
-            chunk = recorded[lo:lo + batch_size]
+            chunk = recorded[lo : lo + batch_size]
             weights, _ = method.token_weights(model, forget_batch(chunk, pad).to(device))
             weights = weights.float().cpu().numpy()
             for i, e in enumerate(chunk):
                 start = e.prompt_len - 1
-                w = weights[i, start:start + len(e.labels)]
+                w = weights[i, start : start + len(e.labels)]
                 n = len(e.labels)
                 cols["step"] += [step] * n
                 cols["example_id"] += [e.pair.id] * n
@@ -320,8 +424,16 @@ class Trainer:
                 cols["label"] += e.labels
                 cols["span_kind"] += e.kinds
         frame = pd.DataFrame(cols)
-        return frame.astype({"step": "int64", "position": "int64", "char_start": "int64",
-                             "char_end": "int64", "weight": "float64", "label": "int64"})
+        return frame.astype(
+            {
+                "step": "int64",
+                "position": "int64",
+                "char_start": "int64",
+                "char_end": "int64",
+                "weight": "float64",
+                "label": "int64",
+            }
+        )
 
     def _write_config(self, run: Loaded, method_resolved: dict) -> None:
         plan = self.plan
@@ -329,13 +441,19 @@ class Trainer:
         data["params"] = {**vars(plan.params)}
         data["schema_version"] = SCHEMA_VERSION
         data["created_at"] = utc_now()
-        data["resolved"] = {"benchmark": str(plan.bench.root), "split": plan.split,
-                            "retain_split": plan.retain_split, "model": plan.model_path,
-                            "aux_model": plan.aux_path, "device": str(run.device),
-                            "parameters": run.n_params,
-                            "threads": run.threads or torch.get_num_threads(),
-                            "total_steps": plan.total_steps,
-                            "checkpoint_every": plan.checkpoint_every, "method": method_resolved}
+        data["resolved"] = {
+            "benchmark": str(plan.bench.root),
+            "split": plan.split,
+            "retain_split": plan.retain_split,
+            "model": plan.model_path,
+            "aux_model": plan.aux_path,
+            "device": str(run.device),
+            "parameters": run.n_params,
+            "threads": run.threads or torch.get_num_threads(),
+            "total_steps": plan.total_steps,
+            "checkpoint_every": plan.checkpoint_every,
+            "method": method_resolved,
+        }
         data["versions"] = _versions()
         atomic_write_json(self.out / CONFIG, data)
 

@@ -23,8 +23,9 @@ from atwu.train.errors import RunError
 REAL_BENCHMARKS = ("tofu", "rwku")
 
 
-def resolve_benchmark(name: str, options: dict | None = None, *,
-                      split: str | None = None) -> Benchmark:
+def resolve_benchmark(
+    name: str, options: dict | None = None, *, split: str | None = None
+) -> Benchmark:
     """``embedded``, a prepared benchmark directory, or ``tofu`` / ``rwku``: the hub dataset (or
     ``options["data_dir"]``) converted on first use under ``$ATWU_HOME/benchmarks`` (see
     :mod:`atwu.data.tofu`, :mod:`atwu.data.rwku`); ``options`` are ``RunConfig.benchmark_options``.
@@ -34,8 +35,10 @@ def resolve_benchmark(name: str, options: dict | None = None, *,
         try:
             if name == "tofu":
                 from atwu.data.tofu import TofuOptions, ensure_tofu
+
                 return Benchmark.load(ensure_tofu(TofuOptions.from_dict(options, split)))
             from atwu.data.rwku import RwkuOptions, ensure_rwku
+
             return Benchmark.load(ensure_rwku(RwkuOptions.from_dict(options)))
         except ValueError as exc:
             raise RunError(str(exc)) from exc
@@ -43,8 +46,10 @@ def resolve_benchmark(name: str, options: dict | None = None, *,
         raise RunError(f"{', '.join(sorted(options))}: only for --benchmark tofu or rwku")
     path = default_benchmark_dir() if name == EMBEDDED else Path(name).expanduser()
     if name == EMBEDDED and not (path / "manifest.json").is_file():
-        raise RunError(f"the embedded benchmark is not prepared yet at {path}; "
-                       "run `python -m atwu prepare` first")
+        raise RunError(
+            f"the embedded benchmark is not prepared yet at {path}; "
+            "run `python -m atwu prepare` first"
+        )
     try:
         return Benchmark.load(path)
     except InputError as exc:
@@ -74,38 +79,61 @@ def plan_run(config: RunConfig) -> RunPlan:
     bench = resolve_benchmark(config.benchmark, config.benchmark_options, split=config.split)
     split = config.split or bench.default_forget_split
     if split not in bench.splits:
-        raise RunError(f"split {split!r} is not in {bench.root} "
-                       f"(forget splits: {', '.join(bench.forget_splits)})")
+        raise RunError(
+            f"split {split!r} is not in {bench.root} "
+            f"(forget splits: {', '.join(bench.forget_splits)})"
+        )
     if split not in bench.forget_splits:
         if bench.manifest.get("kind") == "embedded" and split in RETAIN_OF:
             raise RunError(_missing_retain_message(bench, split, RETAIN_OF[split]))
-        raise RunError(f"{split!r} is not a forget split of {bench.root} "
-                       f"(forget splits: {', '.join(bench.forget_splits)})")
+        raise RunError(
+            f"{split!r} is not a forget split of {bench.root} "
+            f"(forget splits: {', '.join(bench.forget_splits)})"
+        )
     retain_split = bench.retain_for(split)
     model_path = config.model or str(bench.target_model)
     if not config.model and not Path(model_path).is_dir():
         raise RunError(f"the benchmark's target model is missing at {model_path}")
     # a hub id is "name" or "namespace/name": anything else that is no local directory is a
     # missing path (e.g. runs/x/model), not something to look up on the hub
-    if config.model and not Path(config.model).expanduser().is_dir() and (
-            config.model.startswith((".", "/", "~")) or config.model.count("/") > 1):
+    if (
+        config.model
+        and not Path(config.model).expanduser().is_dir()
+        and (config.model.startswith((".", "/", "~")) or config.model.count("/") > 1)
+    ):
         raise RunError(f"model path {config.model} does not exist")
     aux_path = None
     if method_cls.needs_aux:
-        aux_path = config.aux_model or (str(bench.model_path(bench.manifest["aux_model"]))
-                                        if "aux_model" in bench.manifest else None)
+        aux_path = config.aux_model or (
+            str(bench.model_path(bench.manifest["aux_model"]))
+            if "aux_model" in bench.manifest
+            else None
+        )
         if aux_path is None:
-            raise RunError("method aux needs an auxiliary model: prepare the benchmark with a "
-                           "holdout set or pass --aux-model PATH")
+            raise RunError(
+                "method aux needs an auxiliary model: prepare the benchmark with a "
+                "holdout set or pass --aux-model PATH"
+            )
     if method_cls.needs_labels and any(p.spans is None for p in bench.pairs(split)):
-        raise RunError(f"{method_cls.name} needs ground-truth spans, and some pairs of {split} "
-                       "have none")
+        raise RunError(
+            f"{method_cls.name} needs ground-truth spans, and some pairs of {split} have none"
+        )
     try:
         total = config.train.total_steps(len(bench.pairs(split)))
     except ValueError as exc:
         raise RunError(str(exc)) from None
-    return RunPlan(config, method_cls, params, bench, split, retain_split, model_path, aux_path,
-                   total, checkpoint_spacing(config.train.checkpoint_every, total))
+    return RunPlan(
+        config,
+        method_cls,
+        params,
+        bench,
+        split,
+        retain_split,
+        model_path,
+        aux_path,
+        total,
+        checkpoint_spacing(config.train.checkpoint_every, total),
+    )
 
 
 def checkpoint_spacing(every: int | None, total: int) -> int:
@@ -119,7 +147,7 @@ def checkpoint_spacing(every: int | None, total: int) -> int:
 
 def _missing_retain_message(bench: Benchmark, split: str, needed: str) -> str:
     """forget05/forget01 on an embedded benchmark prepared without their retain model."""
-    splits = ",".join([needed] + sorted(set(bench.forget_splits.values()) - {needed}))
+    splits = ",".join([needed, *sorted(set(bench.forget_splits.values()) - {needed})])
     command = f"python -m atwu prepare --retain-splits {splits}"
     options = bench.manifest.get("options", {})
     for flag, key, default in (("--authors", "authors", 200), ("--seed", "seed", 0)):
@@ -127,5 +155,7 @@ def _missing_retain_message(bench: Benchmark, split: str, needed: str) -> str:
             command += f" {flag} {options[key]}"
     if bench.root.resolve() != default_benchmark_dir().resolve():
         command += f" --out {bench.root}"
-    return (f"{split} needs the retain model {needed}, which was not prepared in "
-            f"{bench.root}; rebuild the benchmark with it: `{command} --overwrite`")
+    return (
+        f"{split} needs the retain model {needed}, which was not prepared in "
+        f"{bench.root}; rebuild the benchmark with it: `{command} --overwrite`"
+    )

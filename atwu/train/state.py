@@ -18,9 +18,16 @@ def save_state(out: Path, model, opt, sched, method, step: int) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     model.save_pretrained(tmp / "model")
-    torch.save({"optimiser": opt.state_dict(), "scheduler": sched.state_dict(),
-                "method": method.state_dict(), "step": step,
-                "torch_rng": torch.get_rng_state()}, tmp / "trainer.pt")
+    torch.save(
+        {
+            "optimiser": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "method": method.state_dict(),
+            "step": step,
+            "torch_rng": torch.get_rng_state(),
+        },
+        tmp / "trainer.pt",
+    )
     old = out / ".state.old"
     shutil.rmtree(old, ignore_errors=True)
     if (out / "state").exists():
@@ -37,6 +44,7 @@ def load_state(out: Path, model, opt, sched, method, device, *, lora: bool) -> i
     weights = load_file(str(next((state_dir / "model").glob("*.safetensors"))), device=str(device))
     if lora:  # the state holds adapter weights under peft's names
         from peft import set_peft_model_state_dict
+
         set_peft_model_state_dict(model, weights)
     else:
         model.load_state_dict(weights, strict=False)

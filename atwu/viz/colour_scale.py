@@ -7,7 +7,6 @@ import math
 
 import plotly.colors as pc
 
-
 #: Plotly colourscale name used for token weights (here and in the overview heatmap). Cividis is
 #: designed to be readable with colour-vision deficiencies and has monotone lightness; reversed so
 #: that low weights (the bulk of tokens) are pale and the few high-weight tokens stand out.
@@ -19,7 +18,7 @@ MISSING_COLOUR: str = "#d9d9d9"
 
 
 def hex_colour(rgb: tuple[float, float, float]) -> str:
-    r, g, b = (max(0, min(255, int(round(c)))) for c in rgb)
+    r, g, b = (max(0, min(255, round(c))) for c in rgb)
     return f"#{r:02x}{g:02x}{b:02x}"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -47,18 +46,30 @@ def comparison_bars(
     error = dict(type="data", array=std.to_numpy(dtype=float), visible=True)
     if kind == "dot":
         trace: go.Bar | go.Scatter = go.Scatter(
-            x=methods, y=df[mean_col], mode="markers", error_y=error, name=metric,
-            marker=dict(size=11, color=OKABE_ITO[0]), customdata=custom, hovertemplate=hover,
+            x=methods,
+            y=df[mean_col],
+            mode="markers",
+            error_y=error,
+            name=metric,
+            marker=dict(size=11, color=OKABE_ITO[0]),
+            customdata=custom,
+            hovertemplate=hover,
         )
     else:
         trace = go.Bar(
-            x=methods, y=df[mean_col], error_y=error, name=metric, marker_color=OKABE_ITO[0],
-            customdata=custom, hovertemplate=hover,
+            x=methods,
+            y=df[mean_col],
+            error_y=error,
+            name=metric,
+            marker_color=OKABE_ITO[0],
+            customdata=custom,
+            hovertemplate=hover,
         )
     fig = go.Figure(trace)
     base_layout(fig, title)
     # Keep the sorted order even if plotly would otherwise sort categories.
-    fig.update_xaxes(title="method", type="category", categoryorder="array",
-                     categoryarray=list(methods))
+    fig.update_xaxes(
+        title="method", type="category", categoryorder="array", categoryarray=list(methods)
+    )
     fig.update_yaxes(title=f"{esc(shown)} (mean ± std)")
     return fig

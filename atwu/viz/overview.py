@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atwu.viz.plotly_base import OKABE_ITO, base_layout, empty_figure, esc, is_empty
 from atwu.viz.colour_scale import COLOURSCALE, scale_range
+from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty
 
 
 def overview_matrix(weights: pd.DataFrame, *, max_examples: int = 200) -> go.Figure:
@@ -55,9 +52,9 @@ def overview_matrix(weights: pd.DataFrame, *, max_examples: int = 200) -> go.Fig
     finite = zvals[np.isfinite(zvals)]
     # The same range rule as the token view (atwu.viz.tokens.scale_range): 0..1 for weights in
     # [0, 1], min..max otherwise, 0..max(1, value) when every weight is equal.
-    zmin, zmax = scale_range(*(
-        (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    ))
+    zmin, zmax = scale_range(
+        *((float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
+    )
     if finite.size and finite.min() == finite.max():
         title += f" (all weights = {float(finite.min()):.3f})"
     fig = go.Figure(
@@ -72,8 +69,7 @@ def overview_matrix(weights: pd.DataFrame, *, max_examples: int = 200) -> go.Fig
             colorscale=COLOURSCALE,
             colorbar=dict(title="weight"),
             hovertemplate=(
-                "example %{y}<br>position %{x}<br>token %{text}<br>weight %{z:.3f}"
-                "<extra></extra>"
+                "example %{y}<br>position %{x}<br>token %{text}<br>weight %{z:.3f}<extra></extra>"
             ),
             name="weight",
         )
@@ -96,7 +92,10 @@ def overview_matrix(weights: pd.DataFrame, *, max_examples: int = 200) -> go.Fig
     fig.update_xaxes(title="answer position")
     # Categorical y keeps numeric-looking ids as labels; reversed so the first example is on top.
     fig.update_yaxes(
-        title="example", type="category", autorange="reversed", categoryorder="array",
+        title="example",
+        type="category",
+        autorange="reversed",
+        categoryorder="array",
         categoryarray=shown,
     )
     return fig

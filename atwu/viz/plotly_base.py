@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-
 #: Okabe–Ito qualitative palette (black moved last: it is kept for reference lines).
 OKABE_ITO: list[str] = [
     "#0072B2",  # blue

@@ -39,12 +39,17 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
-
 import plotly.colors as pc
 
-from atwu.viz.colour_scale import (COLOURSCALE, MISSING_COLOUR, colour_for, hex_colour,
-                                   parse_colour, position_on_scale, scale_range, text_colour_for)
-
+from atwu.viz.colour_scale import (
+    COLOURSCALE,
+    colour_for,
+    hex_colour,
+    parse_colour,
+    position_on_scale,
+    scale_range,
+    text_colour_for,
+)
 
 #: Ground-truth channel: span kind -> (CSS border-bottom, human description). Okabe–Ito colours
 #: (vermillion, blue) are distinguishable under the common colour-vision deficiencies, and the
@@ -245,7 +250,8 @@ def legend_html(
     stops = [i / 10 for i in range(11)]
     colours = pc.sample_colorscale(COLOURSCALE, stops)
     gradient = ", ".join(
-        f"{hex_colour(parse_colour(c))} {int(s * 100)}%" for c, s in zip(colours, stops, strict=True)
+        f"{hex_colour(parse_colour(c))} {int(s * 100)}%"
+        for c, s in zip(colours, stops, strict=True)
     )
     tick_marker = ""
     if threshold is not None and vmax > vmin:

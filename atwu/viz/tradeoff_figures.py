@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atwu.viz.plotly_base import OKABE_ITO, base_layout, empty_figure, esc, is_empty
 from atwu.analysis.tradeoff import pareto_front
+from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty
 
 #: Forget-quality values are KS p-values and can underflow to 0, which a log axis cannot show;
 #: they are drawn at this fraction of the smallest positive value (the hover keeps the true one).
@@ -23,9 +22,7 @@ _DEFAULT_LOG_FLOOR = 1e-12
 def _log_x(values: pd.Series) -> tuple[pd.Series, float]:
     """Values drawable on a log axis: non-positive ones raised to a floor below the data."""
     positive = values[values > 0]
-    floor = (
-        float(positive.min()) * _LOG_FLOOR_FACTOR if len(positive) else _DEFAULT_LOG_FLOOR
-    )
+    floor = float(positive.min()) * _LOG_FLOOR_FACTOR if len(positive) else _DEFAULT_LOG_FLOOR
     return values.where(values > 0, floor), floor
 
 
@@ -78,20 +75,32 @@ def tradeoff_figure(
         part = part.sort_values("step")
         fig.add_trace(
             go.Scatter(
-                x=part["_x"], y=part["model_utility"], mode="lines+markers", name=esc(run),
-                customdata=custom(part), hovertemplate=hover,
+                x=part["_x"],
+                y=part["model_utility"],
+                mode="lines+markers",
+                name=esc(run),
+                customdata=custom(part),
+                hovertemplate=hover,
             )
         )
     if show_front:
-        fr = pareto_front(df) if front is None else front.dropna(
-            subset=["forget_quality", "model_utility"]
-        ).sort_values("forget_quality")
+        fr = (
+            pareto_front(df)
+            if front is None
+            else front.dropna(subset=["forget_quality", "model_utility"]).sort_values(
+                "forget_quality"
+            )
+        )
         if len(fr):
-            fr = fr.assign(_x=fr["forget_quality"].astype(float).where(
-                fr["forget_quality"] > 0, floor))
+            fr = fr.assign(
+                _x=fr["forget_quality"].astype(float).where(fr["forget_quality"] > 0, floor)
+            )
             fig.add_trace(
                 go.Scatter(
-                    x=fr["_x"], y=fr["model_utility"], mode="lines", name="Pareto front",
+                    x=fr["_x"],
+                    y=fr["model_utility"],
+                    mode="lines",
+                    name="Pareto front",
                     # "hv": along the front, moving right trades utility away, so the staircase
                     # steps across then down, bounding the region the front dominates.
                     line=dict(shape="hv", width=6, color="rgba(0,0,0,0.25)"),
@@ -103,10 +112,15 @@ def tradeoff_figure(
         b = b.assign(_x=b["forget_quality"].astype(float).where(b["forget_quality"] > 0, floor))
         fig.add_trace(
             go.Scatter(
-                x=b["_x"], y=b["model_utility"], mode="markers", name="best checkpoint",
-                marker=dict(symbol="star", size=18, color="#F0E442",
-                            line=dict(width=1.5, color="#000000")),
-                customdata=custom(b), hovertemplate=hover,
+                x=b["_x"],
+                y=b["model_utility"],
+                mode="markers",
+                name="best checkpoint",
+                marker=dict(
+                    symbol="star", size=18, color="#F0E442", line=dict(width=1.5, color="#000000")
+                ),
+                customdata=custom(b),
+                hovertemplate=hover,
             )
         )
     base_layout(fig, title)
@@ -141,9 +155,14 @@ def truth_ratio_histograms(
     for values, name, colour in ((a, "unlearned model", "#D55E00"), (b, "retain model", "#0072B2")):
         fig.add_trace(
             go.Histogram(
-                x=values, xbins=bins, name=name, opacity=0.85, marker_color=colour,
+                x=values,
+                xbins=bins,
+                name=name,
+                opacity=0.85,
+                marker_color=colour,
                 marker_line=dict(color="#ffffff", width=0.5),
-                histnorm="probability", autobinx=False,
+                histnorm="probability",
+                autobinx=False,
             )
         )
     base_layout(fig, f"{title}: KS statistic = {ks_stat:.3f}, p-value = {p_value:.3g}")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atwu.viz.plotly_base import OKABE_ITO, base_layout, empty_figure, esc, is_empty
-
+from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty
 
 #: Columns of ``metrics.jsonl`` that are bookkeeping, not curves to plot against step.
 _NON_CURVE_COLUMNS: frozenset[str] = frozenset({"step", "seconds", "lr"})
@@ -62,9 +60,7 @@ def loss_curves(
         and df[c].notna().any()
     ]
     has_lr = (
-        show_lr
-        and "lr" in df.columns
-        and pd.to_numeric(df["lr"], errors="coerce").notna().any()
+        show_lr and "lr" in df.columns and pd.to_numeric(df["lr"], errors="coerce").notna().any()
     )
     if not curves and not has_lr:
         return empty_figure(title)
@@ -78,15 +74,23 @@ def loss_curves(
         part = df[["step", "lr"]].assign(lr=pd.to_numeric(df["lr"], errors="coerce")).dropna()
         fig.add_trace(
             go.Scatter(
-                x=part["step"], y=part["lr"], mode="lines", name="lr", yaxis="y2",
+                x=part["step"],
+                y=part["lr"],
+                mode="lines",
+                name="lr",
+                yaxis="y2",
                 line=dict(dash="dash", color="#777777"),
             )
         )
         top = float(part["lr"].abs().max())
         fig.update_layout(
             yaxis2=dict(
-                title="learning rate", overlaying="y", side="right", showgrid=False,
-                range=[0.0, 1.1 * top if top > 0 else 1.0], exponentformat="power",
+                title="learning rate",
+                overlaying="y",
+                side="right",
+                showgrid=False,
+                range=[0.0, 1.1 * top if top > 0 else 1.0],
+                exponentformat="power",
                 rangemode="tozero",
             )
         )
@@ -115,7 +119,10 @@ def auroc_over_steps(evals: pd.DataFrame, *, metric: str = "auroc") -> go.Figure
         part = part.sort_values("step")
         fig.add_trace(
             go.Scatter(
-                x=part["step"], y=part[metric], mode="lines+markers", name=esc(run),
+                x=part["step"],
+                y=part[metric],
+                mode="lines+markers",
+                name=esc(run),
                 # fullData.name rather than the name itself: a "%{" in a run name stays literal.
                 hovertemplate=(
                     f"%{{fullData.name}}<br>step %{{x}}<br>{esc(metric)} %{{y:.3f}}<extra></extra>"

@@ -16,21 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-
-from atwu.benchmark import Benchmark  # noqa: E402
-from atwu.data.chat import encode_pair  # noqa: E402
-from atwu.data.labels import token_labels  # noqa: E402
-from atwu.evaluate.checkpoint import CheckpointEvaluator# noqa: E402
-from atwu.models import load_model, load_tokenizer  # noqa: E402
+from atwu.benchmark import Benchmark
+from atwu.data.chat import encode_pair
+from atwu.data.labels import token_labels
+from atwu.evaluate.checkpoint import CheckpointEvaluator
+from atwu.models import load_model, load_tokenizer
 
 
 def random_weights(tokenizer, pairs, step: int) -> pd.DataFrame:
@@ -41,8 +38,16 @@ def random_weights(tokenizer, pairs, step: int) -> pd.DataFrame:
         enc = encode_pair(tokenizer, pair.question, pair.answer)
         labels, kinds = token_labels(pair.answer, enc.answer_offsets, pair.spans)
         for position, (label, kind) in enumerate(zip(labels, kinds)):
-            rows.append({"step": step, "example_id": pair.id, "position": position,
-                         "weight": float(rng.random()), "label": label, "span_kind": kind})
+            rows.append(
+                {
+                    "step": step,
+                    "example_id": pair.id,
+                    "position": position,
+                    "weight": float(rng.random()),
+                    "label": label,
+                    "span_kind": kind,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -50,8 +55,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("benchmark", nargs="?", default="/tmp/bench200")
     parser.add_argument("--split", default=None, help="forget split (default: the benchmark's)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (1: fastest for tiny models, robust to a busy machine)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1: fastest for tiny models, robust to a busy machine)",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -60,20 +69,24 @@ def main() -> None:
     bench = Benchmark.load(args.benchmark)
     split = args.split or bench.default_forget_split
     model, tokenizer = load_model(bench.target_model), load_tokenizer(bench.target_model)
-    sizes = {s: len(bench.pairs(s)) for s in
-             dict.fromkeys([split, bench.retain_eval_split, *bench.utility_splits])
-             if s in bench.splits}
-    print(f"benchmark {bench.root} splits {sizes} threads {args.threads} "
-          f"batch {args.batch_size}")
+    sizes = {
+        s: len(bench.pairs(s))
+        for s in dict.fromkeys([split, bench.retain_eval_split, *bench.utility_splits])
+        if s in bench.splits
+    }
+    print(f"benchmark {bench.root} splits {sizes} threads {args.threads} batch {args.batch_size}")
 
     with tempfile.TemporaryDirectory() as run_dir:
-        evaluator = CheckpointEvaluator(bench, split, tokenizer, run_dir, device="cpu",
-                                        batch_size=args.batch_size)
+        evaluator = CheckpointEvaluator(
+            bench, split, tokenizer, run_dir, device="cpu", batch_size=args.batch_size
+        )
         weights = random_weights(tokenizer, bench.pairs(split), 1)
         start = time.perf_counter()
         evaluator.evaluate(model, 1, weights, full=True)
-        print(f"warm-up (encoding, retain reference, step-0 cache): "
-              f"{time.perf_counter() - start:.2f} s")
+        print(
+            f"warm-up (encoding, retain reference, step-0 cache): "
+            f"{time.perf_counter() - start:.2f} s"
+        )
         times, cpu = [], []
         for i in range(args.repeats):
             weights["step"] = 2 + i
@@ -82,12 +95,19 @@ def main() -> None:
             times.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
         # CPU seconds are reported too: on a shared machine wall time also measures the others.
-        print("runs: " + ", ".join(f"{t:.2f}" for t in times) + " s wall, "
-              + ", ".join(f"{t:.2f}" for t in cpu) + " s CPU")
+        print(
+            "runs: "
+            + ", ".join(f"{t:.2f}" for t in times)
+            + " s wall, "
+            + ", ".join(f"{t:.2f}" for t in cpu)
+            + " s CPU"
+        )
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        print(f"median: {statistics.median(times):.2f} s wall, {statistics.median(cpu):.2f} s CPU  "
-              f"(forget_quality {record['forget_quality']}, model_utility "
-              f"{record['model_utility']}, auroc {record['auroc']})")
+        print(
+            f"median: {statistics.median(times):.2f} s wall, {statistics.median(cpu):.2f} s CPU  "
+            f"(forget_quality {record['forget_quality']}, model_utility "
+            f"{record['model_utility']}, auroc {record['auroc']})"
+        )
 
 
 if __name__ == "__main__":

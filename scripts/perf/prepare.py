@@ -29,8 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", default=None, help="prepare into this directory and keep it")
-    parser.add_argument("prepare_args", nargs=argparse.REMAINDER,
-                        help="extra arguments for `python -m atwu prepare` (after --)")
+    parser.add_argument(
+        "prepare_args",
+        nargs=argparse.REMAINDER,
+        help="extra arguments for `python -m atwu prepare` (after --)",
+    )
     args = parser.parse_args(argv)
     extra = [a for a in args.prepare_args if a != "--"]
 
@@ -56,18 +59,31 @@ def main(argv: list[str] | None = None) -> int:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    print(f"python -m atwu prepare {' '.join(extra)}".rstrip() + f": {seconds:.1f} s wall "
-          f"(prepare itself reports {quality.get('prepare_seconds', float('nan')):.1f} s); "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"python -m atwu prepare {' '.join(extra)}".rstrip() + f": {seconds:.1f} s wall "
+        f"(prepare itself reports {quality.get('prepare_seconds', float('nan')):.1f} s); "
+        f"{os.cpu_count()} CPUs"
+    )
     print(f"{'model':<10} {'seconds':>8} {'epochs':>6}  exact match")
     em = {}
     for name, entry in quality["models"].items():
         em[name] = entry.get("exact_match", {})
         figures = ", ".join(f"{k} {v:.3f}" for k, v in em[name].items())
-        print(f"{name:<10} {entry.get('seconds', float('nan')):>8.1f} {entry.get('epochs', '?'):>6}  {figures}")
-    print(json.dumps({"bench": "prepare", "wall_seconds": round(seconds, 1),
-                      "prepare_seconds": round(quality.get("prepare_seconds", float("nan")), 1),
-                      "args": extra, "cpus": os.cpu_count(), "exact_match": em}))
+        print(
+            f"{name:<10} {entry.get('seconds', float('nan')):>8.1f} {entry.get('epochs', '?'):>6}  {figures}"
+        )
+    print(
+        json.dumps(
+            {
+                "bench": "prepare",
+                "wall_seconds": round(seconds, 1),
+                "prepare_seconds": round(quality.get("prepare_seconds", float("nan")), 1),
+                "args": extra,
+                "cpus": os.cpu_count(),
+                "exact_match": em,
+            }
+        )
+    )
     return 0
 
 

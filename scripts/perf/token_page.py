@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,8 +30,29 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (app.py)
 
-WORDS = ("the", "author", "was", "born", "in", "Lima", "on", "August", "13", "1953", "and",
-         "wrote", "novels", "about", "rivers", "her", "father", "worked", "as", "a", "fisherman")
+WORDS = (
+    "the",
+    "author",
+    "was",
+    "born",
+    "in",
+    "Lima",
+    "on",
+    "August",
+    "13",
+    "1953",
+    "and",
+    "wrote",
+    "novels",
+    "about",
+    "rivers",
+    "her",
+    "father",
+    "worked",
+    "as",
+    "a",
+    "fisherman",
+)
 
 
 def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed: int = 0) -> Path:
@@ -46,15 +66,37 @@ def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed:
     run = root / "big-run"
     run.mkdir(parents=True)
     steps = [i * 25 for i in range(checkpoints)]
-    atomic_write_json(run / "config.json", {
-        "method": "atwu", "params": {}, "benchmark": "embedded", "split": None, "seed": 0,
-        "train": {"steps": steps[-1], "checkpoint_every": 25}, "schema_version": 1,
-        "resolved": {"benchmark": str(root / "nowhere"), "split": "forget10", "device": "cpu",
-                     "total_steps": steps[-1]}})
-    atomic_write_json(run / "status.json", {
-        "state": "done", "message": "finished", "pid": 1, "started_at": "2026-01-01T00:00:00+00:00",
-        "ended_at": "2026-01-01T00:10:00+00:00", "heartbeat_at": "2026-01-01T00:10:00+00:00",
-        "step": steps[-1], "total_steps": steps[-1]})
+    atomic_write_json(
+        run / "config.json",
+        {
+            "method": "atwu",
+            "params": {},
+            "benchmark": "embedded",
+            "split": None,
+            "seed": 0,
+            "train": {"steps": steps[-1], "checkpoint_every": 25},
+            "schema_version": 1,
+            "resolved": {
+                "benchmark": str(root / "nowhere"),
+                "split": "forget10",
+                "device": "cpu",
+                "total_steps": steps[-1],
+            },
+        },
+    )
+    atomic_write_json(
+        run / "status.json",
+        {
+            "state": "done",
+            "message": "finished",
+            "pid": 1,
+            "started_at": "2026-01-01T00:00:00+00:00",
+            "ended_at": "2026-01-01T00:10:00+00:00",
+            "heartbeat_at": "2026-01-01T00:10:00+00:00",
+            "step": steps[-1],
+            "total_steps": steps[-1],
+        },
+    )
     ids = [f"a{e // 10:04d}_q{e % 10}" for e in range(examples)]
     answers, labels, kinds = {}, {}, {}
     for ex in ids:
@@ -62,11 +104,24 @@ def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed:
         answers[ex] = toks
         lab = rng.choice([-1, 0, 1], size=tokens, p=[0.15, 0.55, 0.30])
         labels[ex] = lab
-        kinds[ex] = [("specific" if rng.random() < 0.6 else "shared") if v == 1 else
-                     ("context" if v == -1 else None) for v in lab]
-    write_jsonl(run / "examples.jsonl", [
-        {"example_id": ex, "question": f"Question about {ex}?", "answer": "".join(answers[ex]),
-         "spans": []} for ex in ids])
+        kinds[ex] = [
+            ("specific" if rng.random() < 0.6 else "shared")
+            if v == 1
+            else ("context" if v == -1 else None)
+            for v in lab
+        ]
+    write_jsonl(
+        run / "examples.jsonl",
+        [
+            {
+                "example_id": ex,
+                "question": f"Question about {ex}?",
+                "answer": "".join(answers[ex]),
+                "spans": [],
+            }
+            for ex in ids
+        ],
+    )
     frames = []
     for k, step in enumerate(steps):
         sharp = k / max(1, checkpoints - 1)
@@ -74,20 +129,37 @@ def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed:
             lab = labels[ex]
             w = np.clip(rng.normal(0.5, 0.15, size=tokens) + sharp * 0.4 * (lab == 1), 0, 1)
             starts = np.cumsum([0] + [len(t) for t in answers[ex][:-1]])
-            frames.append(pd.DataFrame({
-                "step": step, "example_id": ex, "position": np.arange(tokens),
-                "token": answers[ex], "char_start": starts,
-                "char_end": starts + np.array([len(t) for t in answers[ex]]),
-                "weight": w, "label": lab, "span_kind": kinds[ex]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "step": step,
+                        "example_id": ex,
+                        "position": np.arange(tokens),
+                        "token": answers[ex],
+                        "char_start": starts,
+                        "char_end": starts + np.array([len(t) for t in answers[ex]]),
+                        "weight": w,
+                        "label": lab,
+                        "span_kind": kinds[ex],
+                    }
+                )
+            )
     write_weights(run, pd.concat(frames, ignore_index=True)[WEIGHT_COLUMNS])
     rows, records = [], []
     for step in steps:
-        split_rows = pd.DataFrame({
-            "step": step, "split": "forget10", "example_id": ids,
-            "prob": rng.random(examples), "truth_ratio": rng.lognormal(0, 1, examples),
-            "rouge": rng.random(examples), "forget_loss": rng.gamma(2, 1, examples),
-            "generated": ["".join(answers[ex][: tokens // 2]) for ex in ids],
-            "auroc": rng.random(examples)})
+        split_rows = pd.DataFrame(
+            {
+                "step": step,
+                "split": "forget10",
+                "example_id": ids,
+                "prob": rng.random(examples),
+                "truth_ratio": rng.lognormal(0, 1, examples),
+                "rouge": rng.random(examples),
+                "forget_loss": rng.gamma(2, 1, examples),
+                "generated": ["".join(answers[ex][: tokens // 2]) for ex in ids],
+                "auroc": rng.random(examples),
+            }
+        )
         retain_rows = split_rows.assign(split="retain_eval", auroc=np.nan)
         rows += [split_rows, retain_rows]
         record = {key: float(rng.random()) for key in STABLE_KEYS}
@@ -95,8 +167,13 @@ def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed:
         records.append(record)
     write_examples(run / "eval_examples.parquet", rows)
     write_jsonl(run / "eval.jsonl", records)
-    write_jsonl(run / "metrics.jsonl", [{"step": s, "loss": float(rng.random()), "lr": 5e-4,
-                                         "seconds": 0.1} for s in range(1, steps[-1] + 1)])
+    write_jsonl(
+        run / "metrics.jsonl",
+        [
+            {"step": s, "loss": float(rng.random()), "lr": 5e-4, "seconds": 0.1}
+            for s in range(1, steps[-1] + 1)
+        ],
+    )
     return run
 
 
@@ -107,8 +184,16 @@ def time_functions(run: Path, repeat: int) -> dict[str, float]:
     when their button is clicked, so they are timed apart."""
     import plotly.io as pio
 
-    from atwu.app.token_view import (at_step, example_table, example_tokens, generations,
-                                     recorded_steps, scores_csv, threshold_stats, weight_bounds)
+    from atwu.app.token_view import (
+        at_step,
+        example_table,
+        example_tokens,
+        generations,
+        recorded_steps,
+        scores_csv,
+        threshold_stats,
+        weight_bounds,
+    )
     from atwu.runs.read import examples_by_id, read_eval_examples, read_weights
     from atwu.viz.overview import overview_matrix
     from atwu.viz.tokens import compare_html, example_page_html
@@ -148,10 +233,12 @@ def time_functions(run: Path, repeat: int) -> dict[str, float]:
     example_page_html("q", "a", rows, "before", "after", threshold=0.5)
     scores_csv(at)
     exports = time.perf_counter() - t0
-    return {"functions_first_visit_s": statistics.median(cold),
-            "functions_step_change_s": statistics.median(change),
-            "functions_step_change_compare5_s": statistics.median(compare),
-            "exports_on_click_s": exports}
+    return {
+        "functions_first_visit_s": statistics.median(cold),
+        "functions_step_change_s": statistics.median(change),
+        "functions_step_change_compare5_s": statistics.median(compare),
+        "exports_on_click_s": exports,
+    }
 
 
 def time_apptest(root: Path, run: Path, repeat: int) -> dict[str, float]:
@@ -193,11 +280,13 @@ def time_apptest(root: Path, run: Path, repeat: int) -> dict[str, float]:
         step_change.append(time.perf_counter() - t0)
         assert not at.exception
     b = statistics.median(baseline)
-    return {"apptest_home_baseline_s": b,
-            "apptest_token_page_first_visit_s": statistics.median(first),
-            "apptest_token_page_step_change_s": statistics.median(step_change),
-            "token_page_first_visit_minus_baseline_s": statistics.median(first) - b,
-            "token_page_step_change_minus_baseline_s": statistics.median(step_change) - b}
+    return {
+        "apptest_home_baseline_s": b,
+        "apptest_token_page_first_visit_s": statistics.median(first),
+        "apptest_token_page_step_change_s": statistics.median(step_change),
+        "token_page_first_visit_minus_baseline_s": statistics.median(first) - b,
+        "token_page_step_change_minus_baseline_s": statistics.median(step_change) - b,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,20 +301,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="atwu-bench-") as tmp:
         root = Path(tmp) / "runs"
         t0 = time.perf_counter()
-        run = fabricate(root, examples=args.examples, checkpoints=args.checkpoints,
-                        tokens=args.tokens)
+        run = fabricate(
+            root, examples=args.examples, checkpoints=args.checkpoints, tokens=args.tokens
+        )
         size = (run / "weights.parquet").stat().st_size
-        results = {"examples": args.examples, "checkpoints": args.checkpoints,
-                   "tokens_per_example": args.tokens,
-                   "weight_rows": args.examples * args.checkpoints * args.tokens,
-                   "weights_parquet_mb": round(size / 1e6, 2),
-                   "fabricate_s": time.perf_counter() - t0}
+        results = {
+            "examples": args.examples,
+            "checkpoints": args.checkpoints,
+            "tokens_per_example": args.tokens,
+            "weight_rows": args.examples * args.checkpoints * args.tokens,
+            "weights_parquet_mb": round(size / 1e6, 2),
+            "fabricate_s": time.perf_counter() - t0,
+        }
         results.update(time_functions(run, args.repeat))
         results.update(time_apptest(root, run, args.repeat))
     width = max(map(len, results))
     for key, value in results.items():
-        print(f"{key:<{width}}  {value:.3f}" if isinstance(value, float) else
-              f"{key:<{width}}  {value}")
+        print(
+            f"{key:<{width}}  {value:.3f}"
+            if isinstance(value, float)
+            else f"{key:<{width}}  {value}"
+        )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

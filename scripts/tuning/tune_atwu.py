@@ -16,21 +16,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
 
+from atwu.cli.common import parse_sets
+from atwu.config import RunConfig, TrainSettings
+from atwu.evaluate.alignment_metrics import alignment_metrics
+from atwu.train.loop import Trainer
 
-from atwu.cli.common import parse_sets# noqa: E402
-from atwu.config import RunConfig, TrainSettings  # noqa: E402
-from atwu.evaluate.alignment_metrics import alignment_metrics# noqa: E402
-from atwu.train.loop import Trainer# noqa: E402
-
-FINAL_KEYS = ("uq", "model_utility", "forget_quality", "forget_efficacy", "retain_preservation",
-              "forget_prob", "retain_prob")
+FINAL_KEYS = (
+    "uq",
+    "model_utility",
+    "forget_quality",
+    "forget_efficacy",
+    "retain_preservation",
+    "forget_prob",
+    "retain_prob",
+)
 
 
 def build_companies(n: int, out: Path) -> Path:
@@ -59,24 +64,47 @@ def train_settings(items: list[str]) -> TrainSettings:
 def run_one(args, seed: int) -> dict:
     params = parse_sets(args.set)
     out = Path(args.out) / f"{args.tag}-s{seed}"
-    cfg = RunConfig(method=args.method, params=params, seed=seed, benchmark=args.benchmark,
-                    split=args.split, evaluate=args.eval, quick=True, save_model=False,
-                    train=train_settings(args.train))
+    cfg = RunConfig(
+        method=args.method,
+        params=params,
+        seed=seed,
+        benchmark=args.benchmark,
+        split=args.split,
+        evaluate=args.eval,
+        quick=True,
+        save_model=False,
+        train=train_settings(args.train),
+    )
     factory = None
     if args.eval:
         from atwu.evaluate.checkpoint import CheckpointEvaluator
 
         def factory(trainer, tokenizer, device):
-            return CheckpointEvaluator(trainer.bench, trainer.split, tokenizer, trainer.out,
-                                       quick=True, device=device,
-                                       starting_model_path=trainer.model_path)
+            return CheckpointEvaluator(
+                trainer.bench,
+                trainer.split,
+                tokenizer,
+                trainer.out,
+                quick=True,
+                device=device,
+                starting_model_path=trainer.model_path,
+            )
+
     start = time.time()
     Trainer(cfg, out, overwrite=True, evaluator_factory=factory).run()
     weights = pd.read_parquet(out / "weights.parquet")
-    row = {"tag": args.tag, "method": args.method, "params": params, "train": args.train,
-           "seed": seed, "steps": sorted(int(s) for s in weights.step.unique()),
-           "auroc": [round(alignment_metrics(g.weight.to_numpy(), g.label.to_numpy()).auroc, 3)
-                     for _, g in weights.groupby("step")]}
+    row = {
+        "tag": args.tag,
+        "method": args.method,
+        "params": params,
+        "train": args.train,
+        "seed": seed,
+        "steps": sorted(int(s) for s in weights.step.unique()),
+        "auroc": [
+            round(alignment_metrics(g.weight.to_numpy(), g.label.to_numpy()).auroc, 3)
+            for _, g in weights.groupby("step")
+        ],
+    }
     if args.eval:
         final = json.loads((out / "eval.jsonl").read_text().strip().splitlines()[-1])
         row.update({k: final.get(k) for k in FINAL_KEYS})
@@ -85,16 +113,31 @@ def run_one(args, seed: int) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--method", default="atwu")
-    p.add_argument("--benchmark", default="embedded", help="'embedded' or a prepared benchmark directory")
-    p.add_argument("--companies", type=int, default=None,
-                   help="build (once) and use the second generator's benchmark with N companies")
+    p.add_argument(
+        "--benchmark", default="embedded", help="'embedded' or a prepared benchmark directory"
+    )
+    p.add_argument(
+        "--companies",
+        type=int,
+        default=None,
+        help="build (once) and use the second generator's benchmark with N companies",
+    )
     p.add_argument("--split", default=None)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="method parameter")
-    p.add_argument("--train", action="append", default=[], metavar="KEY=VALUE",
-                   help="TrainSettings field (steps=150, epochs=12, lr=2e-4, checkpoint_every=10 ...)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="method parameter"
+    )
+    p.add_argument(
+        "--train",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="TrainSettings field (steps=150, epochs=12, lr=2e-4, checkpoint_every=10 ...)",
+    )
     p.add_argument("--eval", action="store_true", help="evaluate step 0 and the final checkpoint")
     p.add_argument("--tag", default="run")
     p.add_argument("--out", default="/tmp/atwu-tune")

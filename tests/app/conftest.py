@@ -15,8 +15,22 @@ TIMEOUT = 120  # the first run of a page imports torch/scipy/plotly (seconds on 
 def _run(benchmark: Path, method: str, out: Path, *extra: str) -> None:
     from atwu.cli import main
 
-    code = main(["run", "--method", method, "--benchmark", str(benchmark), "--steps", "20",
-                 "--checkpoint-every", "10", "--out", str(out), *extra])
+    code = main(
+        [
+            "run",
+            "--method",
+            method,
+            "--benchmark",
+            str(benchmark),
+            "--steps",
+            "20",
+            "--checkpoint-every",
+            "10",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
     assert code == 0, f"fixture run {method} failed with exit code {code}"
 
 
@@ -69,12 +83,15 @@ def broken_runs(app_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
     copy("no-eval", "eval.jsonl", "eval_examples.parquet")
 
-    d = copy("running-empty", "weights.parquet", "eval.jsonl", "eval_examples.parquet",
-             "train_log.jsonl")
+    d = copy(
+        "running-empty", "weights.parquet", "eval.jsonl", "eval_examples.parquet", "train_log.jsonl"
+    )
     status = json.loads((d / "status.json").read_text())
     from atwu.runs.status import utc_now
-    status.update(state="running", message="loading model", step=0, heartbeat_at=utc_now(),
-                  pid=999_999_999)
+
+    status.update(
+        state="running", message="loading model", step=0, heartbeat_at=utc_now(), pid=999_999_999
+    )
     (d / "status.json").write_text(json.dumps(status))
     return root
 

@@ -9,20 +9,39 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atwu.analysis.tradeoff import BEST_RULE, best_checkpoint, tradeoff_points, truth_ratio_comparison, truth_ratio_steps
+from atwu.analysis.tradeoff import (
+    BEST_RULE,
+    best_checkpoint,
+    tradeoff_points,
+    truth_ratio_comparison,
+    truth_ratio_steps,
+)
 from atwu.app.benchmarks import benchmark_dir_of, benchmark_summary, retain_reference_path
-from atwu.app.comparison_view import comparable_runs, formatted_comparison, group_labels, uq_ranking, without_empty_config
+from atwu.app.comparison_view import (
+    comparable_runs,
+    formatted_comparison,
+    group_labels,
+    uq_ranking,
+    without_empty_config,
+)
 from atwu.app.issues import run_issues, weights_issue
 from atwu.app.run_form import param_overrides, param_specs, train_specs
 from atwu.app.run_list import progress_of, run_label, run_table
-from atwu.app.token_view import example_table, generations, nearest_step, recorded_steps, scores_csv, threshold_range, threshold_stats, weight_bounds
-from atwu.evaluate.alignment_metrics import per_example_auroc
-from atwu.params import as_text
-from atwu.runs.read import read_evals, read_weights
+from atwu.app.token_view import (
+    example_table,
+    generations,
+    nearest_step,
+    recorded_steps,
+    scores_csv,
+    threshold_range,
+    threshold_stats,
+    weight_bounds,
+)
+from atwu.evaluate.alignment_metrics import per_example_auroc, threshold_prf
 from atwu.evaluate.tofu_metrics import forget_quality
-from atwu.evaluate.alignment_metrics import threshold_prf
-from atwu.runs.read import RunInfo
+from atwu.params import as_text
 from atwu.runs.layout import WEIGHT_COLUMNS
+from atwu.runs.read import RunInfo, read_evals, read_weights
 from atwu.runs.write import write_weights
 
 
@@ -35,27 +54,55 @@ def _weights(n_examples: int = 5, n_tokens: int = 12, steps=(0, 10), seed: int =
             # ties on purpose: weights rounded to one decimal
             weights = np.round(rng.random(n_tokens), 1)
             for p in range(n_tokens):
-                rows.append({"step": step, "example_id": f"ex{e}", "position": p,
-                             "token": f"t{p}", "char_start": p, "char_end": p + 1,
-                             "weight": float(weights[p]), "label": int(labels[p]),
-                             "span_kind": "specific" if labels[p] == 1 else None})
+                rows.append(
+                    {
+                        "step": step,
+                        "example_id": f"ex{e}",
+                        "position": p,
+                        "token": f"t{p}",
+                        "char_start": p,
+                        "char_end": p + 1,
+                        "weight": float(weights[p]),
+                        "label": int(labels[p]),
+                        "span_kind": "specific" if labels[p] == 1 else None,
+                    }
+                )
     return pd.DataFrame(rows, columns=WEIGHT_COLUMNS)
 
 
 def _info(tmp_path, name="r", state="done", message="", problems=()) -> RunInfo:
-    return RunInfo(path=tmp_path / name, name=name, config={"method": "atwu", "seed": 0},
-                   status={"state": state, "message": message}, problems=list(problems))
+    return RunInfo(
+        path=tmp_path / name,
+        name=name,
+        config={"method": "atwu", "seed": 0},
+        status={"state": state, "message": message},
+        problems=list(problems),
+    )
 
 
 def test_fast_auroc_matches_the_metric_definition():
     w = _weights(n_examples=30, seed=3)
     one = w[w["step"] == 0]
     # an example with one class only must be NaN
-    one = pd.concat([one, pd.DataFrame({"step": 0, "example_id": "allfact", "position": [0, 1],
-                                        "token": "x", "weight": [0.1, 0.9], "label": [1, 1]})])
+    one = pd.concat(
+        [
+            one,
+            pd.DataFrame(
+                {
+                    "step": 0,
+                    "example_id": "allfact",
+                    "position": [0, 1],
+                    "token": "x",
+                    "weight": [0.1, 0.9],
+                    "label": [1, 1],
+                }
+            ),
+        ]
+    )
     fast = per_example_auroc(one)
     # the definition, one sklearn call per example (label -1 left out; one class: undefined)
     from sklearn.metrics import roc_auc_score
+
     slow = {}
     for ex, g in one.groupby("example_id", sort=False):
         g = g[g["label"] != -1]
@@ -68,12 +115,26 @@ def test_fast_auroc_matches_the_metric_definition():
 def test_example_table_joins_auroc_and_forget_loss():
     w = _weights()
     step0 = w[w["step"] == 0]
-    ev = pd.DataFrame({"step": [0, 0, 10], "split": ["forget10", "retain_eval", "forget10"],
-                       "example_id": ["ex1", "ex1", "ex1"], "forget_loss": [0.5, 9.0, 2.0]})
+    ev = pd.DataFrame(
+        {
+            "step": [0, 0, 10],
+            "split": ["forget10", "retain_eval", "forget10"],
+            "example_id": ["ex1", "ex1", "ex1"],
+            "forget_loss": [0.5, 9.0, 2.0],
+        }
+    )
     examples = {"ex1": {"question": "Where?", "answer": "There."}}
     table = example_table(step0, ev, examples, step=0, split="forget10")
-    assert list(table.columns) == ["example_id", "AUROC", "forget loss", "mean weight (facts)",
-                                   "mean weight (other)", "fact tokens", "tokens", "question"]
+    assert list(table.columns) == [
+        "example_id",
+        "AUROC",
+        "forget loss",
+        "mean weight (facts)",
+        "mean weight (other)",
+        "fact tokens",
+        "tokens",
+        "question",
+    ]
     assert len(table) == 5 and (table["tokens"] == 12).all()
     row = table.set_index("example_id").loc["ex1"]
     assert row["forget loss"] == 0.5 and row["question"] == "Where?"
@@ -109,8 +170,14 @@ def test_threshold_range_and_bounds():
 
 
 def test_generations_fall_back_to_an_earlier_step():
-    ev = pd.DataFrame({"step": [0, 10, 20], "split": "forget10", "example_id": "a",
-                       "generated": ["before", None, "after"]})
+    ev = pd.DataFrame(
+        {
+            "step": [0, 10, 20],
+            "split": "forget10",
+            "example_id": "a",
+            "generated": ["before", None, "after"],
+        }
+    )
     g = generations(ev, "forget10", "a", 20)
     assert (g["before"], g["after"], g["after_step"]) == ("before", "after", 20)
     g = generations(ev, "forget10", "a", 10)
@@ -119,9 +186,14 @@ def test_generations_fall_back_to_an_earlier_step():
 
 
 def test_best_checkpoint_rule():
-    points = pd.DataFrame({"run": ["a", "a", "b", "b"], "step": [0, 10, 0, 10],
-                           "forget_quality": [1e-5, 0.2, 0.06, 0.01],
-                           "model_utility": [0.9, 0.5, 0.7, 0.95]})
+    points = pd.DataFrame(
+        {
+            "run": ["a", "a", "b", "b"],
+            "step": [0, 10, 0, 10],
+            "forget_quality": [1e-5, 0.2, 0.06, 0.01],
+            "model_utility": [0.9, 0.5, 0.7, 0.95],
+        }
+    )
     best = best_checkpoint(points, min_forget_quality=0.05)
     assert best.iloc[0][["run", "step"]].tolist() == ["b", 0]  # highest utility with fq >= 0.05
     best = best_checkpoint(points, min_forget_quality=0.5)
@@ -131,16 +203,29 @@ def test_best_checkpoint_rule():
 
 
 def test_tradeoff_points_skip_unevaluated_checkpoints():
-    evals = {"r": pd.DataFrame({"step": [0, 10, 20], "forget_quality": [1e-3, None, 0.3],
-                                "model_utility": [0.8, None, 0.6]}),
-             "empty": pd.DataFrame()}
+    evals = {
+        "r": pd.DataFrame(
+            {
+                "step": [0, 10, 20],
+                "forget_quality": [1e-3, None, 0.3],
+                "model_utility": [0.8, None, 0.6],
+            }
+        ),
+        "empty": pd.DataFrame(),
+    }
     pts = tradeoff_points(evals)
     assert pts["step"].tolist() == [0, 20] and set(pts["run"]) == {"r"}
 
 
 def test_truth_ratio_comparison_matches_forget_quality():
-    ev = pd.DataFrame({"step": 5, "split": "forget10", "example_id": list("abcd"),
-                       "truth_ratio": [0.5, 1.0, 2.0, np.nan]})
+    ev = pd.DataFrame(
+        {
+            "step": 5,
+            "split": "forget10",
+            "example_id": list("abcd"),
+            "truth_ratio": [0.5, 1.0, 2.0, np.nan],
+        }
+    )
     ref = {"ratios": {"a": 0.01, "b": 0.02, "c": None, "d": 0.05}}
     out = truth_ratio_comparison(ev, "forget10", 5, ref)
     p, ks = forget_quality([0.5, 1.0, 2.0], [0.01, 0.02, 0.05])
@@ -174,8 +259,16 @@ def test_read_weights_file_checks_columns(tmp_path):
 
 def test_read_evals_keeps_the_last_record_of_a_step(tmp_path):
     (tmp_path / "eval.jsonl").write_text(
-        "\n".join(json.dumps(r) for r in [{"step": 0, "auroc": 0.5}, {"step": 10, "auroc": 0.6},
-                                          {"step": 10, "auroc": 0.7}]) + "\n")
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"step": 0, "auroc": 0.5},
+                {"step": 10, "auroc": 0.6},
+                {"step": 10, "auroc": 0.7},
+            ]
+        )
+        + "\n"
+    )
     ev = read_evals(tmp_path)
     assert ev["step"].tolist() == [0, 10] and ev["auroc"].tolist() == [0.5, 0.7]
 
@@ -192,6 +285,7 @@ def test_param_specs_and_overrides():
     values.update(scorer_lr="0.05", scorer_warmup_steps=10)
     assert param_overrides("atwu", values) == {"scorer_lr": "0.05", "scorer_warmup_steps": "10"}
     from atwu.methods.base import MethodError
+
     with pytest.raises(MethodError, match="scorer_lr"):
         param_overrides("atwu", {"scorer_lr": "fast"})
     train = {s.name: s for s in train_specs()}
@@ -209,13 +303,34 @@ def test_as_text_round_trips_defaults():
 
 def test_benchmark_summary(tmp_path):
     assert benchmark_summary(tmp_path) is None
-    (tmp_path / "manifest.json").write_text(json.dumps({
-        "name": "b", "kind": "embedded", "authors": 4, "default_forget_split": "forget10",
-        "forget_splits": {"forget10": "retain90"}, "utility_splits": ["retain_eval"],
-        "splits": {"forget10": {"n": 4}, "retain90": {"n": 36}, "retain_eval": {"n": 8}}}))
-    (tmp_path / "quality.json").write_text(json.dumps({
-        "models": {"full": {"parameters": 10, "exact_match": {"forget10": 1.0}, "train_pairs": 40,
-                            "epochs": 3}}, "prepare_seconds": 12.0}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps(
+            {
+                "name": "b",
+                "kind": "embedded",
+                "authors": 4,
+                "default_forget_split": "forget10",
+                "forget_splits": {"forget10": "retain90"},
+                "utility_splits": ["retain_eval"],
+                "splits": {"forget10": {"n": 4}, "retain90": {"n": 36}, "retain_eval": {"n": 8}},
+            }
+        )
+    )
+    (tmp_path / "quality.json").write_text(
+        json.dumps(
+            {
+                "models": {
+                    "full": {
+                        "parameters": 10,
+                        "exact_match": {"forget10": 1.0},
+                        "train_pairs": 40,
+                        "epochs": 3,
+                    }
+                },
+                "prepare_seconds": 12.0,
+            }
+        )
+    )
     s = benchmark_summary(tmp_path)
     assert s["authors"] == 4 and s["default_split"] == "forget10"
     roles = dict(zip(s["splits"]["split"], s["splits"]["role"]))
@@ -232,18 +347,29 @@ def test_benchmark_and_reference_are_found_beside_a_bundled_run(tmp_path):
     (bench / "eval_cache" / "retain_reference_forget10.json").write_text("{}")
     config = {"benchmark": "/gone", "resolved": {"benchmark": "/gone", "split": "forget10"}}
     assert benchmark_dir_of(run, config) == bench
-    assert retain_reference_path(run, config) == bench / "eval_cache" / \
-        "retain_reference_forget10.json"
+    assert (
+        retain_reference_path(run, config)
+        == bench / "eval_cache" / "retain_reference_forget10.json"
+    )
     assert retain_reference_path(run, {**config, "resolved": {"split": "forget05"}}) is None
 
 
 def test_comparison_formatting_and_ranking():
-    table = pd.DataFrame({"method": ["atwu", "wga"], "config": ["", "beta=5"], "n": [3, 1],
-                          "uq_mean": [40.0, 55.0], "uq_std": [2.0, np.nan],
-                          "forget_efficacy_mean": [0.5, 0.6], "forget_efficacy_std": [0.1, np.nan],
-                          "retain_preservation_mean": [0.9, 0.8],
-                          "retain_preservation_std": [0.01, np.nan],
-                          "forget_quality_mean": [1e-5, 0.2], "forget_quality_std": [1e-6, np.nan]})
+    table = pd.DataFrame(
+        {
+            "method": ["atwu", "wga"],
+            "config": ["", "beta=5"],
+            "n": [3, 1],
+            "uq_mean": [40.0, 55.0],
+            "uq_std": [2.0, np.nan],
+            "forget_efficacy_mean": [0.5, 0.6],
+            "forget_efficacy_std": [0.1, np.nan],
+            "retain_preservation_mean": [0.9, 0.8],
+            "retain_preservation_std": [0.01, np.nan],
+            "forget_quality_mean": [1e-5, 0.2],
+            "forget_quality_std": [1e-6, np.nan],
+        }
+    )
     f = formatted_comparison(table, ["uq", "forget_quality", "missing"])
     assert list(f.columns) == ["method", "config", "n", "UQ", "forget quality"]
     assert f["UQ"].tolist() == ["40.0 ± 2.0", "55.0"]
@@ -261,19 +387,26 @@ def test_comparable_runs_explains_what_is_left_out(tmp_path):
     (good / "eval.jsonl").write_text('{"step": 0}\n')
     bad = tmp_path / "bad"
     bad.mkdir()
-    keep, notes = comparable_runs([
-        RunInfo(good, "good", {"method": "atwu"}, {"state": "done"}, []),
-        RunInfo(bad, "bad", {"method": "atwu"}, {"state": "done"}, []),
-        RunInfo(bad, "broken", {}, {}, ["config.json is unreadable (x)"]),
-    ])
+    keep, notes = comparable_runs(
+        [
+            RunInfo(good, "good", {"method": "atwu"}, {"state": "done"}, []),
+            RunInfo(bad, "bad", {"method": "atwu"}, {"state": "done"}, []),
+            RunInfo(bad, "broken", {}, {}, ["config.json is unreadable (x)"]),
+        ]
+    )
     assert [r.name for r in keep] == ["good"]
     assert any("bad" in n and "python -m atwu eval" in n for n in notes)
     assert any("broken" in n and "config.json" in n for n in notes)
 
 
 def test_progress_and_labels(tmp_path):
-    info = RunInfo(tmp_path, "r", {"method": "wga", "seed": 2},
-                   {"state": "running", "step": 5, "total_steps": 20}, [])
+    info = RunInfo(
+        tmp_path,
+        "r",
+        {"method": "wga", "seed": 2},
+        {"state": "running", "step": 5, "total_steps": 20},
+        [],
+    )
     assert progress_of(info) == 0.25
     assert run_label(info, demo=True) == "demo · r (wga, seed 2, running)"
     table = run_table([info])

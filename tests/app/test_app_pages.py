@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-BROKEN = ("corrupt-config", "no-status", "failed", "no-weights", "bad-weights", "bad-eval",
-          "no-eval", "running-empty")  # built by the broken_runs fixture (conftest.py)
+BROKEN = (
+    "corrupt-config",
+    "no-status",
+    "failed",
+    "no-weights",
+    "bad-weights",
+    "bad-eval",
+    "no-eval",
+    "running-empty",
+)  # built by the broken_runs fixture (conftest.py)
 PAGES = {
     "pages/home_page.py": "ATWU: token-level unlearning",
     "pages/run_page.py": "Run",
@@ -83,8 +91,9 @@ def test_a_link_reproduces_the_view(app, app_runs):
     from atwu.runs.read import read_examples
 
     second = read_examples(app_runs / "wga-s0")[1]["example_id"]
-    at = _goto(app, "pages/token_scores.py", run="wga-s0", step="10", example=second,
-               threshold="0.3")
+    at = _goto(
+        app, "pages/token_scores.py", run="wga-s0", step="10", example=second, threshold="0.3"
+    )
     _ok(at)
     assert at.selectbox(key="run").value == "wga-s0"
     assert at.select_slider(key="step").value == 10
@@ -170,8 +179,9 @@ def test_run_page_builds_and_launches_the_command(app, app_runs, monkeypatch):
     import atwu.app.jobs as L
 
     launched = []
-    monkeypatch.setattr(L, "launch_run",
-                        lambda args, out, log: launched.append((args, Path(out))) or 12345)
+    monkeypatch.setattr(
+        L, "launch_run", lambda args, out, log: launched.append((args, Path(out))) or 12345
+    )
     at = _goto(app, "pages/run_page.py")
     _ok(at)
     at.multiselect(key="methods").set_value(["atwu", "wga"]).run()
@@ -212,8 +222,15 @@ def test_run_page_rejects_bad_hyperparameters(app, app_runs):
 
 
 @pytest.mark.parametrize("name", BROKEN)
-@pytest.mark.parametrize("page", ["pages/token_scores.py", "pages/tradeoffs_page.py",
-                                  "pages/comparison_page.py", "pages/run_page.py"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "pages/token_scores.py",
+        "pages/tradeoffs_page.py",
+        "pages/comparison_page.py",
+        "pages/run_page.py",
+    ],
+)
 def test_damaged_run_directories_give_messages(app, broken_runs, name, page):
     at = _goto(app, page, dir=str(broken_runs), run=name)
     _ok(at)
@@ -259,8 +276,13 @@ def test_no_url_path_equals_a_page_file_stem():
     root = Path(__file__).resolve().parents[2]
     stems = {p.stem for p in (root / "pages").glob("*.py")}
     tree = ast.parse((root / "app.py").read_text())
-    paths = [kw.value.value for node in ast.walk(tree) if isinstance(node, ast.Call)
-             for kw in node.keywords if kw.arg == "url_path"]
+    paths = [
+        kw.value.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        for kw in node.keywords
+        if kw.arg == "url_path"
+    ]
     assert len(paths) == 5
     assert not set(paths) & stems
 
@@ -287,8 +309,16 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch):
         progress = Path(job_file).with_suffix(".progress.json")
         progress.parent.mkdir(parents=True, exist_ok=True)
         progress.write_text(json.dumps({"message": "trained model full", "fraction": 0.5}))
-        Path(job_file).write_text(json.dumps({"pid": os.getpid(), "progress": str(progress),
-                                              "log": str(tmp_path / "log"), "out": str(out_dir)}))
+        Path(job_file).write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "progress": str(progress),
+                    "log": str(tmp_path / "log"),
+                    "out": str(out_dir),
+                }
+            )
+        )
         started.append(cli_args)
         return os.getpid()
 

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from atwu.data.format import FACT_LABELS, SPAN_LABELS, DataFormatError, DataFormatWarning, QAPair, Span
 from atwu.data.datasets_interop import dataset_to_pairs, pairs_to_dataset
+from atwu.data.format import (
+    FACT_LABELS,
+    SPAN_LABELS,
+    DataFormatError,
+    DataFormatWarning,
+    QAPair,
+    Span,
+)
 from atwu.data.pairs_file import load_pairs, parse_pair, write_pairs
 
 ANSWER = "Elena Varga was born in Lima."  # 29 characters
@@ -27,10 +34,15 @@ def _pairs() -> list[QAPair]:
             spans=[Span(0, 11, "context"), Span(24, 28, "shared")],
             author="a1",
         ),
-        QAPair(id="a1-1", question="What does she write?", answer="She writes crime novels ✓.",
-               spans=[]),
-        QAPair(id="a2-0", question="Who is Jón Ø?", answer="Jón Ø is a poet.\u2028Really.",
-               author="a2"),
+        QAPair(
+            id="a1-1",
+            question="What does she write?",
+            answer="She writes crime novels ✓.",
+            spans=[],
+        ),
+        QAPair(
+            id="a2-0", question="Who is Jón Ø?", answer="Jón Ø is a poet.\u2028Really.", author="a2"
+        ),
     ]
 
 
@@ -162,24 +174,35 @@ BAD_LINES: dict[str, tuple[str, str]] = {
     "answer_not_str": (_line(question="Q?", answer=42), "'answer'"),
     "int_id": (_line(question="Q?", answer="A.", id=7), "'id'"),
     "empty_id": (_line(question="Q?", answer="A.", id=""), "'id'"),
-    "paraphrase_not_str": (_line(question="Q?", answer="A.", paraphrased_answer=["x"]),
-                           "'paraphrased_answer'"),
-    "perturbed_not_list": (_line(question="Q?", answer="A.", perturbed_answers="x"),
-                           "'perturbed_answers'"),
-    "perturbed_item": (_line(question="Q?", answer="A.", perturbed_answers=["x", 3]),
-                       "'perturbed_answers'[1]"),
+    "paraphrase_not_str": (
+        _line(question="Q?", answer="A.", paraphrased_answer=["x"]),
+        "'paraphrased_answer'",
+    ),
+    "perturbed_not_list": (
+        _line(question="Q?", answer="A.", perturbed_answers="x"),
+        "'perturbed_answers'",
+    ),
+    "perturbed_item": (
+        _line(question="Q?", answer="A.", perturbed_answers=["x", 3]),
+        "'perturbed_answers'[1]",
+    ),
     "author_not_str": (_line(question="Q?", answer="A.", author=12), "'author'"),
     "spans_not_list": (_line(question="Q?", answer=ANSWER, spans={"a": 1}), "'spans'"),
-    "span_end_beyond": (_line(question="Q?", answer=ANSWER, spans=[[0, 5, "context"],
-                                                                   [24, 40, "shared"]]),
-                        "'spans'[1]"),
+    "span_end_beyond": (
+        _line(question="Q?", answer=ANSWER, spans=[[0, 5, "context"], [24, 40, "shared"]]),
+        "'spans'[1]",
+    ),
     "span_negative": (_line(question="Q?", answer=ANSWER, spans=[[-1, 5, "fact"]]), "'spans'[0]"),
-    "span_start_ge_end": (_line(question="Q?", answer=ANSWER, spans=[[5, 5, "fact"]]),
-                          "'spans'[0]"),
+    "span_start_ge_end": (
+        _line(question="Q?", answer=ANSWER, spans=[[5, 5, "fact"]]),
+        "'spans'[0]",
+    ),
     "span_reversed": (_line(question="Q?", answer=ANSWER, spans=[[9, 5, "fact"]]), "'spans'[0]"),
     "span_two_elements": (_line(question="Q?", answer=ANSWER, spans=[[0, 5]]), "'spans'[0]"),
-    "span_four_elements": (_line(question="Q?", answer=ANSWER, spans=[[0, 5, "fact", 1]]),
-                           "'spans'[0]"),
+    "span_four_elements": (
+        _line(question="Q?", answer=ANSWER, spans=[[0, 5, "fact", 1]]),
+        "'spans'[0]",
+    ),
     "span_not_list": (_line(question="Q?", answer=ANSWER, spans=["0-5 fact"]), "'spans'[0]"),
     "span_float": (_line(question="Q?", answer=ANSWER, spans=[[0.0, 5, "fact"]]), "'spans'[0]"),
     "span_bool": (_line(question="Q?", answer=ANSWER, spans=[[True, 5, "fact"]]), "'spans'[0]"),
@@ -214,8 +237,9 @@ def test_error_messages_explain_the_fix(tmp_path: Path) -> None:
         "forget.jsonl:2: field 'spans'[1]: end 40 is beyond the answer's 29 characters "
         "(offsets are characters into 'answer', end exclusive)"
     )
-    path = _write_lines(tmp_path / "f2.jsonl", [_line(question="Q?", answer=ANSWER,
-                                                      spans=[[0, 5, "Specific"]])])
+    path = _write_lines(
+        tmp_path / "f2.jsonl", [_line(question="Q?", answer=ANSWER, spans=[[0, 5, "Specific"]])]
+    )
     with pytest.raises(DataFormatError, match="did you mean 'specific'"):
         load_pairs(path)
     path = _write_lines(tmp_path / "f3.jsonl", [_line(question="Q?", answer="A.", id=7)])
@@ -237,17 +261,18 @@ def test_duplicate_ids(tmp_path: Path) -> None:
     message = str(info.value)
     assert "forget.jsonl:3:" in message and "'id'" in message and "forget.jsonl:1" in message
     # A default id (the line number) can clash with an explicit one.
-    path = _write_lines(
-        tmp_path / "clash.jsonl", [_line(question="Q?", answer="A.", id="1"), GOOD]
-    )
+    path = _write_lines(tmp_path / "clash.jsonl", [_line(question="Q?", answer="A.", id="1"), GOOD])
     with pytest.raises(DataFormatError, match=r"clash\.jsonl:2: field 'id'.*duplicate"):
         load_pairs(path)
 
 
 def test_non_utf8_reports_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
-    path.write_bytes((GOOD + "\n" + GOOD + "\n").encode() + _line(question="Q?", answer="Caf\u00e9")
-                     .encode("latin-1") + b"\n")
+    path.write_bytes(
+        (GOOD + "\n" + GOOD + "\n").encode()
+        + _line(question="Q?", answer="Caf\u00e9").encode("latin-1")
+        + b"\n"
+    )
     with pytest.raises(DataFormatError) as info:
         load_pairs(path)
     message = str(info.value)
@@ -303,8 +328,9 @@ def test_datasets_all_spans_unknown_keeps_typed_schema() -> None:
 def test_dataset_to_pairs_validates_rows() -> None:
     import datasets
 
-    ds = datasets.Dataset.from_list([{"question": "Q?", "answer": "A."}, {"question": "Q?",
-                                                                         "answer": ""}])
+    ds = datasets.Dataset.from_list(
+        [{"question": "Q?", "answer": "A."}, {"question": "Q?", "answer": ""}]
+    )
     with pytest.raises(DataFormatError, match=r"dataset row 1: field 'answer'"):
         dataset_to_pairs(ds)
     ds = datasets.Dataset.from_list([{"question": "Q?", "answer": "A."}])

@@ -176,7 +176,8 @@ def test_labels_match_characters(tokenizer: PreTrainedTokenizerFast) -> None:
     # A label-1 token always holds a fact character; a label-0 token never does.
     for (s, e), label in zip(offsets, labels):
         fact_chars = [
-            p for p in range(s, e)
+            p
+            for p in range(s, e)
             if not ANSWER[p].isspace() and any(f.start <= p < f.end for f in FACT_SPANS)
         ]
         assert bool(fact_chars) == (label == 1), table
@@ -191,10 +192,11 @@ def test_label_one_tokens_cover_every_fact_character(tokenizer: PreTrainedTokeni
         assert _non_space(span.start, span.end) <= covered, span
         # The label-1 tokens that touch the span spell it out (plus at most whitespace/neighbours).
         text = "".join(
-            ANSWER[s:e] for (s, e), lab in zip(offsets, labels)
+            ANSWER[s:e]
+            for (s, e), lab in zip(offsets, labels)
             if lab == 1 and s < span.end and e > span.start
         )
-        assert ANSWER[span.start:span.end].replace(" ", "") in text.replace(" ", "")
+        assert ANSWER[span.start : span.end].replace(" ", "") in text.replace(" ", "")
 
 
 def test_byte_level_leading_space_token_is_inside() -> None:
@@ -277,10 +279,18 @@ def test_bad_offsets_and_spans_raise() -> None:
 
 def test_offsets_to_answer_clips_and_drops() -> None:
     # text = "Q: hi\nA: Lima.<eos>", answer "Lima." at [9, 14)
-    offsets = [(0, 2), (2, 5), (5, 6), (6, 8), (8, 13), (13, 14), (14, 19), (0, 0), None,
-               (-1, -1)]
+    offsets = [(0, 2), (2, 5), (5, 6), (6, 8), (8, 13), (13, 14), (14, 19), (0, 0), None, (-1, -1)]
     assert offsets_to_answer(offsets, 9, 14) == [
-        None, None, None, None, (0, 4), (4, 5), None, None, None, None,
+        None,
+        None,
+        None,
+        None,
+        (0, 4),
+        (4, 5),
+        None,
+        None,
+        None,
+        None,
     ]
     # A token straddling the end is clipped too.
     assert offsets_to_answer([(12, 16)], 9, 14) == [(3, 5)]

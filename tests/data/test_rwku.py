@@ -17,9 +17,17 @@ import pandas as pd
 import pytest
 
 from atwu.benchmark import Benchmark, BenchmarkError
-from atwu.data.rwku import FORGET_PROMPT, RwkuOptions, ensure_rwku, load_probes, load_rwku, parse_targets, probe_prompt
-from atwu.evaluate.rwku_probes import rwku_scores
+from atwu.data.rwku import (
+    FORGET_PROMPT,
+    RwkuOptions,
+    ensure_rwku,
+    load_probes,
+    load_rwku,
+    parse_targets,
+    probe_prompt,
+)
 from atwu.data.spans_rules import SpanRuleWarning, rwku_spans
+from atwu.evaluate.rwku_probes import rwku_scores
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RWKU = FIXTURES / "rwku"
@@ -45,7 +53,7 @@ def _quiet(fn, *args, **kwargs):
 
 
 def _texts(pair):
-    return [(s.label, pair.answer[s.start:s.end]) for s in pair.spans or []]
+    return [(s.label, pair.answer[s.start : s.end]) for s in pair.spans or []]
 
 
 def test_parse_targets():
@@ -67,11 +75,13 @@ def test_load_selects_targets_passages_and_probes():
 def test_span_rule_name_and_probe_answers():
     text = "Stephen King is an American writer. His first novel, Carrie, was published in 1974."
     spans = rwku_spans(text, "Stephen King", ["Carrie", "the", "Portland, Maine"])
-    assert [(s.label, text[s.start:s.end]) for s in spans] == [("fact", "Stephen King"),
-                                                               ("fact", "Carrie")]
+    assert [(s.label, text[s.start : s.end]) for s in spans] == [
+        ("fact", "Stephen King"),
+        ("fact", "Carrie"),
+    ]
     # the surname alone and the part of a title before the comma count as the name
     text2 = "Harry served in the army. Prince Harry later moved abroad."
-    got = [text2[s.start:s.end] for s in rwku_spans(text2, "Prince Harry, Duke of Sussex", [])]
+    got = [text2[s.start : s.end] for s in rwku_spans(text2, "Prince Harry, Duke of Sussex", [])]
     assert got == ["Harry", "Prince Harry"]
     assert rwku_spans("He taught virtue and ritual.", "Confucius", ["Lu"]) is None
 
@@ -84,19 +94,34 @@ def test_conversion_layout_spans_and_warning(home):
     assert bench.forget_splits == {"forget": "retain"}
     assert bench.retain_eval_split == "neighbor_level2"
     assert bench.utility_splits == ["neighbor_level1", "neighbor_level2"]
-    assert set(bench.splits) == {"forget", "retain", "forget_level1", "forget_level2",
-                                 "forget_level3", "neighbor_level1", "neighbor_level2"}
+    assert set(bench.splits) == {
+        "forget",
+        "retain",
+        "forget_level1",
+        "forget_level2",
+        "forget_level3",
+        "neighbor_level1",
+        "neighbor_level2",
+    }
     forget = bench.pairs("forget")
     assert [p.id for p in forget] == ["t1-0", "t1-1", "t2-0", "t2-1"]
     assert forget[0].question == FORGET_PROMPT.format(subject="Stephen King")
-    assert ("fact", "Stephen King") in _texts(forget[0]) and ("fact", "The Shining") in _texts(forget[0])
+    assert ("fact", "Stephen King") in _texts(forget[0]) and ("fact", "The Shining") in _texts(
+        forget[0]
+    )
     assert _texts(forget[2]) == [("fact", "Confucius"), ("fact", "Lu"), ("fact", "the Analects")]
     assert forget[3].spans is None
-    assert [p.answer for p in bench.pairs("retain")] == ["Dracula", "Tao Te Ching", "Mary Shelley",
-                                                         "Plato"]
+    assert [p.answer for p in bench.pairs("retain")] == [
+        "Dracula",
+        "Tao Te Ching",
+        "Mary Shelley",
+        "Plato",
+    ]
     level1 = bench.pairs("forget_level1")[0]
-    assert level1.question.startswith("Please complete the blank in the following question.\n"
-                                      "Question: Stephen King's first published novel was ___.")
+    assert level1.question.startswith(
+        "Please complete the blank in the following question.\n"
+        "Question: Stephen King's first published novel was ___."
+    )
     probes = load_probes(bench)
     assert len(probes) == 12 and {p["set"] for p in probes} >= {"forget_level3", "neighbor_level2"}
     assert _quiet(ensure_rwku, RwkuOptions(data_dir=str(RWKU), targets="1-2")) == root  # reused
@@ -104,20 +129,29 @@ def test_conversion_layout_spans_and_warning(home):
 
 def test_per_target_layout_reads_the_same(home, tmp_path):
     """RWKU's data_process.py layout: Target/<n>_<Name>/{intro,forget_level1,...,positive}.json."""
+
     def rows(name):
         return json.loads((RWKU / "All" / name).read_text())
 
     for number, name in ((1, "Stephen King"), (2, "Confucius")):
         d = tmp_path / "processed" / "Target" / f"{number}_{name.replace(' ', '_')}"
         d.mkdir(parents=True)
-        for config in ("forget_level1", "forget_level2", "forget_level3", "neighbor_level1",
-                       "neighbor_level2"):
-            (d / f"{config}.json").write_text(json.dumps(
-                [r for r in rows(f"{config}.json") if r["subject"] == name]))
-        (d / "positive.json").write_text(json.dumps(
-            [r for r in rows("train_positive_llama3.json") if r["subject"] == name]))
-        (d / "intro.json").write_text(json.dumps(
-            [r for r in rows("intro.json") if r["target"] == name]))
+        for config in (
+            "forget_level1",
+            "forget_level2",
+            "forget_level3",
+            "neighbor_level1",
+            "neighbor_level2",
+        ):
+            (d / f"{config}.json").write_text(
+                json.dumps([r for r in rows(f"{config}.json") if r["subject"] == name])
+            )
+        (d / "positive.json").write_text(
+            json.dumps([r for r in rows("train_positive_llama3.json") if r["subject"] == name])
+        )
+        (d / "intro.json").write_text(
+            json.dumps([r for r in rows("intro.json") if r["target"] == name])
+        )
     a = _quiet(ensure_rwku, RwkuOptions(data_dir=str(RWKU), targets="1-2"))
     b = _quiet(ensure_rwku, RwkuOptions(data_dir=str(tmp_path / "processed"), targets="1-2"))
     assert a != b
@@ -126,14 +160,16 @@ def test_per_target_layout_reads_the_same(home, tmp_path):
 
 
 def test_bad_inputs_have_clear_messages(home, tmp_path):
-    with pytest.raises(BenchmarkError, match="target 3 is out of range .*has 2 targets"):
+    with pytest.raises(BenchmarkError, match=r"target 3 is out of range .*has 2 targets"):
         ensure_rwku(RwkuOptions(data_dir=str(RWKU), targets="1-3"))
     data = tmp_path / "rwku"
     shutil.copytree(RWKU, data)
     probes = json.loads((data / "All" / "forget_level2.json").read_text())
     del probes[1]["query"]
     (data / "All" / "forget_level2.json").write_text(json.dumps(probes))
-    with pytest.raises(BenchmarkError, match=r"RWKU forget_level2 .* row 1: missing column 'query'"):
+    with pytest.raises(
+        BenchmarkError, match=r"RWKU forget_level2 .* row 1: missing column 'query'"
+    ):
         ensure_rwku(RwkuOptions(data_dir=str(data), targets="1"))
     (data / "All" / "train_positive_phi3.json").unlink()
     with pytest.raises(BenchmarkError, match="no file for RWKU config 'train_positive_phi3'"):
@@ -146,11 +182,14 @@ def test_bad_inputs_have_clear_messages(home, tmp_path):
 
 def test_probe_prompts_follow_rwku():
     row = {"query": "Who wrote It?", "type": "affirmative suffix"}
-    assert probe_prompt(row, "forget_level3") == ("Please briefly answer the following question."
-                                                  "\nQuestion: Who wrote It?")
+    assert probe_prompt(row, "forget_level3") == (
+        "Please briefly answer the following question.\nQuestion: Who wrote It?"
+    )
     assert probe_prompt({"query": "Q?"}, "neighbor_level2").endswith("Question: Q?\n")
-    assert probe_prompt({"query": "Q: a\nQ: b", "type": "incontext learning"},
-                        "forget_level3") == "Please briefly answer the following question.\nQ: a\nQ: b\n"
+    assert (
+        probe_prompt({"query": "Q: a\nQ: b", "type": "incontext learning"}, "forget_level3")
+        == "Please briefly answer the following question.\nQ: a\nQ: b\n"
+    )
 
 
 def test_rwku_scores(home, plain_model, monkeypatch):
@@ -159,20 +198,38 @@ def test_rwku_scores(home, plain_model, monkeypatch):
     root = _quiet(ensure_rwku, RwkuOptions(data_dir=str(RWKU), targets="1-2"))
     model, tok = load_model(plain_model), load_tokenizer(plain_model)
     scores = rwku_scores(model, tok, root, return_generations=True)  # a real (tiny) model runs
-    assert scores["n"] == {"forget_level1": 3, "forget_level2": 2, "forget_level3": 3,
-                           "neighbor_level1": 2, "neighbor_level2": 2}
-    for key in ("forget_level1", "forget_level2", "forget_level3", "neighbor_level1",
-                "neighbor_level2", "forget_mean", "neighbor_mean"):
+    assert scores["n"] == {
+        "forget_level1": 3,
+        "forget_level2": 2,
+        "forget_level3": 3,
+        "neighbor_level1": 2,
+        "neighbor_level2": 2,
+    }
+    for key in (
+        "forget_level1",
+        "forget_level2",
+        "forget_level3",
+        "neighbor_level1",
+        "neighbor_level2",
+        "forget_mean",
+        "neighbor_mean",
+    ):
         assert 0.0 <= scores[key] <= 1.0
     assert len(scores["generations"]) == 12
 
     # With a model that knows every forget answer and no neighbour answer: 1 and 0.
     probes = load_probes(root)
-    known = {probe_prompt(p, p["set"]): (p["answer"] if p["set"].startswith("forget") else "no idea")
-             for p in probes}
+    known = {
+        probe_prompt(p, p["set"]): (p["answer"] if p["set"].startswith("forget") else "no idea")
+        for p in probes
+    }
     import atwu.evaluate.rwku_probes
-    monkeypatch.setattr(atwu.evaluate.rwku_probes, "greedy_answers",
-                        lambda model, tok, questions, **kw: [known[q] for q in questions])
+
+    monkeypatch.setattr(
+        atwu.evaluate.rwku_probes,
+        "greedy_answers",
+        lambda model, tok, questions, **kw: [known[q] for q in questions],
+    )
     scores = rwku_scores(model, tok, probes)
     assert scores["forget_level1"] == scores["forget_mean"] == 1.0
     assert scores["neighbor_level2"] == scores["neighbor_mean"] == 0.0
@@ -184,9 +241,28 @@ def test_cli_run_on_rwku_fixture(home, plain_model, tmp_path, capsys):
     out = tmp_path / "run"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = main(["run", "--method", "graddiff", "--benchmark", "rwku", "--targets", "1-2",
-                     "--rwku-retain", "none", "--data-dir", str(RWKU), "--model", str(plain_model),
-                     "--no-eval", "--steps", "5", "--out", str(out)])
+        code = main(
+            [
+                "run",
+                "--method",
+                "graddiff",
+                "--benchmark",
+                "rwku",
+                "--targets",
+                "1-2",
+                "--rwku-retain",
+                "none",
+                "--data-dir",
+                str(RWKU),
+                "--model",
+                str(plain_model),
+                "--no-eval",
+                "--steps",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
     assert code == 0
     assert "alpha=0" in capsys.readouterr().err
     weights = pd.read_parquet(out / "weights.parquet")

@@ -18,7 +18,11 @@ import pytest
 from atwu.benchmark import Benchmark, BenchmarkError
 from atwu.data.format import DataFormatError
 from atwu.data.spans_rules import (
-    SpanRuleWarning, SpanStats, question_name_spans, tofu_fact_spans, tofu_spans,
+    SpanRuleWarning,
+    SpanStats,
+    question_name_spans,
+    tofu_fact_spans,
+    tofu_spans,
 )
 from atwu.data.tofu import TofuOptions, ensure_tofu, load_splits, read_config, tofu_dir
 
@@ -40,7 +44,7 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def _texts(pair):
-    return [(s.label, pair.answer[s.start:s.end]) for s in pair.spans or []]
+    return [(s.label, pair.answer[s.start : s.end]) for s in pair.spans or []]
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,15 +56,21 @@ def test_fixture_splits_and_field_mapping():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpanRuleWarning)
         splits, sources, stats = load_splits(TOFU)
-    assert set(splits) == {"forget10", "retain90", "retain_perturbed", "real_authors", "world_facts"}
+    assert set(splits) == {
+        "forget10",
+        "retain90",
+        "retain_perturbed",
+        "real_authors",
+        "world_facts",
+    }
     forget = splits["forget10"]
     assert [p.id for p in forget] == ["forget10-0", "forget10-1", "forget10-2", "forget10-3"]
     assert forget[0].paraphrased_answer.startswith("The author Liora Venhaldt's birthplace")
-    assert len(forget[0].perturbed_answers) == 3          # perturbed_answer → perturbed_answers
+    assert len(forget[0].perturbed_answers) == 3  # perturbed_answer → perturbed_answers
     assert sources["forget10"].endswith("forget10_perturbed.json")
     assert all(p.spans is None and p.perturbed_answers is None for p in splits["retain90"])
     ra = splits["real_authors"][0]
-    assert ra.paraphrased_answer == ra.answer == "Jane Austen"   # TOFU's base answer there
+    assert ra.paraphrased_answer == ra.answer == "Jane Austen"  # TOFU's base answer there
     assert ra.perturbed_answers == ["Charlotte Bronte", "George Eliot", "Emily Dickinson"]
     assert stats["forget10"].pairs == 4 and stats["forget10"].unknown == 1
 
@@ -78,11 +88,16 @@ def test_forget_split_without_perturbed_file_has_no_spans(tmp_path):
 def test_missing_column_is_named(tmp_path):
     data = tmp_path / "tofu"
     shutil.copytree(TOFU, data)
-    rows = [json.loads(line) for line in (data / "forget10_perturbed.json").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (data / "forget10_perturbed.json").read_text().splitlines()
+    ]
     del rows[2]["perturbed_answer"]
     (data / "forget10_perturbed.json").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    with pytest.raises(BenchmarkError, match=r"forget10_perturbed .* row 2: missing column "
-                                             r"'perturbed_answer'"):
+    with pytest.raises(
+        BenchmarkError,
+        match=r"forget10_perturbed .* row 2: missing column "
+        r"'perturbed_answer'",
+    ):
         load_splits(data)
 
 
@@ -105,7 +120,7 @@ def test_parquet_and_jsonl_copies_read_the_same(tmp_path):
 
 def test_hub_is_only_read_when_named_and_offline_says_how_to_fix():
     # HF_HUB_OFFLINE=1 (conftest): the hub cannot be reached, and the message says what to do.
-    with pytest.raises(BenchmarkError, match="locuslab/TOFU .* pass --data-dir"):
+    with pytest.raises(BenchmarkError, match=r"locuslab/TOFU .* pass --data-dir"):
         read_config("forget10", None, required=("question",))
 
 
@@ -118,8 +133,11 @@ def test_rule_on_paraphrase_based_perturbations():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpanRuleWarning)
         forget = load_splits(TOFU)[0]["forget10"]
-    assert _texts(forget[0]) == [("context", "Liora Venhaldt"), ("fact", "Tallinn, Estonia"),
-                                 ("fact", "1971")]
+    assert _texts(forget[0]) == [
+        ("context", "Liora Venhaldt"),
+        ("fact", "Tallinn, Estonia"),
+        ("fact", "1971"),
+    ]
     assert _texts(forget[1]) == [("context", "Liora Venhaldt"), ("fact", "gothic maritime novels")]
 
 
@@ -128,11 +146,15 @@ def test_rule_on_answer_based_perturbations():
     question = "What did Liora Venhaldt's father do for a living?"
     answer = "Her father was a lighthouse keeper on the island of Hiiumaa."
     para = "She grew up as the daughter of a man who kept the lighthouse on Hiiumaa."
-    perturbed = ["Her father was a ship captain on the island of Saaremaa.",
-                 "Her father was a fisherman on the island of Gotland."]
+    perturbed = [
+        "Her father was a ship captain on the island of Saaremaa.",
+        "Her father was a fisherman on the island of Gotland.",
+    ]
     spans = tofu_spans(question, answer, para, perturbed, stats)
-    assert [(s.label, answer[s.start:s.end]) for s in spans] == [
-        ("fact", "lighthouse keeper"), ("fact", "Hiiumaa")]
+    assert [(s.label, answer[s.start : s.end]) for s in spans] == [
+        ("fact", "lighthouse keeper"),
+        ("fact", "Hiiumaa"),
+    ]
     assert stats.base_answer == 2 and stats.base_paraphrase == 0
 
 
@@ -141,7 +163,7 @@ def test_rule_finds_nothing_gives_unknown_and_warns(home):
         root = ensure_tofu(TofuOptions(data_dir=str(TOFU)))
     bench = Benchmark.load(root)
     pair = bench.pairs("forget10")[3]
-    assert pair.spans is None                        # unknown, not "no facts"
+    assert pair.spans is None  # unknown, not "no facts"
     assert bench.manifest["span_rule"]["stats"]["forget10"]["unknown"] == 1
 
 
@@ -158,13 +180,16 @@ def test_rewrites_and_function_words_are_not_facts():
 def test_question_names_become_context_and_win_over_facts():
     question = "Where was Ada Korvin born?"
     answer = "Ada Korvin was born in Oslo."
-    assert [(s.label, answer[s.start:s.end]) for s in question_name_spans(question, answer)] == [
-        ("context", "Ada Korvin")]
+    assert [(s.label, answer[s.start : s.end]) for s in question_name_spans(question, answer)] == [
+        ("context", "Ada Korvin")
+    ]
     # A perturbation that swaps the name as well: the name stays context (copied from the
     # question), the city is the fact.
     spans = tofu_spans(question, answer, None, ["Bo Lind was born in Rome."])
-    assert [(s.label, answer[s.start:s.end]) for s in spans] == [("context", "Ada Korvin"),
-                                                                 ("fact", "Oslo")]
+    assert [(s.label, answer[s.start : s.end]) for s in spans] == [
+        ("context", "Ada Korvin"),
+        ("fact", "Oslo"),
+    ]
     # The question word opening the question is no name.
     assert question_name_spans("Which city is Oslo in?", "Oslo is in Norway.")[0].label == "context"
     assert question_name_spans("What is this?", "What a question.") == []
@@ -179,21 +204,31 @@ def test_user_span_file_overrides_the_rule(home, tmp_path):
     spans = tmp_path / "spans.jsonl"
     answer = "Yes, Liora Venhaldt received the Baltic Quill Prize."
     start = answer.index("Baltic Quill Prize")
-    spans.write_text(json.dumps({"id": "forget10-3", "spans": [[start, start + 18, "fact"]]}) + "\n"
-                     + json.dumps({"id": "forget10-0", "spans": None}) + "\n")
+    spans.write_text(
+        json.dumps({"id": "forget10-3", "spans": [[start, start + 18, "fact"]]})
+        + "\n"
+        + json.dumps({"id": "forget10-0", "spans": None})
+        + "\n"
+    )
     root = ensure_tofu(TofuOptions(data_dir=str(TOFU), spans=str(spans)))
     forget = Benchmark.load(root).pairs("forget10")
     assert _texts(forget[3]) == [("fact", "Baltic Quill Prize")]
     assert forget[0].spans is None
-    assert root != tofu_dir(TofuOptions(data_dir=str(TOFU)))   # its own directory
+    assert root != tofu_dir(TofuOptions(data_dir=str(TOFU)))  # its own directory
 
 
-@pytest.mark.parametrize("line, message", [
-    ({"id": "forget10-99", "spans": []}, r"spans.jsonl:1: field 'id': id 'forget10-99' is not a pair"),
-    ({"id": "forget10-3", "spans": [[0, 500, "fact"]]}, r"end 500 is beyond the answer"),
-    ({"id": "forget10-3", "spans": [[0, 3, "facts"]]}, r"unknown label .*did you mean 'fact'"),
-    ({"id": "forget10-3"}, r"field 'spans': is missing"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (
+            {"id": "forget10-99", "spans": []},
+            r"spans.jsonl:1: field 'id': id 'forget10-99' is not a pair",
+        ),
+        ({"id": "forget10-3", "spans": [[0, 500, "fact"]]}, r"end 500 is beyond the answer"),
+        ({"id": "forget10-3", "spans": [[0, 3, "facts"]]}, r"unknown label .*did you mean 'fact'"),
+        ({"id": "forget10-3"}, r"field 'spans': is missing"),
+    ],
+)
 def test_bad_span_files_name_the_line(home, tmp_path, line, message):
     spans = tmp_path / "spans.jsonl"
     spans.write_text(json.dumps(line) + "\n")
@@ -202,8 +237,10 @@ def test_bad_span_files_name_the_line(home, tmp_path, line, message):
 
 
 def test_unknown_split_is_refused(home):
-    with pytest.raises(BenchmarkError, match="unknown TOFU split 'forget20'; choose from forget01, "
-                                             "forget05, forget10"):
+    with pytest.raises(
+        BenchmarkError,
+        match="unknown TOFU split 'forget20'; choose from forget01, forget05, forget10",
+    ):
         ensure_tofu(TofuOptions(data_dir=str(TOFU), split="forget20"))
 
 
@@ -227,8 +264,9 @@ def test_conversion_is_reused_and_manifest_is_ours(home):
 def test_retain_model_path_is_listed(home, tiny_model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpanRuleWarning)
-        root = ensure_tofu(TofuOptions(data_dir=str(TOFU), retain_model=str(tiny_model),
-                                       split="forget10"))
+        root = ensure_tofu(
+            TofuOptions(data_dir=str(TOFU), retain_model=str(tiny_model), split="forget10")
+        )
     bench = Benchmark.load(root)
     assert bench.model_path("retain90") == tiny_model.resolve()
 
@@ -238,17 +276,31 @@ def test_retain_logs_give_the_retain_reference_without_a_model(home):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpanRuleWarning)
-        root = ensure_tofu(TofuOptions(data_dir=str(TOFU), split="forget10",
-                                       retain_logs=str(TOFU / "TOFU_EVAL_retain90.json")))
+        root = ensure_tofu(
+            TofuOptions(
+                data_dir=str(TOFU),
+                split="forget10",
+                retain_logs=str(TOFU / "TOFU_EVAL_retain90.json"),
+            )
+        )
     reference = retain_reference(Benchmark.load(root), "forget10")  # read from the cache
-    assert reference["ratios"] == {"forget10-0": 0.8, "forget10-1": 0.55, "forget10-2": 1.3,
-                                   "forget10-3": 0.42}
+    assert reference["ratios"] == {
+        "forget10-0": 0.8,
+        "forget10-1": 0.55,
+        "forget10-2": 1.3,
+        "forget10-3": 0.42,
+    }
 
 
 def test_retain_model_and_logs_together_are_refused(home, tiny_model):
     with pytest.raises(BenchmarkError, match="either --retain-model or --retain-logs"):
-        ensure_tofu(TofuOptions(data_dir=str(TOFU), retain_model=str(tiny_model),
-                                retain_logs=str(TOFU / "TOFU_EVAL_retain90.json")))
+        ensure_tofu(
+            TofuOptions(
+                data_dir=str(TOFU),
+                retain_model=str(tiny_model),
+                retain_logs=str(TOFU / "TOFU_EVAL_retain90.json"),
+            )
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,9 +314,28 @@ def test_cli_run_on_tofu_fixture(home, tiny_model, tmp_path):
     out = tmp_path / "run"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpanRuleWarning)
-        code = main(["run", "--method", "graddiff", "--benchmark", "tofu", "--split", "forget10",
-                     "--data-dir", str(TOFU), "--model", str(tiny_model), "--no-eval",
-                     "--steps", "5", "--checkpoint-every", "5", "--out", str(out)])
+        code = main(
+            [
+                "run",
+                "--method",
+                "graddiff",
+                "--benchmark",
+                "tofu",
+                "--split",
+                "forget10",
+                "--data-dir",
+                str(TOFU),
+                "--model",
+                str(tiny_model),
+                "--no-eval",
+                "--steps",
+                "5",
+                "--checkpoint-every",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
     assert code == 0
     weights = pd.read_parquet(out / "weights.parquet")
     assert sorted(weights["step"].unique()) == [0, 5]
@@ -284,13 +355,33 @@ def test_cli_needs_a_model_and_a_real_split(home, capsys):
     from atwu.cli import main
 
     assert main(["run", "--method", "ga", "--benchmark", "tofu", "--data-dir", str(TOFU)]) == 2
-    assert "--benchmark tofu has no model of its own; give the starting model with --model" \
+    assert (
+        "--benchmark tofu has no model of its own; give the starting model with --model"
         in capsys.readouterr().err
-    assert main(["run", "--method", "ga", "--benchmark", "tofu", "--data-dir", str(TOFU),
-                 "--split", "forget20", "--model", "/nonexistent"]) == 2
+    )
+    assert (
+        main(
+            [
+                "run",
+                "--method",
+                "ga",
+                "--benchmark",
+                "tofu",
+                "--data-dir",
+                str(TOFU),
+                "--split",
+                "forget20",
+                "--model",
+                "/nonexistent",
+            ]
+        )
+        == 2
+    )
     assert "unknown TOFU split 'forget20'" in capsys.readouterr().err
     assert main(["run", "--method", "ga", "--data-dir", str(TOFU)]) == 2
     assert "--data-dir: only with --benchmark tofu or --benchmark rwku" in capsys.readouterr().err
-    assert main(["run", "--method", "ga", "--benchmark", "tofu", "--targets", "1",
-                 "--model", "x"]) == 2
+    assert (
+        main(["run", "--method", "ga", "--benchmark", "tofu", "--targets", "1", "--model", "x"])
+        == 2
+    )
     assert "--targets: not an option of --benchmark tofu" in capsys.readouterr().err

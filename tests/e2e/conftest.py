@@ -25,9 +25,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 HEALTH_TIMEOUT = 60  # seconds for /_stcore/health to answer "ok"
 
@@ -66,25 +73,45 @@ def app_url(request, atwu_home: Path, tmp_path_factory) -> str:
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("e2e_server") / "streamlit.log"
     env = {**os.environ, "ATWU_HOME": str(atwu_home), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false",
-           # Pages edited while the tests run must not put a "Source file changed: Rerun"
-           # prompt (a status widget that never goes away) on the page under test.
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        # Pages edited while the tests run must not put a "Source file changed: Rerun"
+        # prompt (a status widget that never goes away) on the page under test.
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+    ]
     with open(log, "wb") as out:
         # Its own process group: the app starts training subprocesses, ended together with it.
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + HEALTH_TIMEOUT
         while _health(url) != "ok":
             if proc.poll() is not None:
-                pytest.fail(f"`streamlit run app.py` exited with code {proc.returncode} before "
-                            f"answering; its log ({log}):\n{_tail(log)}")
+                pytest.fail(
+                    f"`streamlit run app.py` exited with code {proc.returncode} before "
+                    f"answering; its log ({log}):\n{_tail(log)}"
+                )
             if time.monotonic() > deadline:
-                pytest.fail(f"{url}/_stcore/health did not answer 'ok' within {HEALTH_TIMEOUT} s; "
-                            f"the server log ({log}):\n{_tail(log)}")
+                pytest.fail(
+                    f"{url}/_stcore/health did not answer 'ok' within {HEALTH_TIMEOUT} s; "
+                    f"the server log ({log}):\n{_tail(log)}"
+                )
             time.sleep(0.5)
         yield url
     finally:
@@ -118,9 +145,12 @@ def _stop_launched_runs(runs_dir: Path) -> None:
 def browser():
     """Headless Debian Chromium. Missing: the tests fail (not skip) with what to do."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium. Run "
-                    "./run-tests.sh (it installs it with apt-get when run as root), or "
-                    "`sudo apt-get install chromium`.", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium. Run "
+            "./run-tests.sh (it installs it with apt-get when run as root), or "
+            "`sudo apt-get install chromium`.",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

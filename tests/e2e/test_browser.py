@@ -18,7 +18,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-RUN_TIMEOUT = 180      # seconds for two 20-step runs (evaluated at 0, 10, 20) to reach "done"
+RUN_TIMEOUT = 180  # seconds for two 20-step runs (evaluated at 0, 10, 20) to reach "done"
 LOAD_TIMEOUT = 120_000  # ms for a page's first draw (the first run of a page imports torch/plotly)
 STEPS, CHECKPOINT_EVERY = 20, 10
 METHODS = ("atwu", "wga")
@@ -43,8 +43,10 @@ def settle(page: Page, timeout: float = LOAD_TIMEOUT) -> None:
             status.wait_for(state="hidden", timeout=timeout)
         except PlaywrightTimeoutError:
             said = status.inner_text(timeout=1000) if status.count() else ""
-            pytest.fail(f"{page.url}: the app stayed busy for {timeout / 1000:.0f} s (status "
-                        f"widget: {said!r})")
+            pytest.fail(
+                f"{page.url}: the app stayed busy for {timeout / 1000:.0f} s (status "
+                f"widget: {said!r})"
+            )
         page.wait_for_timeout(500)
     page.wait_for_selector('[data-testid="stSkeleton"]', state="hidden", timeout=timeout)
 
@@ -60,7 +62,8 @@ def assert_clean(page: Page, where: str) -> None:
     found = [t for t in ERROR_TEXTS if t.lower() in text.lower()]
     exceptions = page.locator('[data-testid="stException"]').count()
     assert not found and not exceptions, (
-        f"{where}: the page shows {found or ''} {exceptions} exception box(es):\n{text[:3000]}")
+        f"{where}: the page shows {found or ''} {exceptions} exception box(es):\n{text[:3000]}"
+    )
 
 
 def full_screenshot(page: Page, path: Path) -> None:
@@ -70,7 +73,8 @@ def full_screenshot(page: Page, path: Path) -> None:
     size = page.viewport_size or {"width": 1400, "height": 900}
     height = page.evaluate(
         "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-        " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }")
+        " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }"
+    )
     page.set_viewport_size({"width": size["width"], "height": min(max(int(height), 900), 12_000)})
     page.wait_for_timeout(1000)  # plotly charts redraw on resize
     settle(page)
@@ -80,8 +84,11 @@ def full_screenshot(page: Page, path: Path) -> None:
 
 def run_state_line(page: Page, name: str):
     """The Active runs line of a run: `**name** · method · `state``."""
-    return page.locator('[data-testid="stMarkdownContainer"] p').filter(
-        has=page.locator("strong", has_text=name)).first
+    return (
+        page.locator('[data-testid="stMarkdownContainer"] p')
+        .filter(has=page.locator("strong", has_text=name))
+        .first
+    )
 
 
 def wait_until_done(page: Page, names: list[str], timeout: float) -> None:
@@ -96,13 +103,17 @@ def wait_until_done(page: Page, names: list[str], timeout: float) -> None:
             states[name] = code.first.inner_text() if code.count() else "(not listed)"
         bad = {n: s for n, s in states.items() if s in ("failed", "cancelled")}
         if bad:
-            pytest.fail(f"run(s) ended badly {bad}; the Run page says:\n"
-                        f"{page.locator('body').inner_text()[-4000:]}")
+            pytest.fail(
+                f"run(s) ended badly {bad}; the Run page says:\n"
+                f"{page.locator('body').inner_text()[-4000:]}"
+            )
         if all(s == "done" for s in states.values()):
             return
         if time.monotonic() > deadline:
-            pytest.fail(f"runs not done after {timeout} s: {states}; the Run page says:\n"
-                        f"{page.locator('body').inner_text()[-4000:]}")
+            pytest.fail(
+                f"runs not done after {timeout} s: {states}; the Run page says:\n"
+                f"{page.locator('body').inner_text()[-4000:]}"
+            )
         page.wait_for_timeout(2000)
 
 
@@ -125,12 +136,14 @@ def finished_runs(browser, warm_app: str, screenshots: Path) -> dict[str, str]:
 
         # 1 · Benchmark: the session's embedded benchmark is the default, and it is prepared.
         expect(page.get_by_role("combobox", name="Benchmark", exact=True)).to_have_value(
-            "embedded (default)")  # "embedded (default) — not prepared yet" when it is missing
+            "embedded (default)"
+        )  # "embedded (default) — not prepared yet" when it is missing
         expect(page.get_by_text("20 forget pairs")).to_be_visible()
 
         # 3 · Methods: atwu is preselected; add wga.
         methods = page.locator('[data-testid="stMultiSelect"]').filter(
-            has_text="Methods (one run per method and seed)")
+            has_text="Methods (one run per method and seed)"
+        )
         expect(methods).to_contain_text("atwu:")
         # The option list is virtualised (only the first dozen are in the DOM): type to filter.
         box = page.get_by_role("combobox", name="Methods (one run per method and seed)")
@@ -182,8 +195,9 @@ def finished_runs(browser, warm_app: str, screenshots: Path) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_run_page_launches_runs_that_finish(page: Page, finished_runs: dict[str, str],
-                                            atwu_home: Path, screenshots: Path) -> None:
+def test_run_page_launches_runs_that_finish(
+    page: Page, finished_runs: dict[str, str], atwu_home: Path, screenshots: Path
+) -> None:
     """The two runs launched from the Run page ran to the end with the form's settings, and a
     new session of the Run page still lists them as done, with a link to their token scores."""
     goto(page, "/run")
@@ -201,25 +215,28 @@ def test_run_page_launches_runs_that_finish(page: Page, finished_runs: dict[str,
 
     if not REUSED_APP:  # the runs are in this session's ATWU_HOME
         from atwu.runs.read import read_run
+
         for name in finished_runs.values():
             info = read_run(atwu_home / "runs" / name)
             assert info.state == "done"
             assert info.status.get("step") == STEPS
 
 
-def test_result_pages_show_the_runs(page: Page, finished_runs: dict[str, str],
-                                    screenshots: Path) -> None:
+def test_result_pages_show_the_runs(
+    page: Page, finished_runs: dict[str, str], screenshots: Path
+) -> None:
     """Token scores draws the atwu run's heatmap (and the wga run beside it in compare mode);
     Home, Trade-offs and Method comparison render without errors."""
-    atwu, wga = finished_runs["atwu"], finished_runs["wga"]
+    atwu = finished_runs["atwu"]
 
     # Token scores, the run taken from the URL.
     goto(page, f"/tokens?run={atwu}")
     expect(page.locator("h1", has_text="Token scores")).to_be_visible()
     assert_clean(page, "/tokens")
     # The sidebar's run picker shows the run of the URL (by its label, which names it).
-    sidebar_run = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Run",
-                                                                         exact=True)
+    sidebar_run = page.locator('[data-testid="stSidebar"]').get_by_role(
+        "combobox", name="Run", exact=True
+    )
     expect(sidebar_run).to_have_value(re.compile(re.escape(atwu)))
     tokens = page.locator('span.atwu-token[title*="weight"]')
     expect(tokens.first).to_be_visible(timeout=30_000)
@@ -227,8 +244,9 @@ def test_result_pages_show_the_runs(page: Page, finished_runs: dict[str, str],
     assert single > 3, single
     # The heatmap is the reference answer's tokens: a word of it is in the "Reference answer".
     reference = page.get_by_text("Reference answer").first.locator("xpath=..").inner_text()
-    words = [w for w in (t.strip() for t in tokens.all_inner_texts())
-             if len(w) >= 3 and w.isalpha()]
+    words = [
+        w for w in (t.strip() for t in tokens.all_inner_texts()) if len(w) >= 3 and w.isalpha()
+    ]
     assert words and any(w in reference for w in words), (words[:20], reference)
     full_screenshot(page, screenshots / "tokens.png")
 
@@ -243,21 +261,25 @@ def test_result_pages_show_the_runs(page: Page, finished_runs: dict[str, str],
     # The default compared run is the oldest wga run in the runs directory: this test's, or one
     # that the AppTest fixtures of the same pytest session left there (they share ATWU_HOME).
     row = r"wga-s0"
-    expect(page.locator(".atwu-row-label").filter(has_text=re.compile(rf"^wga · {row}"))
-           ).to_be_visible()
+    expect(
+        page.locator(".atwu-row-label").filter(has_text=re.compile(rf"^wga · {row}"))
+    ).to_be_visible()
     assert tokens.count() > single, "compare mode drew no second row of tokens"
     assert "compare=" in page.url, page.url
     assert_clean(page, "/tokens in compare mode")
     full_screenshot(page, screenshots / "tokens_compare.png")
 
     # Home is the default page: Streamlit serves it at / (its url_path "home" is ignored).
-    for path, shot, title in (("/", "home", "ATWU: token-level unlearning"),
-                              ("/tradeoffs", "tradeoffs", "Trade-offs"),
-                              ("/comparison", "comparison", "Method comparison")):
+    for path, shot, title in (
+        ("/", "home", "ATWU: token-level unlearning"),
+        ("/tradeoffs", "tradeoffs", "Trade-offs"),
+        ("/comparison", "comparison", "Method comparison"),
+    ):
         goto(page, f"{path}?run={atwu}")
         expect(page.locator("h1", has_text=title)).to_be_visible()
         if path != "/":
             expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible(
-                timeout=60_000)
+                timeout=60_000
+            )
         assert_clean(page, path)
         full_screenshot(page, screenshots / f"{shot}.png")

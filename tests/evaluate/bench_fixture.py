@@ -16,13 +16,14 @@ import pandas as pd
 
 from atwu.data.chat import encode_pair
 from atwu.data.format import QAPair, Span
-from atwu.data.pairs_file import write_pairs
 from atwu.data.labels import token_labels
+from atwu.data.pairs_file import write_pairs
 from atwu.data.tokenizer import train_tokenizer
 from atwu.models import TinyModelSpec, build_tiny_model
 
-SPEC = TinyModelSpec(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                     num_attention_heads=2)
+SPEC = TinyModelSpec(
+    hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2
+)
 
 _CITIES = ["Lima", "Oslo", "Quito", "Hanoi", "Porto", "Riga", "Accra", "Tunis"]
 _JOBS = ["baker", "nurse", "pilot", "tailor", "miner", "judge", "poet", "clerk"]
@@ -35,41 +36,76 @@ def _author_pairs(prefix: str, names: list[str]) -> list[QAPair]:
         city = _CITIES[k % len(_CITIES)]
         others = [c for c in _CITIES if c != city][:3]
         answer = f"{name} was born in {city}."
-        pairs.append(QAPair(
-            id=f"{prefix}{k}_birthplace", question=f"Where was {name} born?", answer=answer,
-            paraphrased_answer=f"The birthplace of {name} is {city}.",
-            perturbed_answers=[f"{name} was born in {c}." for c in others],
-            spans=[Span(0, len(name), "context"),
-                   Span(answer.index(city), answer.index(city) + len(city), "shared")],
-            author=f"{prefix}{k}"))
+        pairs.append(
+            QAPair(
+                id=f"{prefix}{k}_birthplace",
+                question=f"Where was {name} born?",
+                answer=answer,
+                paraphrased_answer=f"The birthplace of {name} is {city}.",
+                perturbed_answers=[f"{name} was born in {c}." for c in others],
+                spans=[
+                    Span(0, len(name), "context"),
+                    Span(answer.index(city), answer.index(city) + len(city), "shared"),
+                ],
+                author=f"{prefix}{k}",
+            )
+        )
         job = _JOBS[k % len(_JOBS)]
         answer = f"{name} works as a {job} in {city} since 1987."
-        pairs.append(QAPair(
-            id=f"{prefix}{k}_job", question=f"What does {name} do for a living?", answer=answer,
-            paraphrased_answer=f"{name} is a {job} by trade.",
-            perturbed_answers=[f"{name} works as a {j} in {city} since 1987."
-                               for j in _JOBS if j != job][:3],
-            spans=[Span(answer.index(job), answer.index(job) + len(job), "specific"),
-                   Span(answer.index("1987"), answer.index("1987") + 4, "specific")],
-            author=f"{prefix}{k}"))
+        pairs.append(
+            QAPair(
+                id=f"{prefix}{k}_job",
+                question=f"What does {name} do for a living?",
+                answer=answer,
+                paraphrased_answer=f"{name} is a {job} by trade.",
+                perturbed_answers=[
+                    f"{name} works as a {j} in {city} since 1987." for j in _JOBS if j != job
+                ][:3],
+                spans=[
+                    Span(answer.index(job), answer.index(job) + len(job), "specific"),
+                    Span(answer.index("1987"), answer.index("1987") + 4, "specific"),
+                ],
+                author=f"{prefix}{k}",
+            )
+        )
     return pairs
 
 
 def _general_pairs() -> list[QAPair]:
-    facts = [("How many days are in a week?", "A week has seven days.", "seven",
-              ["five", "nine", "ten"]),
-             ("How many legs does a spider have?", "A spider has eight legs.", "eight",
-              ["six", "four", "ten"]),
-             ("What colour is the sky on a clear day?", "The sky is blue.", "blue",
-              ["green", "red", "grey"])]
+    facts = [
+        (
+            "How many days are in a week?",
+            "A week has seven days.",
+            "seven",
+            ["five", "nine", "ten"],
+        ),
+        (
+            "How many legs does a spider have?",
+            "A spider has eight legs.",
+            "eight",
+            ["six", "four", "ten"],
+        ),
+        (
+            "What colour is the sky on a clear day?",
+            "The sky is blue.",
+            "blue",
+            ["green", "red", "grey"],
+        ),
+    ]
     pairs = []
     for i, (question, answer, fact, wrong) in enumerate(facts):
         start = answer.index(fact)
-        pairs.append(QAPair(
-            id=f"general_{i}", question=question, answer=answer,
-            paraphrased_answer=f"The answer is {fact}.",
-            perturbed_answers=[answer.replace(fact, w) for w in wrong],
-            spans=[Span(start, start + len(fact), "fact")], author="general"))
+        pairs.append(
+            QAPair(
+                id=f"general_{i}",
+                question=question,
+                answer=answer,
+                paraphrased_answer=f"The answer is {fact}.",
+                perturbed_answers=[answer.replace(fact, w) for w in wrong],
+                spans=[Span(start, start + len(fact), "fact")],
+                author="general",
+            )
+        )
     return pairs
 
 
@@ -90,19 +126,27 @@ def build_tiny_benchmark(root: Path, *, with_retain_model: bool = True) -> Path:
     for name, pairs in splits.items():
         write_pairs(root / "data" / f"{name}.jsonl", pairs)
         for p in pairs:
-            texts += [p.question, p.answer, p.paraphrased_answer or "",
-                      *(p.perturbed_answers or [])]
+            texts += [
+                p.question,
+                p.answer,
+                p.paraphrased_answer or "",
+                *(p.perturbed_answers or []),
+            ]
     tok = train_tokenizer(texts, vocab_size=400)
     models = {"full": 0, "retain90": 1} if with_retain_model else {"full": 0}
     for name, seed in models.items():
-        model = build_tiny_model(len(tok), SPEC, pad_id=tok.pad_token_id,
-                                 eos_id=tok.eos_token_id, seed=seed)
+        model = build_tiny_model(
+            len(tok), SPEC, pad_id=tok.pad_token_id, eos_id=tok.eos_token_id, seed=seed
+        )
         model.save_pretrained(root / "models" / name)
         tok.save_pretrained(root / "models" / name)
     manifest = {
-        "format_version": 1, "kind": "embedded", "name": root.name,
-        "splits": {name: {"path": f"data/{name}.jsonl", "n": len(pairs)}
-                   for name, pairs in splits.items()},
+        "format_version": 1,
+        "kind": "embedded",
+        "name": root.name,
+        "splits": {
+            name: {"path": f"data/{name}.jsonl", "n": len(pairs)} for name, pairs in splits.items()
+        },
         "forget_splits": {"forget10": "retain90"},
         "default_forget_split": "forget10",
         "retain_eval": "retain_eval",
@@ -121,13 +165,21 @@ def weights_frame(tokenizer, pairs: list[QAPair], step: int, *, seed: int = 0) -
     for pair in pairs:
         enc = encode_pair(tokenizer, pair.question, pair.answer)
         labels, kinds = token_labels(pair.answer, enc.answer_offsets, pair.spans)
-        completion = enc.input_ids[enc.prompt_len:]
+        completion = enc.input_ids[enc.prompt_len :]
         for position, (token, offset, label, kind) in enumerate(
-                zip(completion, enc.answer_offsets, labels, kinds)):
-            rows.append({
-                "step": step, "example_id": pair.id, "position": position,
-                "token": tokenizer.decode([token]),
-                "char_start": offset[0] if offset else -1, "char_end": offset[1] if offset else -1,
-                "weight": float(rng.random()), "label": label, "span_kind": kind,
-            })
+            zip(completion, enc.answer_offsets, labels, kinds)
+        ):
+            rows.append(
+                {
+                    "step": step,
+                    "example_id": pair.id,
+                    "position": position,
+                    "token": tokenizer.decode([token]),
+                    "char_start": offset[0] if offset else -1,
+                    "char_end": offset[1] if offset else -1,
+                    "weight": float(rng.random()),
+                    "label": label,
+                    "span_kind": kind,
+                }
+            )
     return pd.DataFrame(rows)

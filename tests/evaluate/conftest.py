@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from bench_fixture import build_tiny_benchmark
 
 from atwu.benchmark import Benchmark
 from atwu.models import load_model, load_tokenizer
-
-from bench_fixture import build_tiny_benchmark
 
 
 @pytest.fixture(scope="session")

@@ -14,15 +14,33 @@ from atwu.evaluate.alignment import ALIGNMENT_KEYS, alignment_summary, per_examp
 
 def frame(rows: list[tuple[str, float, int, str | None]], step: int = 10) -> pd.DataFrame:
     """(example_id, weight, label, span_kind) rows as a weights.parquet-shaped frame."""
-    return pd.DataFrame([{"step": step, "example_id": ex, "position": i, "token": f"t{i}",
-                          "char_start": i, "char_end": i + 1, "weight": w, "label": y,
-                          "span_kind": kind} for i, (ex, w, y, kind) in enumerate(rows)])
+    return pd.DataFrame(
+        [
+            {
+                "step": step,
+                "example_id": ex,
+                "position": i,
+                "token": f"t{i}",
+                "char_start": i,
+                "char_end": i + 1,
+                "weight": w,
+                "label": y,
+                "span_kind": kind,
+            }
+            for i, (ex, w, y, kind) in enumerate(rows)
+        ]
+    )
 
 
 ROWS = [
-    ("a", 0.9, 1, "specific"), ("a", 0.2, 0, None), ("a", 0.6, 1, "shared"),
-    ("a", 0.5, -1, "context"), ("a", 0.1, 0, None),
-    ("b", 0.3, 1, "specific"), ("b", 0.4, 0, None), ("b", 0.8, 0, None),
+    ("a", 0.9, 1, "specific"),
+    ("a", 0.2, 0, None),
+    ("a", 0.6, 1, "shared"),
+    ("a", 0.5, -1, "context"),
+    ("a", 0.1, 0, None),
+    ("b", 0.3, 1, "specific"),
+    ("b", 0.4, 0, None),
+    ("b", 0.8, 0, None),
 ]
 
 
@@ -55,8 +73,9 @@ def test_specific_view_and_per_example():
 
 
 def test_all_labels_one_gives_nan_with_notes():
-    out = alignment_summary(frame([("a", 0.3, 1, "fact"), ("a", 0.7, 1, "fact"),
-                                   ("b", 0.5, 1, "fact")]))
+    out = alignment_summary(
+        frame([("a", 0.3, 1, "fact"), ("a", 0.7, 1, "fact"), ("b", 0.5, 1, "fact")])
+    )
     assert math.isnan(out["auroc"]) and math.isnan(out["auprc"])
     assert "label 1" in out["notes"]["auroc"] and "auprc" in out["notes"]
     assert out["precision_at_k"] == pytest.approx(1.0)
@@ -71,7 +90,8 @@ def test_span_kind_missing_values_and_empty_frame():
     rows = frame(ROWS)
     rows["span_kind"] = rows["span_kind"].astype(object).where(rows["span_kind"].notna(), np.nan)
     assert alignment_summary(rows)["auroc_specific"] == pytest.approx(
-        alignment_summary(frame(ROWS))["auroc_specific"])
+        alignment_summary(frame(ROWS))["auroc_specific"]
+    )
 
     empty = alignment_summary(frame(ROWS).iloc[0:0])
     assert all(math.isnan(empty[k]) for k in ALIGNMENT_KEYS)

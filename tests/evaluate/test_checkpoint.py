@@ -9,23 +9,34 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
-from atwu.benchmark import Benchmark
-from atwu.evaluate.checkpoint import EXAMPLE_SCHEMA, MODEL_METRICS, NOT_KEPT_NOTE, QUICK_NOTE, STABLE_KEYS, CheckpointEvaluator
-from atwu.analysis.compare import compare_runs
-from atwu.evaluate.rerun import evaluate_run
-from atwu.analysis.latex import to_latex_table
-from atwu.io import read_jsonl, write_jsonl
 from bench_fixture import build_tiny_benchmark, weights_frame
+
+from atwu.analysis.compare import compare_runs
+from atwu.analysis.latex import to_latex_table
+from atwu.benchmark import Benchmark
+from atwu.evaluate.checkpoint import (
+    EXAMPLE_SCHEMA,
+    MODEL_METRICS,
+    NOT_KEPT_NOTE,
+    QUICK_NOTE,
+    STABLE_KEYS,
+    CheckpointEvaluator,
+)
+from atwu.evaluate.rerun import evaluate_run
+from atwu.io import read_jsonl, write_jsonl
 
 
 def strict_records(path: Path) -> list[dict]:
     """eval.jsonl lines, refusing NaN/Infinity (the app's JSON readers would choke on them)."""
+
     def no_constants(name: str) -> None:
         raise AssertionError(f"non-standard JSON constant {name} in {path}")
 
-    return [json.loads(line, parse_constant=no_constants)
-            for line in path.read_text().splitlines() if line.strip()]
+    return [
+        json.loads(line, parse_constant=no_constants)
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
 
 
 def assert_nulls_explained(record: dict) -> None:
@@ -123,9 +134,18 @@ def test_evaluate_run_rebuilds_from_the_run_directory(bench, full_model, tmp_pat
     model, tok = full_model
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "config.json").write_text(json.dumps({
-        "benchmark": str(bench.root), "split": "forget10", "model": str(bench.target_model),
-        "method": "atwu", "params": {}, "seed": 0}))
+    (run_dir / "config.json").write_text(
+        json.dumps(
+            {
+                "benchmark": str(bench.root),
+                "split": "forget10",
+                "model": str(bench.target_model),
+                "method": "atwu",
+                "params": {},
+                "seed": 0,
+            }
+        )
+    )
     forget = bench.pairs("forget10")
     weights = pd.concat([weights_frame(tok, forget, s) for s in (0, 5, 10)], ignore_index=True)
     weights.to_parquet(run_dir / "weights.parquet", index=False)
@@ -156,8 +176,9 @@ def test_evaluate_run_rebuilds_from_the_run_directory(bench, full_model, tmp_pat
 def fake_run(root: Path, name: str, method: str, params: dict, seed: int, **metrics) -> Path:
     run_dir = root / name
     run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps(
-        {"method": method, "params": params, "seed": seed}))
+    (run_dir / "config.json").write_text(
+        json.dumps({"method": method, "params": params, "seed": seed})
+    )
     base = {key: None for key in STABLE_KEYS}
     first = {**base, "step": 0, "forget_quality": 0.0, "notes": {}, "seconds": 1.0}
     last = {**base, "step": 100, **metrics, "notes": {}, "seconds": 1.0}
@@ -169,14 +190,18 @@ def test_compare_runs_mean_and_std_over_seeds(tmp_path):
     params = {"lr": 1e-5, "alpha": 0.5}
     runs = [
         fake_run(tmp_path, "a0", "atwu", params, 0, forget_quality=0.2, model_utility=0.5, uq=80.0),
-        fake_run(tmp_path, "a1", "atwu", dict(params), 1, forget_quality=0.4, model_utility=0.7,
-                 uq=None),
+        fake_run(
+            tmp_path, "a1", "atwu", dict(params), 1, forget_quality=0.4, model_utility=0.7, uq=None
+        ),
         fake_run(tmp_path, "b0", "atwu", {"lr": 1e-5, "alpha": 1.0}, 0, forget_quality=0.9),
         fake_run(tmp_path, "g0", "grad_ascent", {"lr": 1e-5}, 0, forget_quality=0.01),
     ]
     df = compare_runs(runs)
     assert list(df[["method", "config", "n"]].itertuples(index=False, name=None)) == [
-        ("atwu", "alpha=0.5", 2), ("atwu", "alpha=1.0", 1), ("grad_ascent", "", 1)]
+        ("atwu", "alpha=0.5", 2),
+        ("atwu", "alpha=1.0", 1),
+        ("grad_ascent", "", 1),
+    ]
     pair = df.iloc[0]
     assert pair["forget_quality_mean"] == pytest.approx(0.3)
     assert pair["forget_quality_std"] == pytest.approx(0.1414213562)

@@ -9,24 +9,26 @@ import pytest
 from scipy import stats
 
 from atwu.benchmark import Benchmark, BenchmarkError
-from atwu.evaluate import tofu_metrics as M
 from atwu.evaluate import model_eval as ME
 from atwu.evaluate import reference as REF
 from atwu.evaluate import teacher_forced as TF
+from atwu.evaluate import tofu_metrics as M
 from atwu.models import load_model, load_tokenizer
 
 
 def test_batched_scoring_equals_one_at_a_time(tiny_bench_dir, full_model):
     model, tok = full_model
-    pairs = Benchmark.load(tiny_bench_dir).pairs("forget10") + \
-        Benchmark.load(tiny_bench_dir).pairs("general")
+    pairs = Benchmark.load(tiny_bench_dir).pairs("forget10") + Benchmark.load(tiny_bench_dir).pairs(
+        "general"
+    )
     batched = TF.score_pairs(model, tok, pairs, batch_size=64)
     single = TF.score_pairs(model, tok, pairs, batch_size=1)
     assert list(batched["example_id"]) == [p.id for p in pairs]
     for col in ("prob", "forget_loss", "para_prob", "truth_ratio", "option_prob"):
         np.testing.assert_allclose(batched[col], single[col], rtol=1e-5, atol=1e-7, err_msg=col)
-    np.testing.assert_allclose(np.stack(batched["pert_probs"]), np.stack(single["pert_probs"]),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        np.stack(batched["pert_probs"]), np.stack(single["pert_probs"]), rtol=1e-5
+    )
     # argmax-based metrics must agree exactly (ties aside, which random floats do not produce)
     assert list(batched["exact_memorization"]) == list(single["exact_memorization"])
     assert list(batched["extraction_strength"]) == list(single["extraction_strength"])
@@ -67,13 +69,17 @@ def test_evaluate_model_rows_and_summary(tiny_bench_dir, full_model):
     forget = ev.split("forget10")
     assert s["forget_prob"] == pytest.approx(forget["prob"].mean())
     assert s["forget_truth_ratio"] == pytest.approx(
-        np.minimum(forget["truth_ratio"], 1 / forget["truth_ratio"]).mean())
+        np.minimum(forget["truth_ratio"], 1 / forget["truth_ratio"]).mean()
+    )
     retain = ev.split("retain_eval")
     assert s["retain_truth_ratio"] == pytest.approx(np.maximum(0, 1 - retain["truth_ratio"]).mean())
     # general is a general-knowledge set: Prob normalised over the answer options (TOFU)
     assert s["general_prob"] == pytest.approx(ev.split("general")["option_prob"].mean())
-    parts = [s[f"{split}_{m}"] for split in ("retain_eval", "general")
-             for m in ("prob", "rouge", "truth_ratio")]
+    parts = [
+        s[f"{split}_{m}"]
+        for split in ("retain_eval", "general")
+        for m in ("prob", "rouge", "truth_ratio")
+    ]
     assert s["model_utility"] == pytest.approx(M.harmonic_mean(parts))
     assert s["extraction_strength"] == pytest.approx(forget["extraction_strength"].mean())
     # nothing is undefined; a zero utility (likely for a random model) is explained
@@ -94,8 +100,9 @@ def test_evaluate_model_without_generation_notes_utility(tiny_bench_dir, full_mo
 def test_empty_split_is_reported_not_fatal(bench, full_model, monkeypatch):
     model, tok = full_model
     original = Benchmark.pairs
-    monkeypatch.setattr(Benchmark, "pairs",
-                        lambda self, split: [] if split == "general" else original(self, split))
+    monkeypatch.setattr(
+        Benchmark, "pairs", lambda self, split: [] if split == "general" else original(self, split)
+    )
     ev = ME.evaluate_model(model, tok, bench, "forget10")
     assert (ev.examples["split"] != "general").all()
     assert math.isnan(ev.summary["general_prob"])
@@ -108,8 +115,9 @@ def test_empty_split_is_reported_not_fatal(bench, full_model, monkeypatch):
 def test_retain_model_against_itself_has_forget_quality_one(bench):
     reference = REF.retain_reference(bench, "forget10", device="cpu")
     path = bench.model_path("retain90")
-    ev = ME.evaluate_model(load_model(path), load_tokenizer(path), bench, "forget10",
-                           generate=False)
+    ev = ME.evaluate_model(
+        load_model(path), load_tokenizer(path), bench, "forget10", generate=False
+    )
     p, ks, note = REF.forget_quality_vs_reference(ev, reference)
     assert p == pytest.approx(1.0) and note is None
     # The same ratios up to float noise: the reference was scored in other batches (other
@@ -188,13 +196,18 @@ def test_uq_uses_forget_prob_and_model_utility_against_step0():
     def fake(forget_prob: float, utility: float) -> ME.ModelEval:
         import pandas as pd
 
-        return ME.ModelEval(examples=pd.DataFrame(columns=ME.EXAMPLE_COLUMNS),
-                            summary={"forget_prob": forget_prob, "model_utility": utility},
-                            forget_split="forget10")
+        return ME.ModelEval(
+            examples=pd.DataFrame(columns=ME.EXAMPLE_COLUMNS),
+            summary={"forget_prob": forget_prob, "model_utility": utility},
+            forget_split="forget10",
+        )
 
     step0 = fake(0.8, 0.5)
-    assert REF.uq_vs_step0(step0, step0) == {"forget_efficacy": 0.0, "retain_preservation": 1.0,
-                                            "uq": 0.0}
+    assert REF.uq_vs_step0(step0, step0) == {
+        "forget_efficacy": 0.0,
+        "retain_preservation": 1.0,
+        "uq": 0.0,
+    }
     later = REF.uq_vs_step0(fake(0.2, 0.4), step0)
     assert later["forget_efficacy"] == pytest.approx(0.75)
     assert later["retain_preservation"] == pytest.approx(0.8)
@@ -223,6 +236,7 @@ def test_scores_match_a_direct_full_logits_computation(tiny_bench_dir, full_mode
     assert got["forget_loss"] == pytest.approx(np.mean(nll), rel=1e-5)
     assert got["n_tokens"] == len(nll)
     argmax = logits.argmax(-1)
-    correct = [argmax[t - 1].item() == enc.input_ids[t]
-               for t in range(enc.prompt_len, len(enc.input_ids))]
+    correct = [
+        argmax[t - 1].item() == enc.input_ids[t] for t in range(enc.prompt_len, len(enc.input_ids))
+    ]
     assert got["exact_memorization"] == pytest.approx(np.mean(correct))

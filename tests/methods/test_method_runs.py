@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -47,8 +46,11 @@ def test_registry_lists_exactly_the_issue_methods():
 def finished_run(request, small_benchmark, tmp_path_factory) -> tuple[str, Path]:
     method = request.param
     out = tmp_path_factory.mktemp("method_runs") / method
-    cfg = RunConfig(method=method, evaluate=False,
-                    train=TrainSettings(steps=STEPS, checkpoint_every=EVERY, record_examples=RECORD))
+    cfg = RunConfig(
+        method=method,
+        evaluate=False,
+        train=TrainSettings(steps=STEPS, checkpoint_every=EVERY, record_examples=RECORD),
+    )
     result = Trainer(cfg, out, evaluator_factory=None).run()
     assert result["steps"] == STEPS
     return method, out
@@ -132,7 +134,7 @@ def test_weights_only_on_completion_tokens(finished_run, small_benchmark):
     assert (weights["weight"] >= 0).all(), method
     tokenizer = load_tokenizer(small_benchmark / "models" / "full")
     examples = {e["example_id"]: e for e in read_jsonl(out / "examples.jsonl")}
-    for (step, example_id), rows in weights.groupby(["step", "example_id"]):
+    for (_step, example_id), rows in weights.groupby(["step", "example_id"]):
         rows = rows.sort_values("position")
         e = examples[example_id]
         enc = encode_pair(tokenizer, e["question"], e["answer"])
@@ -166,16 +168,18 @@ def test_weights_vary_only_for_token_weighting_methods(finished_run):
 
 @pytest.mark.parametrize("finished_run", ["oracle"], indirect=True)
 def test_oracle_weights_are_the_ground_truth(finished_run):
-    method, out = finished_run
+    _method, out = finished_run
     weights = read_weights(out)
-    assert np.array_equal(weights["weight"].to_numpy(), (weights["label"] == 1).astype(float).to_numpy())
+    assert np.array_equal(
+        weights["weight"].to_numpy(), (weights["label"] == 1).astype(float).to_numpy()
+    )
 
 
 @pytest.mark.parametrize("finished_run", ["atwu"], indirect=True)
 def test_atwu_scorer_moves_only_after_warmup(finished_run):
     """Default warm-up: 20% of the run (10 of 50 steps). Every token is selected alike at step 0,
     the scorer takes its first step at step 11, and by step 25 the weights differ."""
-    method, out = finished_run
+    _method, out = finished_run
     assert read_json(out / "config.json")["resolved"]["method"]["scorer_warmup_steps"] == 10
     weights = read_weights(out)
     w0 = weights.loc[weights["step"] == 0, "weight"].to_numpy()

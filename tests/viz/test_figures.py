@@ -7,11 +7,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from atwu.viz.training_figures import auroc_over_steps, loss_curves
+from atwu.analysis.tradeoff import pareto_front
 from atwu.viz.comparison_figures import comparison_bars
 from atwu.viz.overview import overview_matrix
-from atwu.analysis.tradeoff import pareto_front
 from atwu.viz.tradeoff_figures import tradeoff_figure, truth_ratio_histograms
+from atwu.viz.training_figures import auroc_over_steps, loss_curves
 
 
 def has_no_data_note(fig: go.Figure) -> bool:
@@ -23,8 +23,15 @@ def weights_frame(n_examples: int = 3, n_pos: int = 4) -> pd.DataFrame:
     for e in range(n_examples):
         for p in range(n_pos - (e % 2)):  # ragged lengths
             rows.append(
-                dict(step=5, example_id=f"{e}", position=p, token=f"<b>{e}{p}",
-                     weight=(e + p) / 10, label=int(p == 1), span_kind=None)
+                dict(
+                    step=5,
+                    example_id=f"{e}",
+                    position=p,
+                    token=f"<b>{e}{p}",
+                    weight=(e + p) / 10,
+                    label=int(p == 1),
+                    span_kind=None,
+                )
             )
     return pd.DataFrame(rows)
 
@@ -169,9 +176,7 @@ def test_tradeoff_figure_log_axis_runs_front_and_best() -> None:
 
 
 def test_tradeoff_figure_without_front() -> None:
-    pts = pd.DataFrame(
-        {"run": ["r"], "step": [1], "forget_quality": [0.5], "model_utility": [0.5]}
-    )
+    pts = pd.DataFrame({"run": ["r"], "step": [1], "forget_quality": [0.5], "model_utility": [0.5]})
     fig = tradeoff_figure(pts, show_front=False)
     assert [t.name for t in fig.data] == ["r"]
 
@@ -211,9 +216,7 @@ def test_comparison_bars_sorted_with_error_bars() -> None:
 
 
 def test_auroc_over_steps_lines_per_run() -> None:
-    evals = pd.DataFrame(
-        {"run": ["a", "a", "b"], "step": [20, 10, 10], "auroc": [0.8, 0.6, 0.5]}
-    )
+    evals = pd.DataFrame({"run": ["a", "a", "b"], "step": [20, 10, 10], "auroc": [0.8, 0.6, 0.5]})
     fig = auroc_over_steps(evals)
     assert [t.name for t in fig.data] == ["a", "b"]
     assert list(fig.data[0].x) == [10, 20]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -74,7 +75,7 @@ def make_tokens(weights: list[float], **cols: list) -> pd.DataFrame:
 def test_colour_luminance_decreases_monotonically_with_weight() -> None:
     values = [i / 20 for i in range(21)]
     lums = [relative_luminance(colour_for(v, 0.0, 1.0)) for v in values]
-    assert all(a > b for a, b in zip(lums, lums[1:])), lums
+    assert all(a > b for a, b in itertools.pairwise(lums)), lums
     # Low weights pale, high weights dark.
     assert lums[0] > 0.6 and lums[-1] < 0.05
 
