@@ -208,7 +208,7 @@ def test_divergence_fails_and_keeps_the_last_good_checkpoint(
     def diverge(self, model, forget, retain, step):
         out = original(self, model, forget, retain, step)
         if step == 30:  # the loop's step 31
-            out.loss = out.loss * float("nan")
+            out.forget = out.forget * float("nan")
         return out
 
     monkeypatch.setattr(GradDiff, "compute", diverge)
@@ -226,7 +226,7 @@ def test_divergence_fails_and_keeps_the_last_good_checkpoint(
     assert not (out / "model").exists()
 
 
-def test_nan_hyperparameter_diverges_at_step_one(small_benchmark, tmp_path, capsys):
+def test_nan_hyperparameter_is_refused_before_the_run_starts(small_benchmark, tmp_path, capsys):
     out = tmp_path / "gamma-nan"
     rc = cli.main(
         [
@@ -243,11 +243,9 @@ def test_nan_hyperparameter_diverges_at_step_one(small_benchmark, tmp_path, caps
         ]
     )
     err = capsys.readouterr().err
-    assert rc == 1
-    assert "diverged at step 1" in err
-    status = read_json(out / "status.json")
-    assert status["state"] == "failed" and status["message"].startswith("diverged at step 1")
-    assert read_weights(out)["step"].unique().tolist() == [0]
+    assert rc == 2
+    assert "gamma" in err and "finite" in err
+    assert not out.exists()  # refused before anything is written, so a retry needs no --overwrite
 
 
 # -- resume and rerun -----------------------------------------------------------------------------

@@ -24,20 +24,24 @@ from safetensors.torch import save
 
 from atwu.data.batching import Batch
 from atwu.io import atomic_write_bytes
-from atwu.methods.base import ForgetBatch, LossOutput, Method, MethodError, forward, masked_mean
+from atwu.methods.base import (
+    ForgetBatch,
+    Forward,
+    LossOutput,
+    Method,
+    MethodError,
+    SaturatedParams,
+    forward,
+    masked_mean,
+    weighted_forget,
+)
 from atwu.methods.linear_scorer import LinearScorer, rms_normalise
 from atwu.params import param
 from atwu.runs.layout import SCORER as SCORER_FILE
 
 
 @dataclass
-class ATWUParams:
-    alpha: float = param(
-        2.0,
-        "weight of the retain NLL term (tuned on the embedded benchmark: "
-        "2 keeps the selection stable late in training; see docs/TUNING.md)",
-    )
-    gamma: float = param(1.0, "weight of the token-weighted forget term")
+class ATWUParams(SaturatedParams):
     forget_loss: Literal["prob", "nll", "npo_token"] = param(
         "prob",
         "model's per-token forget loss: prob (saturated f=p), nll (weighted gradient "
@@ -79,11 +83,22 @@ class ATWUParams:
         "so vᵀĥ has std 2 on the first batch, b=0",
     )
     scorer_init_bias: float = param(3.0, "initial bias b for scorer_init=select_all")
-    normalise: Literal["none", "mean1"] = param(
-        "none", "none, or mean1: divide weights by their mean over each sequence"
+    normalise: Literal["none", "mean1", "mass"] = param(
+        "none",
+        "none: the forget term is a mean over answer tokens; mean1: weights divided by their mean "
+        "over each sequence; mass: the forget term divided by Σ_t s_t instead of the token count, "
+        "so deselecting tokens redistributes the push instead of shrinking it",
+    )
+    scorer_retain_negatives: float = param(
+        0.0,
+        "λ: the scorer step also minimises λ·mean_r s_r over the retain batch's answer tokens, so "
+        "hidden states that occur on retain data are pushed towards 0 (0: off)",
     )
 
     def validate(self) -> None:
+        super().validate()
+        if not 0 <= self.scorer_retain_negatives < float("inf"):
+            raise MethodError("atwu: scorer_retain_negatives must be a finite number ≥ 0")
         if self.scorer_layer not in ("middle", "last"):
             try:
                 int(self.scorer_layer)
@@ -133,7 +148,6 @@ class ATWU(Method):
         self.scorer.reset(params.scorer_init_bias if params.scorer_init == "select_all" else 0.0)
         self._needs_random_init = params.scorer_init == "random"
         self.optimiser = torch.optim.Adam(self.scorer.parameters(), lr=max(params.scorer_lr, 1e-12))
-        self.steps_taken = 0
 
     @property
     def warmup_steps(self) -> int:
@@ -157,7 +171,8 @@ class ATWU(Method):
     def requires_reference(cls, params: ATWUParams) -> bool:
         return params.forget_loss == "npo_token"
 
-    def _hidden(self, fw) -> torch.Tensor:
+    def _hidden(self, fw: Forward) -> torch.Tensor:
+        assert fw.hidden is not None  # every forward of this method asks for the hidden states
         return rms_normalise(fw.hidden.detach().float())
 
     def _tau(self, f: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -165,26 +180,44 @@ class ATWU(Method):
             return masked_mean(f, mask)
         return torch.tensor(float(self.params.tau), device=f.device)
 
-    def _forget_values(self, fw, forget: ForgetBatch) -> torch.Tensor:
-        """The model's per-token forget loss f_t (with gradient)."""
-        p = fw.logp.exp()
-        if self.params.forget_loss == "prob":
-            return p
-        if self.params.forget_loss == "nll":
-            return fw.logp  # minimising log p: plain (weighted) gradient ascent
-        with torch.no_grad():
-            ref = forward(self.ctx.reference_model, forget).logp
-        beta = self.params.npo_beta
-        return (2.0 / beta) * torch.log1p(torch.exp(beta * (fw.logp - ref)))
-
-    def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
-        fw = forward(
+    def _forward(self, model, batch: Batch) -> Forward:
+        return forward(
             model,
-            forget,
+            batch,
             hidden_layer=self.layer_index,
             hidden_at_token=self.params.scorer_position == "token",
         )
+
+    def _model_forget(
+        self, fw: Forward, forget: ForgetBatch, weights: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """γ·Σ w_t·f_t / Z with the model's f_t (``forget_loss``), and its pressure."""
+        gamma = self.params.gamma
+        by = "mass" if self.params.normalise == "mass" else "count"
+        if self.params.forget_loss in ("prob", "nll"):
+            # prob: the saturated f = p; nll: minimising log p, plain weighted gradient ascent
+            saturated = self.params.forget_loss == "prob"
+            return weighted_forget(fw, weights, gamma, saturated=saturated, normalise_by=by)
+        with torch.no_grad():
+            ref = forward(self.ctx.reference_model, forget).logp
+        beta = self.params.npo_beta
+        m = fw.mask.to(fw.logp.dtype)
+        w = weights.detach() * m
+        z = w.sum().clamp(min=1e-8) if by == "mass" else fw.n_tokens.to(fw.logp.dtype)
+        f = (2.0 / beta) * torch.log1p(torch.exp(beta * (fw.logp - ref)))
+        # ∂f/∂log p = 2σ(β·(log p − log p_ref))
+        slope = 2 * torch.sigmoid(beta * (fw.logp.detach() - ref))
+        return gamma * (w * f).sum() / z, gamma * w * slope / z.detach()
+
+    def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
+        p = self.params
+        fw = self._forward(model, forget)
         h = self._hidden(fw)
+        # One retain forward serves both the retain loss and, with λ > 0, the scorer's negatives.
+        negatives = p.scorer_retain_negatives > 0
+        retain_fw = None
+        if retain is not None and (p.alpha > 0 or negatives):
+            retain_fw = self._forward(model, retain) if negatives else forward(model, retain)
         if self._needs_random_init:
             self.scorer.random_init(h[fw.mask], target_std=2.0)
             self._needs_random_init = False
@@ -192,41 +225,52 @@ class ATWU(Method):
         logs: dict[str, float] = {}
         f_scorer = fw.logp.detach().exp()
         tau = self._tau(f_scorer, fw.mask)
-        if step >= self.warmup_steps and self.params.scorer_lr > 0:
-            scores = self.scorer(h)
-            scorer_loss = (
-                masked_mean(scores * (f_scorer - tau), fw.mask)
-                + self.params.scorer_l2 * self.scorer.weight_norm2()
-            )
+        if step >= self.warmup_steps and p.scorer_lr > 0:
+            scorer_loss = self.scorer_objective(h, f_scorer, tau, fw.mask, retain_fw)
             self.optimiser.zero_grad(set_to_none=True)
             scorer_loss.backward()
             self.optimiser.step()
             logs["scorer_loss"] = float(scorer_loss.detach())
         # 2. model step, scorer fixed: scores recomputed after the scorer's update.
         with torch.no_grad():
-            weights = normalise_weights(self.scorer(h), fw.mask, self.params.normalise)
-        f = self._forget_values(fw, forget)
-        forget_loss = masked_mean(weights * f, fw.mask)
-        retain_loss, retain_logs = self.retain_term(model, retain)
-        loss = self.params.gamma * forget_loss + retain_loss
+            weights = normalise_weights(self.scorer(h), fw.mask, p.normalise)
+        forget_term, pressure = self._model_forget(fw, forget, weights)
+        retain_term = torch.zeros((), device=forget_term.device)
+        if retain_fw is not None and p.alpha > 0:
+            retain_loss = -masked_mean(retain_fw.logp, retain_fw.mask)
+            retain_term = p.alpha * retain_loss
+            logs["retain_loss"] = float(retain_loss.detach())
         sel = weights[fw.mask]
         logs.update(
-            forget_loss=float(forget_loss.detach()),
+            forget_loss=float(forget_term.detach()) / p.gamma if p.gamma else 0.0,
             tau=float(tau),
             mean_weight=float(sel.mean()),
             selected_share=float((sel > 0.5).float().mean()),
-            **retain_logs,
         )
-        return LossOutput(loss=loss, weights=weights, logs=logs)
+        return LossOutput(forget_term, retain_term, weights, pressure, logs)
+
+    def scorer_objective(
+        self,
+        h: torch.Tensor,
+        f: torch.Tensor,
+        tau: torch.Tensor,
+        mask: torch.Tensor,
+        retain_fw: Forward | None = None,
+    ) -> torch.Tensor:
+        """The scorer step's loss: mean_t s_t·(sg f_t − τ) + l2·‖v‖² (+ λ·mean_r s_r on the
+        retain batch's answer tokens when ``scorer_retain_negatives`` is on)."""
+        objective = masked_mean(self.scorer(h) * (f - tau), mask)
+        objective = objective + self.params.scorer_l2 * self.scorer.weight_norm2()
+        lam = self.params.scorer_retain_negatives
+        if lam > 0 and retain_fw is not None:
+            objective = objective + lam * masked_mean(
+                self.scorer(self._hidden(retain_fw)), retain_fw.mask
+            )
+        return objective
 
     @torch.no_grad()
     def token_weights(self, model, forget: ForgetBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        fw = forward(
-            model,
-            forget,
-            hidden_layer=self.layer_index,
-            hidden_at_token=self.params.scorer_position == "token",
-        )
+        fw = self._forward(model, forget)
         w = normalise_weights(self.scorer(self._hidden(fw)), fw.mask, self.params.normalise)
         return w, fw.mask
 

@@ -1,15 +1,19 @@
 """What every unlearning method is: a small class with a params dataclass and one loss.
 
 A method gets a :class:`ForgetBatch` and a retain :class:`~atwu.data.batching.Batch` each step
-and returns a :class:`LossOutput` whose ``weights`` are the per-token weights its forget loss
-applied (ones for sample-level methods), so every method can be drawn on the token heatmap and
-scored against ground truth. The loop (:mod:`atwu.train`) owns optimisation, checkpoints and the
-run directory; a method owns only its loss (and, for ATWU, its scorer).
+and returns a :class:`LossOutput`: its forget term and its retain term (kept apart, so a test can
+flip the forget term's sign and see the method stop forgetting), the per-token weights its forget
+loss applied (ones for sample-level methods: every method can be drawn on the token heatmap and
+scored against ground truth), and the per-token *pressure* (METHOD.md §4.3: the coefficient of
+∇log p_t in the forget term, for the pressure-share metric). The loop (:mod:`atwu.train`) owns
+optimisation, checkpoints and the run directory; a method owns only its loss (and, for ATWU, its
+scorer).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -19,6 +23,12 @@ from atwu.errors import InputError
 from atwu.params import param
 
 Role = Literal["method", "baseline", "ablation", "reference"]
+
+#: α and γ of ATWU and of everything compared with it as an ablation (uniform, oracle, the frozen
+#: random scorer, the static heuristics, the auxiliary model): one value, so that a difference
+#: between them can only come from the weights (METHOD.md §1, "an ablation changes one thing").
+SATURATED_ALPHA = 2.0
+SATURATED_GAMMA = 1.0
 
 
 class MethodError(InputError):
@@ -32,10 +42,34 @@ class RetainForgetParams:
     alpha: float = param(1.0, "weight of the retain NLL term")
     gamma: float = param(1.0, "weight of the forget term")
 
+    def validate(self) -> None:
+        check_weights(self)
+
+
+@dataclass
+class SaturatedParams(RetainForgetParams):
+    """α and γ of ATWU's saturated loss, shared by ATWU and the weightings compared with it."""
+
+    alpha: float = param(
+        SATURATED_ALPHA,
+        "weight of the retain NLL term (shared by atwu, uniform, "
+        "oracle, static_p, threshold and aux, so only the weights differ)",
+    )
+    gamma: float = param(SATURATED_GAMMA, "weight of the forget term")
+
+
+def check_weights(params: Any) -> None:
+    """α and γ must be finite and non-negative (a negative γ would turn forgetting into learning)."""
+    for name in ("alpha", "gamma"):
+        value = getattr(params, name, None)
+        if value is not None and not (0 <= value < float("inf")):
+            raise MethodError(f"{name} must be a finite number ≥ 0, got {value}")
+
 
 @dataclass
 class ForgetBatch(Batch):
-    """A forget batch plus, per completion token, its ground-truth label (only `oracle` reads it)."""
+    """A forget batch plus, per completion token, its ground-truth label (only methods with
+    ``needs_labels`` read it; the loop also uses it for the pressure share)."""
 
     token_labels: torch.Tensor | None = None  # (B, T-1) aligned with targets: 1 fact, 0, -1
 
@@ -56,6 +90,11 @@ class Forward:
     mask: torch.Tensor  # (B, T-1) bool, completion tokens
     hidden: torch.Tensor | None  # (B, T-1, d) hidden states predicting each token, if asked
     hidden_states: tuple | None = None
+
+    @property
+    def n_tokens(self) -> torch.Tensor:
+        """Completion tokens in the batch (at least 1): the denominator of every token mean."""
+        return self.mask.sum().clamp(min=1)
 
 
 def forward(
@@ -82,7 +121,10 @@ def forward(
         states = out.hidden_states[hidden_layer]
         hidden = states[:, 1:] if hidden_at_token else states[:, :-1]
     return Forward(
-        logp=logp, mask=mask, hidden=hidden, hidden_states=out.hidden_states if all_hidden else None
+        logp=logp,
+        mask=mask,
+        hidden=hidden,
+        hidden_states=out.hidden_states if all_hidden else None,
     )
 
 
@@ -99,9 +141,24 @@ def nll(model, batch: Batch) -> torch.Tensor:
 
 @dataclass
 class LossOutput:
-    loss: torch.Tensor
-    weights: torch.Tensor  # (B, T-1) detached, meaningful where mask
+    """One step's loss of a method, in parts.
+
+    ``forget`` is the forget term as the model minimises it (γ included), ``retain`` the retain
+    term (α included; 0 when the method has none); the loop minimises their sum. ``weights`` are
+    the per-token weights of the forget loss, detached. ``pressure`` is c_t = ∂forget/∂log p_t
+    per completion token, detached (METHOD.md §4.3), or None when the forget loss is not a
+    function of the token probabilities (RMU).
+    """
+
+    forget: torch.Tensor
+    retain: torch.Tensor
+    weights: torch.Tensor  # (B, T-1), meaningful where mask
+    pressure: torch.Tensor | None  # (B, T-1), meaningful where mask
     logs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def loss(self) -> torch.Tensor:
+        return self.forget + self.retain
 
 
 @dataclass
@@ -109,7 +166,7 @@ class MethodContext:
     """What a method may need besides the model being unlearned."""
 
     device: torch.device
-    reference_model: Any = None  # frozen copy of the starting model (NPO, TNPO, RMU, npo_token)
+    reference_model: Any = None  # frozen copy of the starting model (NPO, TNPO, RMU, static_p, ...)
     aux_model: Any = None  # auxiliary model (aux)
     hidden_size: int = 0
     num_layers: int = 0
@@ -134,6 +191,10 @@ class Method:
     needs_reference: ClassVar[bool] = False
     needs_aux: ClassVar[bool] = False
     uses_retain: ClassVar[bool] = True
+    #: files :meth:`save_artifacts` writes into the run directory (ATWU: its scorer)
+    artifacts: ClassVar[tuple[str, ...]] = ()
+    #: why :attr:`LossOutput.pressure` is None for this method (None: it is always given)
+    no_pressure_reason: ClassVar[str | None] = None
 
     def __init__(self, params: Any, ctx: MethodContext):
         self.params = params
@@ -167,18 +228,41 @@ class Method:
         written under ``resolved.method`` in config.json."""
         return {}
 
-    #: files :meth:`save_artifacts` writes into the run directory (ATWU: its scorer)
-    artifacts: ClassVar[tuple[str, ...]] = ()
-
-    def save_artifacts(self, run_dir) -> None:
+    def save_artifacts(self, run_dir: Path) -> None:
         """Files a finished run keeps beside its weights (ATWU: ``scorer.safetensors``)."""
 
-    def load_artifacts(self, run_dir) -> None:
+    def load_artifacts(self, run_dir: Path) -> None:
         """Read back what :meth:`save_artifacts` wrote (to weigh new text with a finished run)."""
 
     def retain_term(self, model, retain: Batch | None) -> tuple[torch.Tensor, dict[str, float]]:
+        """α·(mean retain NLL), or 0 when there is no retain batch or α = 0."""
         alpha = getattr(self.params, "alpha", 1.0)
         if retain is None or not self.uses_retain or alpha == 0:
             return torch.zeros((), device=self.ctx.device), {}
         loss = nll(model, retain)
         return alpha * loss, {"retain_loss": float(loss.detach())}
+
+
+def weighted_forget(
+    fw: Forward,
+    weights: torch.Tensor,
+    gamma: float,
+    *,
+    saturated: bool,
+    normalise_by: str = "count",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """γ·Σ w_t·g_t / Z and its pressure c_t = ∂/∂log p_t, with g_t = p_t (saturated, pushing
+    ever less as p_t → 0) or log p_t (gradient ascent).
+
+    ``normalise_by="count"``: Z = number of completion tokens; ``"mass"``: Z = Σ_t w_t (the push
+    is redistributed over the selected tokens instead of shrinking with them).
+    """
+    m = fw.mask.to(fw.logp.dtype)
+    w = weights.detach() * m
+    z = w.sum().clamp(min=1e-8) if normalise_by == "mass" else fw.n_tokens.to(fw.logp.dtype)
+    per_token = fw.logp.exp() if saturated else fw.logp
+    forget = gamma * (w * per_token).sum() / z
+    # d(p)/d(log p) = p; d(log p)/d(log p) = 1
+    slope = fw.logp.detach().exp() if saturated else torch.ones_like(fw.logp)
+    pressure = gamma * w * slope / z.detach()
+    return forget, pressure

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 import torch
 
 from atwu.data.batching import Batch
-from atwu.methods.base import ForgetBatch, LossOutput, Method, forward, masked_mean
+from atwu.methods.base import ForgetBatch, Forward, LossOutput, Method, forward, weighted_forget
 
 
-def uniform_weights(fw) -> torch.Tensor:
+def uniform_weights(fw: Forward) -> torch.Tensor:
     """Sample-level methods weigh every answer token alike."""
     return torch.ones_like(fw.logp)
 
 
 @dataclass
 class GAParams:
-    pass
+    """No parameter: GA's strength is its learning rate (METHOD.md §4.6)."""
 
 
 class GA(Method):
@@ -28,5 +28,9 @@ class GA(Method):
 
     def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
         fw = forward(model, forget)
-        loss = masked_mean(fw.logp, fw.mask)  # minimising log p = ascending the NLL
-        return LossOutput(loss, uniform_weights(fw), {"forget_loss": float(loss.detach())})
+        weights = uniform_weights(fw)
+        forget_term, pressure = weighted_forget(fw, weights, 1.0, saturated=False)
+        zero = torch.zeros((), device=forget_term.device)
+        return LossOutput(
+            forget_term, zero, weights, pressure, {"forget_loss": float(forget_term.detach())}
+        )

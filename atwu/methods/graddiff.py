@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from atwu.methods.base import LossOutput, Method, RetainForgetParams, forward, masked_mean
+from atwu.methods.base import LossOutput, Method, RetainForgetParams, forward, weighted_forget
 from atwu.methods.ga import uniform_weights
 
 
@@ -20,10 +20,8 @@ class GradDiff(Method):
 
     def compute(self, model, forget, retain, step):
         fw = forward(model, forget)
-        forget_loss = masked_mean(fw.logp, fw.mask)
-        retain_loss, logs = self.retain_term(model, retain)
-        return LossOutput(
-            self.params.gamma * forget_loss + retain_loss,
-            uniform_weights(fw),
-            {"forget_loss": float(forget_loss.detach()), **logs},
-        )
+        weights = uniform_weights(fw)
+        forget_term, pressure = weighted_forget(fw, weights, self.params.gamma, saturated=False)
+        retain_term, logs = self.retain_term(model, retain)
+        logs = {"forget_loss": float(forget_term.detach()) / max(self.params.gamma, 1e-12), **logs}
+        return LossOutput(forget_term, retain_term, weights, pressure, logs)

@@ -47,7 +47,8 @@ class LinearScorer(torch.nn.Module):
 
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f}
+            # safe_open has keys() but is not iterable (ruff's SIM118 assumes a dict)
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
         scorer = cls(tensors["linear.weight"].shape[1])
         scorer.load_state_dict(tensors)
         return scorer, meta

@@ -7,13 +7,19 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from atwu.methods.base import LossOutput, Method, RetainForgetParams, forward
+from atwu.methods.base import Forward, LossOutput, Method, RetainForgetParams, forward
 from atwu.methods.ga import uniform_weights
 from atwu.params import param
 
 
-def sequence_logprob(fw) -> torch.Tensor:
+def sequence_logprob(fw: Forward) -> torch.Tensor:
+    """Σ_t log p_t over each sequence's completion tokens: (B,)."""
     return (fw.logp * fw.mask).sum(-1)
+
+
+def per_sequence(values: torch.Tensor, fw: Forward) -> torch.Tensor:
+    """A per-sequence value (B,) spread over that sequence's completion tokens (B, T-1)."""
+    return values[:, None].expand_as(fw.logp) * fw.mask
 
 
 @dataclass
@@ -32,11 +38,11 @@ class NPO(Method):
         with torch.no_grad():
             ref = sequence_logprob(forward(self.ctx.reference_model, forget))
         ratio = sequence_logprob(fw) - ref
-        beta = self.params.beta
+        beta, gamma = self.params.beta, self.params.gamma
         forget_loss = -(2.0 / beta) * F.logsigmoid(-beta * ratio).mean()
-        retain_loss, logs = self.retain_term(model, retain)
-        return LossOutput(
-            self.params.gamma * forget_loss + retain_loss,
-            uniform_weights(fw),
-            {"forget_loss": float(forget_loss.detach()), **logs},
-        )
+        # ∂/∂log p_t of −(2/β)·log σ(−β·Δ) is 2σ(β·Δ), the same for every token of the sequence
+        batch = ratio.shape[0]
+        pressure = per_sequence(gamma * 2 * torch.sigmoid(beta * ratio.detach()) / batch, fw)
+        retain_term, logs = self.retain_term(model, retain)
+        logs = {"forget_loss": float(forget_loss.detach()), **logs}
+        return LossOutput(gamma * forget_loss, retain_term, uniform_weights(fw), pressure, logs)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from atwu.methods.base import RetainForgetParams
+from atwu.methods.base import SaturatedParams
 from atwu.methods.token_weighted import TokenWeightedMethod
 
 
 @dataclass
-class OracleParams(RetainForgetParams):
+class OracleParams(SaturatedParams):
     """α and γ only."""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import math
 import pkgutil
 from functools import cache
 from typing import Any
@@ -67,6 +68,10 @@ def build_params(method: type[Method], overrides: dict[str, Any]) -> Any:
                 raise MethodError(str(exc)) from None
         values[key] = value
     params = method.Params(**values)
+    for info in fields.values():
+        value = getattr(params, info.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise MethodError(f"{method.name}: {info.name} must be a finite number, got {value}")
     check = getattr(params, "validate", None)
     if check:
         check()

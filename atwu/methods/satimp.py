@@ -13,7 +13,12 @@ from atwu.params import param
 class SatImpParams(RetainForgetParams):
     beta1: float = param(5.0, "exponent on p_t")
     beta2: float = param(1.0, "exponent on 1 − p_t")
-    gamma: float = param(0.1, "weight of the forget term")
+    gamma: float = param(1.0, "weight of the forget term (its authors: forget 10 : retain 1)")
+    alpha: float = param(
+        0.1,
+        "weight of the retain NLL term (its authors: 0.1; open-unlearning's config file has "
+        "gamma=0.1, alpha=1, a hundredth of that ratio: the variant `satimp_ou`)",
+    )
 
 
 class SatImp(TokenWeightedMethod):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 import torch.nn.functional as F
 
 from atwu.methods.base import LossOutput, Method, RetainForgetParams, forward
 from atwu.methods.ga import uniform_weights
-from atwu.methods.npo import sequence_logprob
+from atwu.methods.npo import per_sequence, sequence_logprob
 from atwu.params import param
 
 
@@ -28,11 +29,18 @@ class SimNPO(Method):
         fw = forward(model, forget)
         lengths = fw.mask.sum(-1).clamp(min=1)
         mean_nll = -sequence_logprob(fw) / lengths
-        beta = self.params.beta
-        forget_loss = -(2.0 / beta) * F.logsigmoid(beta * (mean_nll - self.params.delta)).mean()
-        retain_loss, logs = self.retain_term(model, retain)
+        beta, gamma = self.params.beta, self.params.gamma
+        margin = beta * (mean_nll - self.params.delta)
+        forget_loss = -(2.0 / beta) * F.logsigmoid(margin).mean()
+        # ∂/∂log p_t of −(2/β)·log σ(β·(−mean log p − δ)) is 2σ(−β·(m − δ)) / |y|
+        batch = lengths.shape[0]
+        coefficient = gamma * 2 * torch.sigmoid(-margin.detach()) / (lengths * batch)
+        retain_term, logs = self.retain_term(model, retain)
+        logs = {"forget_loss": float(forget_loss.detach()), **logs}
         return LossOutput(
-            self.params.gamma * forget_loss + retain_loss,
+            gamma * forget_loss,
+            retain_term,
             uniform_weights(fw),
-            {"forget_loss": float(forget_loss.detach()), **logs},
+            per_sequence(coefficient, fw),
+            logs,
         )

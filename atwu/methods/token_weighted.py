@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from atwu.methods.base import ForgetBatch, LossOutput, Method, forward, masked_mean
+from atwu.data.batching import Batch
+from atwu.methods.base import ForgetBatch, Forward, LossOutput, Method, forward, weighted_forget
 
 
 class TokenWeightedMethod(Method):
@@ -17,26 +18,23 @@ class TokenWeightedMethod(Method):
     token_level = True
     saturated = False  # g_t = p_t (saturated) when True, g_t = log p_t (ascent) when False
 
-    def rule(self, model, forget: ForgetBatch, fw) -> torch.Tensor:
+    def rule(self, model, forget: ForgetBatch, fw: Forward) -> torch.Tensor:
+        """The weights w_t (no gradient flows through them)."""
         raise NotImplementedError
 
-    def compute(self, model, forget, retain, step):
+    def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
         fw = forward(model, forget)
         with torch.no_grad():
             weights = self.rule(model, forget, fw)
-        per_token = fw.logp.exp() if self.saturated else fw.logp
-        forget_loss = masked_mean(weights * per_token, fw.mask)
-        retain_loss, logs = self.retain_term(model, retain)
         gamma = getattr(self.params, "gamma", 1.0)
-        return LossOutput(
-            gamma * forget_loss + retain_loss,
-            weights,
-            {
-                "forget_loss": float(forget_loss.detach()),
-                "mean_weight": float(weights[fw.mask].mean()),
-                **logs,
-            },
-        )
+        forget_term, pressure = weighted_forget(fw, weights, gamma, saturated=self.saturated)
+        retain_term, logs = self.retain_term(model, retain)
+        logs = {
+            "forget_loss": float(forget_term.detach()) / gamma if gamma else 0.0,
+            "mean_weight": float(weights[fw.mask].mean()),
+            **logs,
+        }
+        return LossOutput(forget_term, retain_term, weights, pressure, logs)
 
     @torch.no_grad()
     def token_weights(self, model, forget):

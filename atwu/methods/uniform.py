@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import torch
 
-from atwu.methods.base import RetainForgetParams
+from atwu.methods.base import SaturatedParams
 from atwu.methods.token_weighted import TokenWeightedMethod
 
 
 @dataclass
-class UniformParams(RetainForgetParams):
+class UniformParams(SaturatedParams):
     """α and γ only."""
 
 

@@ -11,7 +11,12 @@ from atwu.params import param
 
 @dataclass
 class WGAParams(RetainForgetParams):
-    beta: float = param(1.0, "w_t = p_t^β (1 as in open-unlearning; 5 in the original paper)")
+    beta: float = param(
+        1.0,
+        "w_t = p_t^β. β = 1 is open-unlearning's setting, and its gradient is exactly that of "
+        "`uniform` (p·∇log p = ∇p) at equal α and γ; β = 5 (the variant `wga_b5`) is the one "
+        "that weighs tokens differently",
+    )
 
 
 class WGA(TokenWeightedMethod):

@@ -52,11 +52,13 @@ from atwu.runs.layout import (
     TRAIN_LOG,
     WEIGHT_COLUMNS,
 )
+from atwu.runs.lease import Lease, held_message, live_holder
 from atwu.runs.read import read_weights
 from atwu.runs.status import StatusWriter, utc_now
 from atwu.runs.write import write_weights
 from atwu.train.encode import BatchStream, Example, encode_example, forget_batch
 from atwu.train.errors import Cancelled, Diverged, RunError
+from atwu.train.pressure import PressureTally
 from atwu.train.resolve import RunPlan, plan_run
 from atwu.train.state import load_state, save_state
 
@@ -124,6 +126,9 @@ class Trainer:
         return self.plan.model_path
 
     def _check_out(self) -> None:
+        holder = live_holder(self.out)
+        if holder is not None:  # a second writer, even --overwrite or --resume, is refused
+            raise RunError(held_message(self.out, holder))
         if self.resume:
             if not (self.out / STATE_DIR).is_dir():
                 raise RunError(f"--resume: {self.out} has no saved state to resume from")
@@ -140,17 +145,19 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------
     def run(self) -> dict:
-        if not self.resume and self.out.exists():
-            shutil.rmtree(self.out)
-        self.out.mkdir(parents=True, exist_ok=True)
+        # One writer per run directory: its lease is taken (atomically; a stale one is taken
+        # over) before anything is written, and held with a heartbeat until the run ends.
+        lease = Lease.acquire(self.out)
         status = StatusWriter(self.out, self.plan.total_steps)
-        if self.resume and (self.out / STATUS).is_file():
-            previous = read_json(self.out / STATUS)
-            status.status.update({k: previous[k] for k in ("started_at",) if k in previous})
-        status.update(state="queued", message="loading model")
         previous_handler = signal.signal(signal.SIGTERM, _raise_cancelled)
-        status.start_heartbeat()
         try:
+            if not self.resume:
+                lease.clear_directory()  # what --overwrite replaces; the lease stays
+            if self.resume and (self.out / STATUS).is_file():
+                previous = read_json(self.out / STATUS)
+                status.status.update({k: previous[k] for k in ("started_at",) if k in previous})
+            status.update(state="queued", message="loading model")
+            status.start_heartbeat()
             result = self._run(status)
             status.update(
                 state="done", message=result.get("message", "finished"), ended_at=utc_now()
@@ -174,6 +181,7 @@ class Trainer:
         finally:
             status.stop_heartbeat()
             signal.signal(signal.SIGTERM, previous_handler)
+            lease.release()
 
     def _load(self) -> Loaded:
         """Model, tokenizer, reference/auxiliary copies and the method, on the run's device."""
@@ -275,10 +283,12 @@ class Trainer:
         )
         weight_frames: list[pd.DataFrame] = []
         start_step = 0
+        pressure = PressureTally()
         if self.resume:
-            start_step = load_state(
+            start_step, extra = load_state(
                 self.out, model, opt, sched, method, device, lora=cfg.lora is not None
             )
+            pressure = PressureTally.from_state(extra.get("pressure"))
             weight_frames = [self._existing_weights(start_step)]
         else:
             for name in (TRAIN_LOG, EVAL_LOG):
@@ -300,9 +310,19 @@ class Trainer:
             if evaluator is not None:
                 full = (not cfg.quick) or step in (0, total)
                 status.update(message=f"evaluating step {step}")
-                evaluator.evaluate(model, step, frame, full=full)
+                evaluator.evaluate(
+                    model, step, frame, full=full, extra=self._loop_metrics(method, pressure)
+                )
             if step > 0:
-                save_state(self.out, model, opt, sched, method, step)
+                save_state(
+                    self.out,
+                    model,
+                    opt,
+                    sched,
+                    method,
+                    step,
+                    extra={"pressure": pressure.state_dict()},
+                )
             model.train()
 
         if start_step == 0:
@@ -331,6 +351,8 @@ class Trainer:
                     f"diverged at step {step} (loss {float(out.loss.detach())}); "
                     f"results up to step {last_good} are kept"
                 )
+            if out.pressure is not None and fb.token_labels is not None:
+                pressure.add(out.pressure, fb.token_labels)
             opt.zero_grad(set_to_none=True)
             out.loss.backward()
             grad_norm = (
@@ -386,6 +408,19 @@ class Trainer:
         run.tokenizer.save_pretrained(tmp)
         shutil.rmtree(self.out / "model", ignore_errors=True)
         os.replace(tmp, self.out / "model")
+
+    @staticmethod
+    def _loop_metrics(method: Method, pressure: PressureTally) -> dict[str, Any]:
+        """What the loop itself measures for the checkpoint's eval record: the pressure share
+        accumulated so far (null, with the reason, when the method has no per-token pressure)."""
+        if method.no_pressure_reason is not None:
+            return {"pressure_share": None, "notes": {"pressure_share": method.no_pressure_reason}}
+        if pressure.share is None:
+            return {
+                "pressure_share": None,
+                "notes": {"pressure_share": "no push yet (step 0), or no labelled answer token"},
+            }
+        return {"pressure_share": pressure.share}
 
     def _recorded(self, forget: list[Example]) -> list[Example]:
         n = self.config.train.record_examples

@@ -12,8 +12,9 @@ import torch
 from atwu.io import read_jsonl, write_jsonl
 
 
-def save_state(out: Path, model, opt, sched, method, step: int) -> None:
-    """Write the state under a temporary name, then swap it in."""
+def save_state(out: Path, model, opt, sched, method, step: int, extra: dict | None = None) -> None:
+    """Write the state under a temporary name, then swap it in. ``extra`` holds the loop's own
+    accumulators (plain numbers), e.g. the pressure tally."""
     tmp = out / ".state.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -24,6 +25,7 @@ def save_state(out: Path, model, opt, sched, method, step: int) -> None:
             "scheduler": sched.state_dict(),
             "method": method.state_dict(),
             "step": step,
+            "extra": extra or {},
             "torch_rng": torch.get_rng_state(),
         },
         tmp / "trainer.pt",
@@ -36,8 +38,9 @@ def save_state(out: Path, model, opt, sched, method, step: int) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_state(out: Path, model, opt, sched, method, device, *, lora: bool) -> int:
-    """Restore everything :func:`save_state` wrote; returns the step to continue after."""
+def load_state(out: Path, model, opt, sched, method, device, *, lora: bool) -> tuple[int, dict]:
+    """Restore everything :func:`save_state` wrote; returns the step to continue after and the
+    loop's ``extra`` accumulators."""
     from safetensors.torch import load_file
 
     state_dir = out / "state"
@@ -55,7 +58,7 @@ def load_state(out: Path, model, opt, sched, method, device, *, lora: bool) -> i
     method.load_state_dict(state["method"])
     torch.set_rng_state(state["torch_rng"].cpu())
     truncate_logs(out, int(state["step"]))
-    return int(state["step"])
+    return int(state["step"]), dict(state.get("extra") or {})
 
 
 def truncate_logs(out: Path, step: int) -> None:
