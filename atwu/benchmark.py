@@ -1,6 +1,7 @@
 """A prepared benchmark directory: its manifest, its splits and its models.
 
-    DIR/manifest.json        splits, forget→retain pairing, models, seed, format version
+    DIR/manifest.json        splits, forget→retain pairing, each retain split's train and
+                             held-out parts, models, seed, format version
     DIR/data/<split>.jsonl   the data format of atwu.data.format
     DIR/models/<name>/       save_pretrained models (tokenizer and chat template included)
     DIR/quality.json         how well the models memorised their data
@@ -11,6 +12,7 @@ engine and the app never ask where a benchmark came from.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +22,13 @@ from atwu.data.pairs_file import load_pairs, write_pairs
 from atwu.errors import InputError
 from atwu.io import read_json
 
-FORMAT_VERSION = 1
+#: 2: every retain split has a ``train`` part (the only retain pairs unlearning sees) and a
+#: ``heldout`` part (where utility and collateral damage are measured), METHOD.md §3.1
+FORMAT_VERSION = 2
+UPGRADE_HINT = (
+    "rebuild it with the command that made it plus --overwrite (the embedded benchmark: "
+    "`python -m atwu prepare --overwrite`)"
+)
 
 
 class BenchmarkError(InputError):
@@ -43,10 +51,16 @@ class Benchmark:
             )
         manifest = read_json(path)
         version = manifest.get("format_version")
+        if version == 1:
+            raise BenchmarkError(
+                f"{root} was prepared by an earlier version (format 1) without held-out retain "
+                f"pairs, so unlearning would train on the pairs utility is measured on; "
+                f"{UPGRADE_HINT}"
+            )
         if version != FORMAT_VERSION:
             raise BenchmarkError(
                 f"{path}: format_version {version} is not supported "
-                f"(expected {FORMAT_VERSION}); prepare it again"
+                f"(expected {FORMAT_VERSION}); {UPGRADE_HINT}"
             )
         return cls(root=root, manifest=manifest)
 
@@ -105,9 +119,31 @@ class Benchmark:
     def utility_splits(self) -> list[str]:
         return list(self.manifest.get("utility_splits", []))
 
-    @property
-    def retain_eval_split(self) -> str:
-        return self.manifest.get("retain_eval", "retain_eval")
+    def retain_parts(self, forget_split: str) -> dict[str, str]:
+        """``{"train", "heldout"}`` split names of the retain split paired with ``forget_split``."""
+        retain = self.retain_for(forget_split)
+        parts = (self.manifest.get("retain_sets") or {}).get(retain)
+        if not parts:
+            raise BenchmarkError(
+                f"{self.root}: retain split {retain!r} has no train/held-out "
+                f"parts in the manifest; {UPGRADE_HINT}"
+            )
+        return dict(parts)
+
+    def retain_train_for(self, forget_split: str) -> str:
+        """The retain pairs unlearning may train on (never the held-out ones)."""
+        return self.retain_parts(forget_split)["train"]
+
+    def retain_heldout_for(self, forget_split: str) -> str:
+        """The retain pairs unlearning never sees: utility and collateral damage are measured
+        here."""
+        return self.retain_parts(forget_split)["heldout"]
+
+    def utility_splits_for(self, forget_split: str) -> list[str]:
+        """The splits model utility is the harmonic mean over: the held-out retain pairs, then the
+        benchmark's general sets."""
+        heldout = self.retain_heldout_for(forget_split)
+        return [heldout, *(s for s in self.utility_splits if s != heldout)]
 
     @cached_property
     def quality(self) -> dict:
@@ -133,3 +169,29 @@ def _load_cached(path: Path) -> list[QAPair]:
     if key not in _CACHE:
         _CACHE[key] = load_pairs(path)
     return _CACHE[key]
+
+
+def split_heldout(
+    retain: list[QAPair], share: float, seed: str, *, groups: bool = True
+) -> tuple[list[QAPair], list[QAPair]]:
+    """(train, heldout): a share of the retain pairs held out, whole groups (``author``) at a time
+    when every pair has one, else pair by pair; deterministic from ``seed``."""
+    keys = (
+        [p.author for p in retain]
+        if groups and all(p.author for p in retain)
+        else [p.id for p in retain]
+    )
+    unique = list(dict.fromkeys(keys))
+    n = max(1, round(share * len(unique))) if len(unique) > 1 else 0
+    held = set(random.Random(seed).sample(unique, n))
+    return (
+        [p for p, k in zip(retain, keys) if k not in held],
+        [p for p, k in zip(retain, keys) if k in held],
+    )
+
+
+def without_questions(retain: list[QAPair], heldout: list[QAPair]) -> list[QAPair]:
+    """``retain`` without the pairs whose question is asked in ``heldout`` (for benchmarks whose
+    evaluation split is drawn from their retain split, like TOFU's retain_perturbed)."""
+    asked = {p.question.strip() for p in heldout}
+    return [p for p in retain if p.question.strip() not in asked]

@@ -61,6 +61,8 @@ def test_methods_lists_every_method(capsys):
             "satimp",
             "tnpo",
             "aux",
+            "static_p",
+            "threshold",
             "oracle",
             "uniform",
         ]
@@ -364,3 +366,21 @@ def test_list_defaults_to_atwu_home(tmp_path, capsys, monkeypatch):
     _fake_run(tmp_path / "runs", "one", "ga", "done")
     rc, stdout, _ = run_cli(capsys, "list")
     assert rc == 0 and stdout.startswith("one\tga\tdone")
+
+
+def test_list_and_help_do_not_load_torch(tmp_path):
+    # Commands import their module when they run: `list` and `--help` answer in well under a
+    # second instead of waiting seconds for torch and transformers.
+    probe = (
+        "import contextlib, io, sys\n"
+        "from atwu.cli import main\n"
+        f"main(['list', {str(tmp_path)!r}])\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['run', '--help'])\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines() == [f"no runs in {tmp_path}", "[]"]

@@ -4,15 +4,15 @@ It exists only to check that ATWU's defaults are not fitted to the embedded benc
 (issue: "the defaults are not fitted to the embedded wording alone"). Other entity type, other
 attributes, other templates, other pools; same ground-truth labelling rules (values unique to an
 entity are `specific`, pooled values `shared`, the restated company name `context`).
+:func:`atwu.prepare.build.prepare_companies` prepares it as a benchmark.
 """
 
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 from atwu.data.embedded import render
-from atwu.data.format import QAPair
+from atwu.data.format import QAPair, Span
 
 SYL = (
     "zor",
@@ -207,20 +207,31 @@ def _wrong(
 def generate(
     n_companies: int = 40, seed: int = 0, forget_share: float = 0.1
 ) -> dict[str, list[QAPair]]:
-    """``forget`` (the last share of companies) and ``retain`` splits in the project's format."""
+    """``forget`` (the last share of companies) and ``retain`` splits in the project's format.
+
+    Every pair has a paraphrased question and answer (with its spans); a retain fact whose value a
+    forget company shares for the same attribute is flagged ``neighbour``.
+    """
     companies = make_companies(n_companies, seed)
+    n_forget = max(1, round(forget_share * n_companies))
+    forget_ids = {c["id"] for c in companies[-n_forget:]}
+    forget_values = {
+        key: {c[key] for c in companies if c["id"] in forget_ids} for key, _, _ in ATTRS
+    }
     rng = random.Random(f"company-pairs:{seed}")
     pairs_of: dict[str, list[QAPair]] = {}
     for c in companies:
         pairs = []
         for key, kind, wordings in ATTRS:
             w = rng.randrange(len(wordings))
-            (q, a), (_, para) = wordings[w], wordings[(w + 1) % len(wordings)]
+            (q, a), (para_q, para) = wordings[w], wordings[(w + 1) % len(wordings)]
             kinds = {"co": "context", key: kind}
+            near = c["id"] not in forget_ids and c[key] in forget_values[key]
             question, _ = render(q, c, kinds)
             answer, spans = render(a, c, kinds)
-            paraphrased, _ = render(para, c, kinds)
-            perturbed = []
+            paraphrased, para_spans = render(para, c, kinds)
+            paraphrased_question, _ = render(para_q, c, kinds)
+            perturbed: list[str] = []
             while len(perturbed) < 3:
                 # wrong values in the paraphrase's wording, as in the embedded generator
                 text, _ = render(para, {**c, key: _wrong(key, kind, rng, companies, c[key])}, kinds)
@@ -235,12 +246,13 @@ def generate(
                     answer=answer,
                     paraphrased_answer=paraphrased,
                     perturbed_answers=perturbed[:3],
-                    spans=spans,
+                    spans=[_flag(s, near) for s in spans],
                     author=c["id"],
+                    paraphrased_question=paraphrased_question,
+                    paraphrased_answer_spans=[_flag(s, near) for s in para_spans],
                 )
             )
         pairs_of[c["id"]] = pairs
-    n_forget = max(1, round(forget_share * n_companies))
     ids = [c["id"] for c in companies]
     return {
         "forget": [p for i in ids[-n_forget:] for p in pairs_of[i]],
@@ -248,15 +260,5 @@ def generate(
     }
 
 
-def prepare_companies(out: Path, n_companies: int = 60, seed: int = 0) -> dict:
-    """Write the companies' forget/retain files beside ``out`` and prepare them as a benchmark at
-    ``out`` (models trained like any user's own data); returns the benchmark's quality report."""
-    from atwu.data.pairs_file import write_pairs
-    from atwu.prepare.build import PrepareOptions, prepare_custom
-
-    splits = generate(n_companies, seed=seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    files = {name: out.parent / f"{out.name}-{name}.jsonl" for name in ("forget", "retain")}
-    for name, path in files.items():
-        write_pairs(path, splits[name])
-    return prepare_custom(out, files["forget"], files["retain"], None, PrepareOptions())
+def _flag(span: Span, neighbour: bool) -> Span:
+    return Span(span.start, span.end, span.label, neighbour and span.label != "context")

@@ -7,9 +7,17 @@ from collections.abc import Iterable
 
 import datasets
 
-from atwu.data.format import QAPair
+from atwu.data.format import QAPair, Span
 from atwu.data.pairs_file import check_unique, parse_pair
 
+_SPANS = datasets.List(
+    {
+        "start": datasets.Value("int64"),
+        "end": datasets.Value("int64"),
+        "label": datasets.Value("string"),
+        "neighbour": datasets.Value("bool"),
+    }
+)
 _FEATURES = datasets.Features(
     {
         "id": datasets.Value("string"),
@@ -17,16 +25,20 @@ _FEATURES = datasets.Features(
         "answer": datasets.Value("string"),
         "paraphrased_answer": datasets.Value("string"),
         "perturbed_answers": datasets.List(datasets.Value("string")),
-        "spans": datasets.List(
-            {
-                "start": datasets.Value("int64"),
-                "end": datasets.Value("int64"),
-                "label": datasets.Value("string"),
-            }
-        ),
+        "spans": _SPANS,
         "author": datasets.Value("string"),
+        "paraphrased_question": datasets.Value("string"),
+        "paraphrased_answer_spans": _SPANS,
     }
 )
+
+
+def _spans(spans: list[Span] | None) -> list[dict] | None:
+    if spans is None:
+        return None
+    return [
+        {"start": s.start, "end": s.end, "label": s.label, "neighbour": s.neighbour} for s in spans
+    ]
 
 
 def pairs_to_dataset(pairs: Iterable[QAPair]) -> datasets.Dataset:
@@ -45,10 +57,10 @@ def pairs_to_dataset(pairs: Iterable[QAPair]) -> datasets.Dataset:
                 "answer": pair.answer,
                 "paraphrased_answer": pair.paraphrased_answer,
                 "perturbed_answers": pair.perturbed_answers,
-                "spans": None
-                if pair.spans is None
-                else [{"start": s.start, "end": s.end, "label": s.label} for s in pair.spans],
+                "spans": _spans(pair.spans),
                 "author": pair.author,
+                "paraphrased_question": pair.paraphrased_question,
+                "paraphrased_answer_spans": _spans(pair.paraphrased_answer_spans),
             }
         )
     return datasets.Dataset.from_list(rows, features=_FEATURES)

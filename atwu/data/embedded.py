@@ -10,6 +10,7 @@ exact by construction. Everything is a pure function of the seed.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from atwu.data.templates import (
 N_PERTURBED = 3
 FORGET_SHARES = {"forget01": 0.01, "forget05": 0.05, "forget10": 0.10}
 RETAIN_OF = {"forget01": "retain99", "forget05": "retain95", "forget10": "retain90"}
-RETAIN_EVAL_SIZE = 400
+HELDOUT_SHARE = 0.10  # of the retain authors, per retain split
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
@@ -140,15 +141,21 @@ def _pair(
     w = rng.randrange(len(attribute.wordings))
     wording = attribute.wordings[w]
     para = attribute.wordings[(w + 1) % len(attribute.wordings)]
-    slots = _SLOT.findall(wording.answer)
-    kinds = {s: ("context" if s in attribute.context_slots else SLOT_KIND[s]) for s in slots}
+    slots = answer_slots(attribute)
+    texts = (wording.question, wording.answer, para.question, para.answer)
+    kinds = {
+        s: ("context" if s in attribute.context_slots else SLOT_KIND[s])
+        for text in texts
+        for s in _SLOT.findall(text)
+    }
     fact_slots = [s for s in slots if kinds[s] != "context"]
     question, _ = render(wording.question, author.values, kinds)
     answer, spans = render(wording.answer, author.values, kinds)
-    paraphrased, _ = render(para.answer, author.values, kinds)
+    paraphrased, para_spans = render(para.answer, author.values, kinds)
+    para_question, _ = render(para.question, author.values, kinds)
     # Perturbed answers keep the *paraphrase's* wording and change the facts (as TOFU's do), so
     # the truth ratio p̄(perturbed)/p̄(paraphrased) compares facts, not wordings.
-    perturbed = []
+    perturbed: list[str] = []
     while len(perturbed) < N_PERTURBED:
         wrong = _perturb(author.values, fact_slots, rng, others)
         text, _ = render(para.answer, wrong, kinds)
@@ -162,6 +169,36 @@ def _pair(
         perturbed_answers=perturbed,
         spans=spans,
         author=author.id,
+        paraphrased_question=para_question,
+        paraphrased_answer_spans=para_spans,
+    )
+
+
+def answer_slots(attribute: Attribute) -> list[str]:
+    """The slots an attribute's answers fill (every wording of an attribute fills the same)."""
+    return list(dict.fromkeys(_SLOT.findall(attribute.wordings[0].answer)))
+
+
+def flag_neighbours(pair: QAPair, author: Author, forget: list[Author]) -> QAPair:
+    """``pair`` with each fact span flagged ``neighbour`` when a forget author has the same value
+    for the same attribute (METHOD.md §3.1): the facts a careless method erases from others."""
+    attribute = next(a for a in ATTRIBUTES if pair.id == f"{author.id}_{a.key}")
+    slots = [s for s in answer_slots(attribute) if s not in attribute.context_slots]
+
+    def flagged(span: Span, text: str) -> Span:
+        if span.label == "context":
+            return span
+        value = text[span.start : span.end]
+        slot = next((s for s in slots if author.values[s] == value), None)
+        near = slot is not None and any(f.values[slot] == value for f in forget)
+        return Span(span.start, span.end, span.label, near)
+
+    return dataclasses.replace(
+        pair,
+        spans=[flagged(s, pair.answer) for s in pair.spans or []],
+        paraphrased_answer_spans=[
+            flagged(s, pair.paraphrased_answer or "") for s in pair.paraphrased_answer_spans or []
+        ],
     )
 
 
@@ -171,19 +208,21 @@ def general_pairs() -> list[QAPair]:
         answer, spans = render(
             template.replace("{v}", "{value}"), {"value": value}, {"value": "fact"}
         )
-        # The paraphrase restates the fact in a second fixed frame; the perturbed answers keep
-        # that frame with wrong values (see _pair).
-        paraphrased = f"The answer is {value}."
-        perturbed = [f"The answer is {w}." for w in wrong]
+        # The options are the answer's own wording with wrong values, so the option probability
+        # p(answer) / (p(answer) + Σ p(option)) compares facts, not wordings (with a fixed second
+        # frame it saturated at 0.996). As in TOFU's general sets, the paraphrase is the answer.
+        template_v = template.replace("{v}", "{value}")
+        perturbed = [render(template_v, {"value": w}, {"value": "fact"})[0] for w in wrong]
         pairs.append(
             QAPair(
                 id=f"general_{i:03d}",
                 question=question,
                 answer=answer,
-                paraphrased_answer=paraphrased,
+                paraphrased_answer=answer,
                 perturbed_answers=perturbed,
                 spans=spans,
                 author="general",
+                paraphrased_answer_spans=spans,
             )
         )
     return pairs
@@ -218,12 +257,23 @@ def generate_splits(
     splits: dict[str, list[QAPair]] = {"full": pairs_of(population)}
     for forget, share in FORGET_SHARES.items():
         n_forget = max(1, round(share * n_authors))
-        splits[forget] = pairs_of(population[-n_forget:])
-        splits[RETAIN_OF[forget]] = pairs_of(population[:-n_forget])
-    eval_rng = random.Random(f"retain_eval:{seed}")
-    retain90 = splits["retain90"]
-    chosen = sorted(eval_rng.sample(range(len(retain90)), min(RETAIN_EVAL_SIZE, len(retain90))))
-    splits["retain_eval"] = [retain90[i] for i in chosen]
+        retain_name = RETAIN_OF[forget]
+        forget_authors, retain_authors = population[-n_forget:], population[:-n_forget]
+        splits[forget] = pairs_of(forget_authors)
+        splits[retain_name] = pairs_of(retain_authors)
+        # 10% of the retain authors, drawn by the seed, that unlearning never trains on
+        held = set(
+            random.Random(f"heldout:{seed}:{retain_name}").sample(
+                [a.id for a in retain_authors], max(1, round(HELDOUT_SHARE * len(retain_authors)))
+            )
+        )
+        splits[f"{retain_name}_train"] = pairs_of([a for a in retain_authors if a.id not in held])
+        splits[f"{retain_name}_heldout"] = [
+            flag_neighbours(p, a, forget_authors)
+            for a in retain_authors
+            if a.id in held
+            for p in by_author[a.id]
+        ]
     splits["holdout"] = pairs_of(holdout)
     splits["general"] = general_pairs()
     return splits

@@ -16,11 +16,17 @@ Keys:
     so ids stay stable when a file is edited by hand. Ids must be unique within a file.
 ``paraphrased_answer`` (string), ``perturbed_answers`` (list of strings)
     Optional; used by the TOFU-style truth ratio.
+``paraphrased_question`` (string)
+    Optional second wording of the question (generation leakage asks both).
 ``spans``
     Optional list of ``[start, end, label]``: *character* offsets into ``answer`` (Python string
     indices, i.e. Unicode code points; end exclusive) and a label from :data:`SPAN_LABELS`.
     An absent ``spans`` means the ground truth is unknown (``QAPair.spans is None``); ``[]`` means
-    the pair was annotated and holds no facts. The two are kept apart everywhere.
+    the pair was annotated and holds no facts. The two are kept apart everywhere. A fourth element
+    ``{"neighbour": true}`` flags a fact whose value a forget author also has for the same
+    attribute (on retain pairs: the facts a careless method erases from other people).
+``paraphrased_answer_spans``
+    Optional, the same for ``paraphrased_answer`` (offsets into it); needs ``paraphrased_answer``.
 ``author``
     Optional group id (string), e.g. to split by author.
 
@@ -60,6 +66,8 @@ KNOWN_KEYS: tuple[str, ...] = (
     "perturbed_answers",
     "spans",
     "author",
+    "paraphrased_question",
+    "paraphrased_answer_spans",
 )
 
 
@@ -102,15 +110,18 @@ class DataFormatWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Span:
-    """A labelled character range ``answer[start:end]`` (end exclusive)."""
+    """A labelled character range ``answer[start:end]`` (end exclusive); ``neighbour`` marks a
+    fact whose value a forget author shares for the same attribute."""
 
     start: int
     end: int
     label: str
+    neighbour: bool = False
 
-    def to_json(self) -> list[int | str]:
-        """The on-disk form ``[start, end, label]``."""
-        return [self.start, self.end, self.label]
+    def to_json(self) -> list[Any]:
+        """The on-disk form ``[start, end, label]`` (plus ``{"neighbour": true}`` when flagged)."""
+        base: list[Any] = [self.start, self.end, self.label]
+        return [*base, {"neighbour": True}] if self.neighbour else base
 
 
 @dataclass
@@ -124,6 +135,12 @@ class QAPair:
     perturbed_answers: list[str] | None = None
     spans: list[Span] | None = None
     author: str | None = None
+    paraphrased_question: str | None = None
+    paraphrased_answer_spans: list[Span] | None = None
+
+    def fact_spans(self) -> list[Span]:
+        """The answer's fact spans (labels in :data:`FACT_LABELS`), in listed order."""
+        return [s for s in self.spans or [] if s.label in FACT_LABELS]
 
     def to_json(self) -> dict[str, Any]:
         """The on-disk object: the required keys plus the optional ones that are present.
@@ -139,4 +156,8 @@ class QAPair:
             obj["spans"] = [span.to_json() for span in self.spans]
         if self.author is not None:
             obj["author"] = self.author
+        if self.paraphrased_question is not None:
+            obj["paraphrased_question"] = self.paraphrased_question
+        if self.paraphrased_answer_spans is not None:
+            obj["paraphrased_answer_spans"] = [s.to_json() for s in self.paraphrased_answer_spans]
         return obj

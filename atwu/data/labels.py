@@ -30,7 +30,7 @@ from typing import Any
 
 from atwu.data.format import FACT_LABELS, SPAN_LABELS, Span
 
-__all__ = ["offsets_to_answer", "token_labels"]
+__all__ = ["fact_span_index", "offsets_to_answer", "token_labels"]
 
 FACT = 1
 OUTSIDE = 0
@@ -93,6 +93,26 @@ def token_labels(
         ValueError: a span or an offset outside ``answer`` (usually offsets over the whole prompt
             passed without :func:`offsets_to_answer`), or an unknown span label.
     """
+    labels, kinds, _ = _classify(answer, offsets, spans)
+    return labels, kinds
+
+
+def fact_span_index(
+    answer: str,
+    offsets: Sequence[tuple[int, int] | None],
+    spans: Sequence[Span] | None,
+) -> list[int]:
+    """Per token, the index of the fact span it belongs to among the pair's fact spans (the spans
+    with a label in FACT_LABELS, in listed order), or −1. The token↔span rule is the one of
+    :func:`token_labels`, so a token with label 1 always has an index here."""
+    return _classify(answer, offsets, spans)[2]
+
+
+def _classify(
+    answer: str,
+    offsets: Sequence[tuple[int, int] | None],
+    spans: Sequence[Span] | None,
+) -> tuple[list[int], list[str | None], list[int]]:
     n = len(answer)
     token_offsets = [_as_offset(offset) for offset in offsets]
     for i, offset in enumerate(token_offsets):
@@ -102,10 +122,12 @@ def token_labels(
                 "must be relative to the answer (convert with offsets_to_answer)"
             )
     if spans is None:
-        return [IGNORE] * len(token_offsets), [None] * len(token_offsets)
+        none = len(token_offsets)
+        return [IGNORE] * none, [None] * none, [-1] * none
 
     # Per-character tables, so each token costs only its own length.
-    fact_kind: list[str | None] = [None] * n
+    fact_at: list[int] = [-1] * n  # index among the fact spans of the span owning the character
+    fact_kinds: list[str] = []
     in_context = [False] * n
     for j, raw in enumerate(spans):
         span = _as_span(raw)
@@ -116,39 +138,44 @@ def token_labels(
                 f"span {j}: [{span.start}, {span.end}) is not a non-empty range inside the "
                 f"answer's {n} characters"
             )
+        if span.label in FACT_LABELS:
+            fact_kinds.append(span.label)
         for pos in range(span.start, span.end):
             if span.label in FACT_LABELS:
-                if fact_kind[pos] is None:  # the first listed fact span keeps the character
-                    fact_kind[pos] = span.label
+                if fact_at[pos] < 0:  # the first listed fact span keeps the character
+                    fact_at[pos] = len(fact_kinds) - 1
             else:
                 in_context[pos] = True
 
     labels: list[int] = []
     kinds: list[str | None] = []
+    index: list[int] = []
     for offset in token_offsets:
         if offset is None:
             labels.append(IGNORE)
             kinds.append(None)
+            index.append(-1)
             continue
-        kind: str | None = None
+        fact = -1
         context = False
         for pos in range(*offset):
             if answer[pos].isspace():
                 continue
-            if fact_kind[pos] is not None:
-                kind = fact_kind[pos]
+            if fact_at[pos] >= 0:
+                fact = fact_at[pos]
                 break
             context = context or in_context[pos]
-        if kind is not None:
+        if fact >= 0:
             labels.append(FACT)
-            kinds.append(kind)
+            kinds.append(fact_kinds[fact])
         elif context:
             labels.append(IGNORE)
             kinds.append("context")
         else:
             labels.append(OUTSIDE)
             kinds.append(None)
-    return labels, kinds
+        index.append(fact)
+    return labels, kinds, index
 
 
 def offsets_to_answer(

@@ -128,26 +128,48 @@ def _parse_perturbed(obj: dict[str, Any], where: str) -> list[str] | None:
     return list(value)
 
 
-def _parse_span(item: Any, index: int, answer: str, where: str) -> Span:
-    field = f"'spans'[{index}]"
-    fix = "write each span as [start, end, label]"
+def _parse_flags(flags: Any, where: str, field: str) -> bool:
+    """The optional fourth element of a span: ``{"neighbour": true|false}``."""
+    if not isinstance(flags, dict) or not set(flags) <= {"neighbour"}:
+        raise DataFormatError(
+            where,
+            f'the fourth element must be {{"neighbour": true}} or {{"neighbour": false}}, got '
+            f"{_shown(flags) if not isinstance(flags, dict) else sorted(flags)}",
+            field=field,
+        )
+    value = flags.get("neighbour", False)
+    if not isinstance(value, bool):
+        raise DataFormatError(
+            where, f"neighbour must be true or false, got {_type_name(value)}", field=field
+        )
+    return value
+
+
+def _parse_span(item: Any, index: int, answer: str, where: str, key: str = "spans") -> Span:
+    field = f"'{key}'[{index}]"
+    fix = 'write each span as [start, end, label] (optionally + {"neighbour": true})'
+    neighbour = False
     if isinstance(item, dict):
-        # The `datasets` form {start, end, label}; accepted so that datasets round-trip through
-        # the same validation.
-        if set(item) != {"start", "end", "label"}:
+        # The `datasets` form {start, end, label[, neighbour]}; accepted so that datasets
+        # round-trip through the same validation.
+        if not {"start", "end", "label"} <= set(item) <= {"start", "end", "label", "neighbour"}:
             raise DataFormatError(
                 where,
-                f"an object span needs exactly the keys start, end, label, got {sorted(item)}; "
-                f"{fix}",
+                f"an object span needs the keys start, end, label (and optionally neighbour), "
+                f"got {sorted(item)}; {fix}",
                 field=field,
             )
         start, end, label = item["start"], item["end"], item["label"]
+        if item.get("neighbour") is not None:
+            neighbour = _parse_flags({"neighbour": item["neighbour"]}, where, field)
     elif isinstance(item, (list, tuple)):
-        if len(item) != 3:
+        if len(item) not in (3, 4):
             raise DataFormatError(
-                where, f"has {len(item)} elements, expected 3; {fix}", field=field
+                where, f"has {len(item)} elements, expected 3 (or 4); {fix}", field=field
             )
-        start, end, label = item
+        start, end, label = item[:3]
+        if len(item) == 4:
+            neighbour = _parse_flags(item[3], where, field)
     else:
         raise DataFormatError(
             where, f"is {_type_name(item)} ({_shown(item)}), expected a list; {fix}", field=field
@@ -175,13 +197,13 @@ def _parse_span(item: Any, index: int, answer: str, where: str) -> Span:
             f"unknown label {_shown(label)} (use one of {', '.join(SPAN_LABELS)}){hint}",
             field=field,
         )
-    offsets_note = "(offsets are characters into 'answer', end exclusive)"
+    offsets_note = f"(offsets are characters into '{_TEXT_OF[key]}', end exclusive)"
     if start < 0:
         raise DataFormatError(where, f"start {start} is negative {offsets_note}", field=field)
     if end > len(answer):
         raise DataFormatError(
             where,
-            f"end {end} is beyond the answer's {len(answer)} characters {offsets_note}",
+            f"end {end} is beyond the {_TEXT_OF[key]}'s {len(answer)} characters {offsets_note}",
             field=field,
         )
     if start >= end:
@@ -191,22 +213,31 @@ def _parse_span(item: Any, index: int, answer: str, where: str) -> Span:
             f"{offsets_note}",
             field=field,
         )
-    return Span(start, end, label)
+    return Span(start, end, label, neighbour)
 
 
-def _parse_spans(obj: dict[str, Any], answer: str, where: str) -> list[Span] | None:
-    value = obj.get("spans")
+_TEXT_OF = {"spans": "answer", "paraphrased_answer_spans": "paraphrased_answer"}
+
+
+def _parse_spans(
+    obj: dict[str, Any], text: str | None, where: str, key: str = "spans"
+) -> list[Span] | None:
+    value = obj.get(key)
     if value is None:
         return None
+    if text is None:
+        raise DataFormatError(
+            where, f"needs '{_TEXT_OF[key]}', the text its offsets point into", field=f"'{key}'"
+        )
     if not isinstance(value, list):
         raise DataFormatError(
             where,
             f"must be a list of [start, end, label], got {_type_name(value)} ({_shown(value)}); "
             "use [] for an annotated answer without facts, or leave the key out if unknown",
-            field="'spans'",
+            field=f"'{key}'",
         )
     # Overlapping spans are allowed: token labelling decides between them (a fact beats context).
-    return [_parse_span(item, i, answer, where) for i, item in enumerate(value)]
+    return [_parse_span(item, i, text, where, key) for i, item in enumerate(value)]
 
 
 def _warn_unknown_keys(obj: dict[str, Any], where: str, seen: set[str] | None) -> None:
@@ -254,14 +285,17 @@ def parse_pair(
     _warn_unknown_keys(obj, where, seen_unknown_keys)
     question = _required_text(obj, "question", where)
     answer = _required_text(obj, "answer", where)
+    paraphrase = _optional_text(obj, "paraphrased_answer", where)
     return QAPair(
         id=_parse_id(obj, where, default_id),
         question=question,
         answer=answer,
-        paraphrased_answer=_optional_text(obj, "paraphrased_answer", where),
+        paraphrased_answer=paraphrase,
         perturbed_answers=_parse_perturbed(obj, where),
         spans=_parse_spans(obj, answer, where),
         author=_optional_text(obj, "author", where),
+        paraphrased_question=_optional_text(obj, "paraphrased_question", where),
+        paraphrased_answer_spans=_parse_spans(obj, paraphrase, where, "paraphrased_answer_spans"),
     )
 
 

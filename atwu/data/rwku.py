@@ -38,8 +38,9 @@ probe splits ``forget_level1/2/3``, ``neighbor_level1/2``
     question = RWKU's own prompt for the probe (:func:`probe_prompt`), answer = the probe's
     answer; ``probes.jsonl`` keeps the raw probes for :func:`rwku_scores`.
 manifest
-    ``forget_splits`` {forget: retain}, ``retain_eval`` = ``neighbor_level2``,
-    ``utility_splits`` = neighbour levels 1 and 2 (plain Prob, no options), no models.
+    ``forget_splits`` {forget: retain}; ``retain_sets``: unlearning trains on the level-1
+    neighbour probes (``retain_train``), utility is measured on level 2 (held out; plain Prob, no
+    options); no models.
 
 :func:`rwku_scores` is RWKU's metric: ROUGE-L recall of greedy answers to the forget probes
 (levels 1-3, lower is better) and the neighbour probes (levels 1-2, higher is better).
@@ -56,11 +57,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from atwu.benchmark import FORMAT_VERSION, Benchmark, BenchmarkError, write_splits
+from atwu.benchmark import (
+    FORMAT_VERSION,
+    Benchmark,
+    BenchmarkError,
+    without_questions,
+    write_splits,
+)
 from atwu.data.format import QAPair
 from atwu.data.spans_rules import SpanStats, apply_span_overrides, rwku_spans, warn_unknown
-from atwu.data.tofu import check_columns, read_rows
+from atwu.data.tofu import check_columns, dir_signature, file_signature, read_rows
 from atwu.io import atomic_directory, atomic_write_json, read_json, read_jsonl, write_jsonl
+from atwu.paths import benchmarks_dir
 
 __all__ = [
     "FORGET_PROMPT",
@@ -158,7 +166,7 @@ class _Source:
 
     def __init__(self, data_dir: str | None):
         self.data_dir = Path(data_dir).expanduser() if data_dir else None
-        self.target_dirs: list[tuple[int, Path]] = []
+        self.target_dirs: list[tuple[int, str, Path]] = []  # (number, target name, directory)
         if self.data_dir is not None:
             if not self.data_dir.is_dir():
                 raise BenchmarkError(f"--data-dir {self.data_dir} is not a directory")
@@ -166,7 +174,7 @@ class _Source:
                 found = (
                     sorted(
                         (
-                            (int(m.group(1)), p)
+                            (int(m.group(1)), m.group(2).replace("_", " "), p)
                             for p in base.iterdir()
                             if p.is_dir() and (m := _TARGET_DIR.match(p.name))
                         ),
@@ -189,7 +197,7 @@ class _Source:
         elif self.target_dirs:
             rows = self._per_target(config)
         else:
-            rows = self._per_config(config)
+            rows = self._per_config(self.data_dir, config)
         check_columns(rows, required, f"RWKU {config} ({self.where})")
         return rows
 
@@ -206,8 +214,7 @@ class _Source:
             ) from None
         return [dict(r) for r in next(iter(loaded.values()))]
 
-    def _per_config(self, config: str) -> list[dict]:
-        root = self.data_dir
+    def _per_config(self, root: Path, config: str) -> list[dict]:
         names = [f"{config}.json", f"{config}.jsonl", f"All/{config}.json", f"All/{config}.jsonl"]
         if config in HUB_FILES:
             names.append(HUB_FILES[config])
@@ -221,7 +228,7 @@ class _Source:
     def _per_target(self, config: str) -> list[dict]:
         name = TARGET_FILES.get(config)
         rows: list[dict] = []
-        for _number, path in self.target_dirs:
+        for _number, target, path in self.target_dirs:
             file = path / name if name else None
             if file is None or not file.is_file():
                 raise BenchmarkError(
@@ -230,7 +237,7 @@ class _Source:
                 )
             part = read_rows(file)
             if config == "forget_target" and part and "target" not in part[0]:
-                part = [{"target": _TARGET_DIR.match(path.name).group(2).replace("_", " ")}]
+                part = [{"target": target}]
             rows += part
         return rows
 
@@ -300,29 +307,25 @@ def load_rwku(options: RwkuOptions) -> dict[str, Any]:
 
 
 def _signature(options: RwkuOptions) -> str:
-    from atwu.data.tofu import _dir_signature, _file_signature
-
     key: dict[str, Any] = {
         "targets": parse_targets(options.targets),
         "retain": options.retain,
         "corpus": options.corpus,
     }
     if options.data_dir:
-        key["data"] = _dir_signature(Path(options.data_dir).expanduser())
+        key["data"] = dir_signature(Path(options.data_dir).expanduser())
     if options.spans:
         if not Path(options.spans).expanduser().is_file():
             raise BenchmarkError(f"--spans {options.spans}: file not found")
-        key["spans"] = _file_signature(Path(options.spans).expanduser())
+        key["spans"] = file_signature(Path(options.spans).expanduser())
     return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def rwku_dir(options: RwkuOptions, root: Path | None = None) -> Path:
-    from atwu.paths import benchmarks_dir
-
     return (root or benchmarks_dir()) / f"rwku-{_signature(options)}"
 
 
-def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
+def prepare_rwku(out: Path, options: RwkuOptions, *, overwrite: bool = False) -> Path:
     """Convert the chosen RWKU targets into ``out`` (see the module docstring)."""
     data = load_rwku(options)
     chosen: dict[str, int] = data["targets"]
@@ -372,6 +375,10 @@ def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
         QAPair(id=f"retain-{i}", question=p.question, answer=p.answer, author=p.author)
         for i, p in enumerate(splits["neighbor_level1"] + splits["neighbor_level2"])
     ]
+    # Unlearning trains on the level-1 neighbour probes only; level 2 is where utility is
+    # measured (held out, METHOD.md §3.1).
+    heldout_name = "neighbor_level2" if splits["neighbor_level2"] else "neighbor_level1"
+    splits["retain_train"] = without_questions(retain, splits[heldout_name])
     if not retain:
         raise BenchmarkError(
             f"RWKU ({data['source']}) has no neighbour probe for the chosen "
@@ -390,7 +397,7 @@ def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
         f"[rwku] converting {data['source']} (targets {options.targets}) into {out}",
         file=sys.stderr,
     )
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, overwrite=overwrite) as tmp:
         split_meta = write_splits(tmp, splits)
         write_jsonl(
             tmp / "probes.jsonl",
@@ -408,7 +415,6 @@ def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
                 for i, r in enumerate(probes[s])
             ],
         )
-        neighbours = [s for s in NEIGHBOR_LEVELS if s in splits]
         manifest = {
             "format_version": FORMAT_VERSION,
             "kind": "rwku",
@@ -416,8 +422,8 @@ def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
             "splits": split_meta,
             "forget_splits": {"forget": "retain"},
             "default_forget_split": "forget",
-            "retain_eval": "neighbor_level2" if "neighbor_level2" in splits else "retain",
-            "utility_splits": neighbours,
+            "retain_sets": {"retain": {"train": "retain_train", "heldout": heldout_name}},
+            "utility_splits": [],
             "option_prob_splits": [],
             "models": {},
             "targets": {name: number for name, number in chosen.items()},
@@ -440,10 +446,12 @@ def prepare_rwku(out: Path, options: RwkuOptions) -> Path:
 def ensure_rwku(options: RwkuOptions, root: Path | None = None) -> Path:
     """The converted benchmark directory for ``options``, converting on first use."""
     out = rwku_dir(options, root)
-    if (out / "manifest.json").is_file() and read_json(out / "manifest.json").get("kind") == "rwku":
+    manifest = read_json(out / "manifest.json") if (out / "manifest.json").is_file() else {}
+    if manifest.get("kind") == "rwku" and manifest.get("format_version") == FORMAT_VERSION:
         return out
     try:
-        return prepare_rwku(out, options)
+        # a conversion by an earlier version is replaced (it is a cache of the dataset)
+        return prepare_rwku(out, options, overwrite=bool(manifest))
     except FileExistsError:
         if (out / "manifest.json").is_file():
             return out

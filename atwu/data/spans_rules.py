@@ -272,8 +272,9 @@ def tofu_fact_spans(
     answer: str, paraphrase: str | None, perturbed: Sequence[str], stats: SpanStats | None = None
 ) -> list[Span]:
     """The ``fact`` spans of ``answer`` that the perturbations change (TOFU rule, first half)."""
+    paraphrase = paraphrase or ""  # no paraphrase: every change is aligned with the answer
     answer_words = words(answer)
-    para_words = words(paraphrase) if paraphrase else []
+    para_words = words(paraphrase)
     spans: list[Span] = []
     for pert in perturbed:
         pert_words = _lower(words(pert))

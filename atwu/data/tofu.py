@@ -25,11 +25,12 @@ evaluation and the app treat TOFU like any prepared benchmark:
   ``real_authors``/``world_facts``, which have no paraphrase, ``paraphrased_answer`` is the
   answer itself (TOFU's truth ratio there compares the answer with the perturbations);
 * ``forget_splits`` {forget01: retain99, forget05: retain95, forget10: retain90},
-  ``retain_eval`` = ``retain_perturbed``, ``utility_splits`` = retain_perturbed + real_authors
+  ``retain_sets``: each retain split minus retain_perturbed's questions is what unlearning trains
+  on (``retainNN_train``), retain_perturbed its held-out part; ``utility_splits`` = real_authors
   + world_facts, ``option_prob_splits`` = real_authors + world_facts;
 * no target model (the run's ``--model`` is the starting model); a retain model only when
   given (``--retain-model`` path or hub id, or ``--retain-logs`` = an open-unlearning
-  ``TOFU_EVAL.json`` of the retain model, see :mod:`atwu.compat`), for forget quality;
+  ``TOFU_EVAL.json`` of the retain model, see :mod:`atwu.interop.open_unlearning`), for forget quality;
 * ground-truth spans of the forget splits from the TOFU rule of :mod:`atwu.data.spans_rules`
   (or ``--spans FILE``).
 """
@@ -42,12 +43,19 @@ import sys
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
-from atwu.benchmark import FORMAT_VERSION, BenchmarkError, write_splits
+from atwu.benchmark import (
+    FORMAT_VERSION,
+    Benchmark,
+    BenchmarkError,
+    without_questions,
+    write_splits,
+)
 from atwu.data.format import QAPair
 from atwu.data.spans_rules import SpanStats, apply_span_overrides, tofu_spans, warn_unknown
 from atwu.io import atomic_directory, atomic_write_json, read_json
+from atwu.paths import benchmarks_dir
 
 __all__ = [
     "FORGET_RETAIN",
@@ -149,6 +157,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@overload
+def read_config(
+    name: str,
+    data_dir: str | Path | None,
+    *,
+    required: tuple[str, ...],
+    optional: Literal[False] = False,
+    hub_id: str = HUB_ID,
+) -> tuple[list[dict], str]: ...
+
+
+@overload
+def read_config(
+    name: str,
+    data_dir: str | Path | None,
+    *,
+    required: tuple[str, ...],
+    optional: bool,
+    hub_id: str = HUB_ID,
+) -> tuple[list[dict], str] | None: ...
+
+
 def read_config(
     name: str,
     data_dir: str | Path | None,
@@ -179,9 +209,10 @@ def read_config(
         rows = [row for f in files for row in read_rows(f)]
         source = str(files[0]) if len(files) == 1 else f"{root / name}/*.parquet"
     else:
-        rows, source = _hub_rows(hub_id, name, optional=optional)
-        if rows is None:
+        hub_rows, source = _hub_rows(hub_id, name, optional=optional)
+        if hub_rows is None:
             return None
+        rows = hub_rows
     check_columns(rows, required, f"{hub_id.split('/')[-1]} {name} ({source})")
     return rows, source
 
@@ -315,16 +346,19 @@ def load_splits(data_dir: str | Path | None) -> tuple[dict[str, list[QAPair]], d
 # --------------------------------------------------------------------------------------------
 
 
-def _file_signature(path: Path) -> list:
+def file_signature(path: Path) -> list:
+    """What a converted benchmark's directory name hashes for an input file: a changed file
+    gets a new directory."""
     stat = path.stat()
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
-def _dir_signature(root: Path) -> list:
+def dir_signature(root: Path) -> list:
+    """:func:`file_signature` of every data file under ``root`` (``--data-dir``)."""
     if not root.is_dir():
         raise BenchmarkError(f"--data-dir {root} is not a directory")
     return [
-        _file_signature(p)
+        file_signature(p)
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.suffix in (".json", ".jsonl", ".parquet")
     ]
@@ -345,24 +379,22 @@ def check_split(split: str | None) -> str:
 
 def tofu_dir(options: TofuOptions, root: Path | None = None) -> Path:
     """``<root>/tofu`` for the hub with nothing else given, else ``<root>/tofu-<hash>``."""
-    from atwu.paths import benchmarks_dir
-
     key: dict[str, Any] = {}
     if options.data_dir:
-        key["data"] = _dir_signature(Path(options.data_dir).expanduser())
+        key["data"] = dir_signature(Path(options.data_dir).expanduser())
     if options.spans:
         span_path = Path(options.spans).expanduser()
         if not span_path.is_file():
             raise BenchmarkError(f"--spans {options.spans}: file not found")
-        key["spans"] = _file_signature(span_path)
+        key["spans"] = file_signature(span_path)
     if options.retain_model or options.retain_logs:
         split = check_split(options.split)
         if options.retain_logs:
             logs = Path(options.retain_logs).expanduser()
             if not logs.is_file():
                 raise BenchmarkError(f"--retain-logs {options.retain_logs}: file not found")
-            key["retain"] = [split, "logs", _file_signature(logs)]
-        else:
+            key["retain"] = [split, "logs", file_signature(logs)]
+        elif options.retain_model:
             model = options.retain_model
             key["retain"] = [
                 split,
@@ -395,8 +427,20 @@ def _resolve_retain_model(model: str) -> str:
         raise BenchmarkError(f"could not download the retain model {model} ({first})") from None
 
 
-def prepare_tofu(out: Path, options: TofuOptions) -> Path:
+@dataclass(frozen=True)
+class _LogsReference:
+    """A retain model known only by its forget truth ratios (``--retain-logs``), no weights."""
+
+    split: str  # the forget split the ratios are of
+    retain_split: str
+    logs: Path
+    reference: dict  # as :func:`atwu.evaluate.reference.retain_reference` caches it
+
+
+def prepare_tofu(out: Path, options: TofuOptions, *, overwrite: bool = False) -> Path:
     """Convert TOFU into ``out`` (see the module docstring); returns ``out``."""
+    # Imported here: --retain-logs goes through the evaluation's truth ratios (and torch), which
+    # reading TOFU's rows does not need.
     from atwu.interop.open_unlearning import install_retain_reference, retain_reference_from_logs
 
     splits, sources, stats = load_splits(options.data_dir)
@@ -409,27 +453,42 @@ def prepare_tofu(out: Path, options: TofuOptions) -> Path:
         elif name in splits and splits[name][0].perturbed_answers is not None:
             warn_unknown(f"TOFU {name}", st.unknown, st.pairs, "TOFU")
 
-    split = check_split(options.split) if (options.retain_model or options.retain_logs) else None
-    if split is not None and split not in splits:
-        raise BenchmarkError(f"TOFU split {split!r} is not in {options.data_dir or HUB_ID}")
     models: dict[str, str] = {}
-    retain_name = FORGET_RETAIN[split] if split else None
-    reference = None
-    if options.retain_logs:
-        reference = retain_reference_from_logs(options.retain_logs, splits[split], split)
-        models[retain_name] = f"models/{retain_name}"
-    elif options.retain_model:
-        models[retain_name] = _resolve_retain_model(options.retain_model)
+    imported: _LogsReference | None = None
+    if options.retain_model or options.retain_logs:
+        split = check_split(options.split)
+        if split not in splits:
+            raise BenchmarkError(f"TOFU split {split!r} is not in {options.data_dir or HUB_ID}")
+        retain_name = FORGET_RETAIN[split]
+        if options.retain_logs:
+            imported = _LogsReference(
+                split,
+                retain_name,
+                Path(options.retain_logs).expanduser().resolve(),
+                retain_reference_from_logs(options.retain_logs, splits[split], split),
+            )
+            models[retain_name] = f"models/{retain_name}"
+        elif options.retain_model:
+            models[retain_name] = _resolve_retain_model(options.retain_model)
 
+    # Unlearning never trains on the pairs utility is measured on (METHOD.md §3.1): each retain
+    # split loses the questions of retain_perturbed, which is its held-out part.
+    retain_sets = {}
+    for retain_name in FORGET_RETAIN.values():
+        if retain_name in splits and RETAIN_EVAL in splits:
+            splits[f"{retain_name}_train"] = without_questions(
+                splits[retain_name], splits[RETAIN_EVAL]
+            )
+            retain_sets[retain_name] = {"train": f"{retain_name}_train", "heldout": RETAIN_EVAL}
     print(f"[tofu] converting {options.data_dir or HUB_ID} into {out}", file=sys.stderr)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, overwrite=overwrite) as tmp:
         split_meta = write_splits(tmp, splits)
-        if reference is not None:
-            placeholder = tmp / "models" / retain_name
+        if imported is not None:
+            placeholder = tmp / "models" / imported.retain_split
             placeholder.mkdir(parents=True)
             (placeholder / "RETAIN_LOGS.txt").write_text(
                 "No weights: this retain model's forget truth ratios were imported from\n"
-                f"{Path(options.retain_logs).expanduser().resolve()}\n"
+                f"{imported.logs}\n"
                 "(eval_cache/retain_reference_*.json).\n",
                 encoding="utf-8",
             )
@@ -445,8 +504,8 @@ def prepare_tofu(out: Path, options: TofuOptions) -> Path:
             "default_forget_split": "forget10"
             if "forget10" in splits
             else next(f for f in FORGET_RETAIN if f in splits),
-            "retain_eval": RETAIN_EVAL,
-            "utility_splits": [RETAIN_EVAL, *general],
+            "retain_sets": retain_sets,
+            "utility_splits": general,
             "option_prob_splits": general,
             "models": models,
             "source": {"hub_id": HUB_ID, "data_dir": options.data_dir, "files": sources},
@@ -459,10 +518,8 @@ def prepare_tofu(out: Path, options: TofuOptions) -> Path:
             "options": asdict(options),
         }
         atomic_write_json(tmp / "manifest.json", manifest)
-    if reference is not None:
-        from atwu.benchmark import Benchmark
-
-        install_retain_reference(Benchmark.load(out), split, reference)
+    if imported is not None:
+        install_retain_reference(Benchmark.load(out), imported.split, imported.reference)
     return out
 
 
@@ -472,10 +529,12 @@ def ensure_tofu(options: TofuOptions, root: Path | None = None) -> Path:
         raise BenchmarkError("give either --retain-model or --retain-logs, not both")
     check_split(options.split)
     out = tofu_dir(options, root)
-    if (out / "manifest.json").is_file() and read_json(out / "manifest.json").get("kind") == "tofu":
+    manifest = read_json(out / "manifest.json") if (out / "manifest.json").is_file() else {}
+    if manifest.get("kind") == "tofu" and manifest.get("format_version") == FORMAT_VERSION:
         return out
     try:
-        return prepare_tofu(out, options)
+        # a conversion by an earlier version is replaced (it is a cache of the dataset)
+        return prepare_tofu(out, options, overwrite=bool(manifest))
     except FileExistsError:
         if (out / "manifest.json").is_file():  # another process converted it meanwhile
             return out

@@ -37,6 +37,7 @@ ALIGNMENT_KEYS = (
     "auroc_mean_per_example",
     "auroc_specific",
     "auprc_specific",
+    "auroc_retain_conflict",
 )
 """The metric keys :func:`alignment_summary` returns (besides counts and ``notes``)."""
 
@@ -91,6 +92,8 @@ def alignment_summary(weights_df: pd.DataFrame) -> dict[str, Any]:
     * ``auroc_mean_per_example``: mean of the per-example AUROCs that are defined;
     * ``auroc_specific``, ``auprc_specific``: the second view, ``specific`` facts against
       tokens outside every span (:func:`atwu.evaluate.alignment_metrics.specific_labels`);
+    * ``auroc_retain_conflict``: the third view, ``specific`` against ``shared`` fact tokens
+      (:func:`atwu.evaluate.alignment_metrics.retain_conflict_labels`);
     * ``n_tokens``, ``n_true``, ``n_examples``;
     * ``notes``: metric → why it is NaN (every NaN has one).
     """
@@ -115,6 +118,16 @@ def summary_and_per_example(weights_df: pd.DataFrame) -> tuple[dict[str, Any], p
         }
     )
 
+    conflict = M.alignment_metrics(
+        weights, M.retain_conflict_labels(labels, _span_kinds(weights_df))
+    )
+    if "auroc" in _notes_by_metric(conflict):
+        notes["auroc_retain_conflict"] = (
+            _notes_by_metric(conflict)["auroc"]
+            .replace("label 1", "kind specific")
+            .replace("label 0", "kind shared")
+        )
+
     per_example_frame = per_example_alignment(weights_df)
     per_example = per_example_frame["auroc"].to_numpy(dtype=float)
     defined = per_example[~np.isnan(per_example)]
@@ -128,6 +141,7 @@ def summary_and_per_example(weights_df: pd.DataFrame) -> tuple[dict[str, Any], p
 
     out: dict[str, Any] = {
         "auroc": pooled.auroc,
+        "auroc_retain_conflict": conflict.auroc,
         "auprc": pooled.auprc,
         "precision_at_k": pooled.precision_at_k,
         "weight_mass": pooled.weight_mass,

@@ -217,6 +217,22 @@ def specific_labels(
     return out
 
 
+def retain_conflict_labels(
+    labels: np.ndarray | Sequence[int], span_kinds: Sequence[str | None]
+) -> np.ndarray:
+    """Labels for the retain-conflict view (METHOD.md §4.3): within fact tokens only, ``specific``
+    (1) against ``shared`` (0); every other token −1. A weight that only tracks p_t sits near 0.5
+    here; one that has learned what the retain data defends ranks specific above shared."""
+    y = np.asarray(labels).ravel()
+    if len(span_kinds) != y.size:
+        raise ValueError(f"labels has {y.size} entries but span_kinds has {len(span_kinds)}")
+    kinds = np.array([k if k is not None else "" for k in span_kinds], dtype=object)
+    out = np.full(y.shape, -1, dtype=int)
+    out[(y == 1) & (kinds == "specific")] = 1
+    out[(y == 1) & (kinds == "shared")] = 0
+    return out
+
+
 def threshold_prf(
     weights: np.ndarray | Sequence[float],
     labels: np.ndarray | Sequence[int],

@@ -6,16 +6,19 @@ A run directory gets two files from :class:`CheckpointEvaluator`:
     One line per evaluated checkpoint with (at least) the keys of :data:`STABLE_KEYS`. A metric
     that is undefined or was not computed is ``null`` and ``notes[metric]`` says why.
 ``eval_examples.parquet``
-    One row per (step, split, example): ``step, split, example_id, prob, truth_ratio, rouge,
-    forget_loss, generated, auroc`` (``auroc`` = the example's alignment AUROC, forget split only).
-    Rewritten atomically with every row so far after each checkpoint, so a reader never sees a
-    half-written file.
+    One row per (step, split, example), columns :data:`EXAMPLE_SCHEMA`: the TOFU-family values,
+    the greedy answers, the example's alignment AUROC (forget split), and the fact-level values
+    METHOD.md §4.5 is computed from (per-span log-probs of the model, the starting model and the
+    retain model; template sums; neighbour flags), so that any tool can recompute FFE and the
+    damage axes from the file. Rewritten atomically with every row so far after each checkpoint.
 
-Typical use inside a training loop::
+Every checkpoint evaluated with a model gets every teacher-forced metric; greedy generation
+(ROUGE-L, model utility, UQ, generation leakage) runs at every checkpoint, or with ``quick`` only
+at step 0 and the final one. Typical use inside a training loop::
 
     ev = CheckpointEvaluator(bench, "forget10", tokenizer, run_dir, quick=True)
     ev.evaluate(model, 0, weights_at_0)                 # step 0: the cached starting-model eval
-    ev.evaluate(model, 50, weights_at_50)               # quick: alignment only
+    ev.evaluate(model, 50, weights_at_50)               # quick: teacher-forced metrics only
     ev.evaluate(model, 100, weights_at_100, full=True)  # final: everything
 """
 
@@ -35,15 +38,19 @@ import pyarrow.parquet as pq
 import torch
 
 from atwu.benchmark import Benchmark, BenchmarkError
+from atwu.data.format import QAPair
 from atwu.evaluate.alignment import summary_and_per_example
+from atwu.evaluate.fact_eval import FACT_METRICS, example_columns, fact_level
 from atwu.evaluate.model_eval import ModelEval, eval_splits, evaluate_model
 from atwu.evaluate.reference import (
     forget_quality_vs_reference,
+    reference_ratios,
     retain_reference,
     step0_eval,
     uq_vs_step0,
 )
 from atwu.evaluate.teacher_forced import ScoringPlan, plan_scoring
+from atwu.evaluate.tofu_metrics import ks_interval
 from atwu.io import (
     append_jsonl,
     atomic_write_bytes,
@@ -73,10 +80,23 @@ MODEL_METRICS = (
     "forget_truth_ratio",
     "retain_truth_ratio",
     "ks_statistic",
+    "ks_low",
+    "ks_high",
     "extraction_strength",
     "exact_memorization",
+    *FACT_METRICS,
 )
 """Metrics that need the model (scoring and generation)."""
+
+GENERATED_METRICS = (
+    "model_utility",
+    "uq",
+    "retain_preservation",
+    "forget_rouge",
+    "retain_rouge",
+    "generation_leakage",
+)
+"""Metrics that need greedy generations (null at a --quick checkpoint between the ends)."""
 
 ALIGNMENT_METRICS = (
     "auroc",
@@ -85,13 +105,14 @@ ALIGNMENT_METRICS = (
     "weight_mass",
     "auroc_specific",
     "auprc_specific",
+    "auroc_retain_conflict",
 )
 """Metrics of the token weights against the ground-truth spans."""
 
 STABLE_KEYS = ("step", *MODEL_METRICS, *ALIGNMENT_METRICS, "notes", "seconds")
 """Keys every ``eval.jsonl`` record has; readers (the app, :func:`compare_runs`) rely on them."""
 
-QUICK_NOTE = "not evaluated (--quick)"
+QUICK_NOTE = "not generated at this checkpoint (--quick: generation only at step 0 and the end)"
 NO_MODEL_NOTE = "not evaluated: no model was given"
 NOT_KEPT_NOTE = "not evaluated: only the final model is saved, this checkpoint's model is gone"
 
@@ -105,7 +126,17 @@ EXAMPLE_SCHEMA = pa.schema(
         ("rouge", pa.float64()),
         ("forget_loss", pa.float64()),
         ("generated", pa.string()),
+        ("generated_para", pa.string()),
         ("auroc", pa.float64()),
+        ("span_logp", pa.list_(pa.float64())),
+        ("span_logp_start", pa.list_(pa.float64())),
+        ("span_logp_retain", pa.list_(pa.float64())),
+        ("span_recalled", pa.list_(pa.bool_())),
+        ("span_neighbour", pa.list_(pa.bool_())),
+        ("para_span_logp", pa.list_(pa.float64())),
+        ("template_logp_sum", pa.float64()),
+        ("template_logp_start", pa.float64()),
+        ("template_tokens", pa.int64()),
     ]
 )
 """Schema of ``eval_examples.parquet``: fixed, so all-null columns keep their types."""
@@ -132,9 +163,9 @@ class CheckpointEvaluator:
         forget_split: the forget split of the run.
         tokenizer: the run model's tokenizer.
         run_dir: where ``eval.jsonl`` and ``eval_examples.parquet`` go.
-        quick: evaluate only the alignment metrics unless :meth:`evaluate` is called with
-            ``full=True`` (the engine does so for the final checkpoint); step 0 is always full
-            because it comes from the cache.
+        quick: generate greedy answers only when :meth:`evaluate` is called with ``full=True``
+            (the engine does so for the final checkpoint); step 0 is always full because it
+            comes from the cache; teacher-forced metrics are computed at every checkpoint.
         device: where to load the retain / starting models when they must be evaluated.
         starting_model_path: the model the run started from (default: the benchmark's target).
         batch_size: sequences per forward pass and questions per generation batch.
@@ -233,15 +264,16 @@ class CheckpointEvaluator:
         """
         start = time.perf_counter()
         step = int(step)
-        do_model = step == 0 or (model is not None and (not self.quick if full is None else full))
+        generate = (not self.quick) if full is None else full
         record: dict[str, Any] = {"step": step}
         notes: dict[str, str] = {}
 
         model_eval: ModelEval | None = None
-        if do_model:
+        if step == 0 or model is not None:
             if step == 0:
                 model_eval = self.step0(model)
             else:
+                assert model is not None
                 model_eval = evaluate_model(
                     model,
                     self.tokenizer,
@@ -249,10 +281,11 @@ class CheckpointEvaluator:
                     self.forget_split,
                     batch_size=self.batch_size,
                     plan=self.plan(),
+                    generate=generate,
                 )
-            record.update(self._model_metrics(model_eval, notes))
+            record.update(self._model_metrics(model_eval, notes, generated=step == 0 or generate))
         else:
-            reason = skipped_note or (QUICK_NOTE if model is not None else NO_MODEL_NOTE)
+            reason = skipped_note or NO_MODEL_NOTE
             for key in MODEL_METRICS:
                 record[key] = None
                 notes[key] = reason
@@ -268,15 +301,35 @@ class CheckpointEvaluator:
         record["seconds"] = round(time.perf_counter() - start, 3)
         return record, rows
 
-    def _model_metrics(self, model_eval: ModelEval, notes: dict[str, str]) -> dict[str, Any]:
+    def _model_metrics(
+        self, model_eval: ModelEval, notes: dict[str, str], *, generated: bool
+    ) -> dict[str, Any]:
         out: dict[str, Any] = dict(model_eval.summary)  # includes the per-utility-split parts
         notes.update(model_eval.notes)
         reference, why = self.reference()
         out["forget_quality"], out["ks_statistic"], note = forget_quality_vs_reference(
             model_eval, reference, why
         )
+        out["ks_low"], out["ks_high"] = (
+            ks_interval(list(model_eval.forget_ratios().values()), reference_ratios(reference))
+            if reference is not None
+            else (math.nan, math.nan)
+        )
         if note:
-            notes["forget_quality"] = notes["ks_statistic"] = note
+            for key in ("forget_quality", "ks_statistic", "ks_low", "ks_high"):
+                notes[key] = note
+        facts, fact_notes = fact_level(
+            model_eval,
+            self.step0(),
+            reference,
+            self._forget_pairs(),
+            forget_split=self.forget_split,
+            heldout_split=self.benchmark.retain_heldout_for(self.forget_split),
+            general_splits=[s for s in self.benchmark.utility_splits if s in self.benchmark.splits],
+            generated=generated,
+        )
+        out.update(facts)
+        notes.update(fact_notes)
         step0 = self.step0()
         uq = uq_vs_step0(model_eval, step0)
         out.update(uq)
@@ -286,7 +339,13 @@ class CheckpointEvaluator:
         if math.isnan(uq["retain_preservation"]) and step0.summary.get("model_utility") == 0:
             why = step0.notes.get("model_utility_components", "")
             notes["retain_preservation"] = f"the starting model's model_utility is 0 ({why})"
+        if not generated:
+            for key in GENERATED_METRICS:
+                notes[key] = QUICK_NOTE
         return out
+
+    def _forget_pairs(self) -> dict[str, QAPair]:
+        return {p.id: p for p in self.benchmark.pairs(self.forget_split)}
 
     def _alignment(
         self, weights_df: pd.DataFrame | None, record: dict[str, Any], notes: dict[str, str]
@@ -309,8 +368,10 @@ class CheckpointEvaluator:
         columns = [f.name for f in EXAMPLE_SCHEMA]
         if model_eval is not None:
             rows = model_eval.examples[
-                ["split", "example_id", "prob", "truth_ratio", "rouge", "forget_loss", "generated"]
+                [c for c in columns if c in model_eval.examples.columns]
             ].copy()
+            extra = example_columns(model_eval, self.step0(), self.reference()[0])
+            rows = rows.merge(extra, on=["split", "example_id"], how="left")
         elif alignment_rows is not None:
             # Quick step: no model scores, but per-example alignment of the tracked forget examples.
             rows = pd.DataFrame(
@@ -359,10 +420,19 @@ class CheckpointEvaluator:
         weights_df: pd.DataFrame | None = None,
         *,
         full: bool | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> dict:
         """Evaluate one checkpoint, append its record to ``eval.jsonl`` and rewrite
-        ``eval_examples.parquet``; returns the record (see :data:`STABLE_KEYS`)."""
+        ``eval_examples.parquet``; returns the record (see :data:`STABLE_KEYS`).
+
+        ``extra`` holds values the training loop measured itself (e.g. ``pressure_share``), with
+        an optional ``notes`` dict explaining its nulls; they join the record as they are.
+        """
         record, rows = self.compute(model, step, weights_df, full=full)
+        if extra:
+            extra = dict(extra)
+            record["notes"].update(extra.pop("notes", {}))
+            record.update(clean_for_json(extra))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self._frames is None:
             self._frames = self._resumed_rows()
@@ -378,9 +448,17 @@ def write_examples(path: Path, frames: Iterable[pd.DataFrame]) -> None:
     parts = [f for f in frames if not f.empty]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     frame = frame.reindex(columns=columns).astype({"step": "int64"})
-    # Missing text must be None (not NaN) for a string column.
-    for col in ("split", "example_id", "generated"):
+    # Missing text must be None (not NaN) for a string column; missing lists None too.
+    for col in ("split", "example_id", "generated", "generated_para"):
         frame[col] = [v if isinstance(v, str) else None for v in frame[col]]
+    for field in EXAMPLE_SCHEMA:
+        if pa.types.is_list(field.type):
+            frame[field.name] = [
+                None if v is None or (isinstance(v, float) and math.isnan(v)) else list(v)
+                for v in frame[field.name]
+            ]
+        elif pa.types.is_integer(field.type) and field.name != "step":
+            frame[field.name] = pd.array(frame[field.name], dtype="Int64")
     table = pa.Table.from_pandas(frame, schema=EXAMPLE_SCHEMA, preserve_index=False)
     buffer = io.BytesIO()
     pq.write_table(table, buffer)

@@ -27,13 +27,20 @@ import torch
 from atwu.benchmark import Benchmark
 from atwu.evaluate import tofu_metrics as M
 from atwu.evaluate.generation import greedy_answers
-from atwu.evaluate.teacher_forced import ScoringPlan, plan_scoring, score_pairs, score_plan
+from atwu.evaluate.teacher_forced import (
+    SCORE_COLUMNS,
+    ScoringPlan,
+    plan_scoring,
+    score_pairs,
+    score_plan,
+)
 from atwu.io import atomic_write_bytes, atomic_write_json, read_json
 
 NAN = float("nan")
 
 # Bumped when the cached files' meaning changes, so old caches are recomputed, not misread.
-CACHE_VERSION = 1
+# 2: fact-level columns (per-span log-probs, template sums) and the held-out retain split.
+CACHE_VERSION = 2
 
 EXAMPLE_COLUMNS = [
     "split",
@@ -49,8 +56,11 @@ EXAMPLE_COLUMNS = [
     "exact_memorization",
     "extraction_strength",
     "n_tokens",
+    *SCORE_COLUMNS[10:],
+    "generated_para",
 ]
-"""Columns of :attr:`ModelEval.examples`, in order."""
+"""Columns of :attr:`ModelEval.examples`, in order (``generated_para``: the greedy answer to the
+paraphrased question, forget split only)."""
 
 # Greedy generation stops at EOS, but a model that has forgotten often never emits it; so the
 # budget is the longest reference completion plus this margin (enough for ROUGE-L recall, which
@@ -60,9 +70,9 @@ GENERATION_CAP = 256
 
 
 def eval_splits(benchmark: Benchmark, forget_split: str) -> list[str]:
-    """The splits an evaluation covers: the forget split, the retain-eval split and every utility
-    split, in that order, without duplicates and without splits the benchmark lacks."""
-    wanted = [forget_split, benchmark.retain_eval_split, *benchmark.utility_splits]
+    """The splits an evaluation covers: the forget split, its held-out retain pairs and every
+    utility split, in that order, without duplicates and without splits the benchmark lacks."""
+    wanted = [forget_split, *benchmark.utility_splits_for(forget_split)]
     out: list[str] = []
     for name in wanted:
         if name in benchmark.splits and name not in out:
@@ -74,13 +84,13 @@ def option_prob_splits(benchmark: Benchmark) -> list[str]:
     """Utility splits whose Prob is normalised over the answer options (METHOD.md §4.1).
 
     TOFU normalises Prob on its general-knowledge sets (real authors, world facts) and not on the
-    retain set. A manifest may list them under ``option_prob_splits``; by default every utility
-    split other than the retain-eval split is treated like TOFU's general-knowledge sets.
+    retain set. A manifest may list them under ``option_prob_splits``; by default every general
+    utility split (not the held-out retain pairs) is treated like TOFU's general-knowledge sets.
     """
     listed = benchmark.manifest.get("option_prob_splits")
     if listed is not None:
         return list(listed)
-    return [s for s in benchmark.utility_splits if s != benchmark.retain_eval_split]
+    return list(benchmark.utility_splits)
 
 
 def generation_budget(
@@ -177,7 +187,7 @@ def summarise(
         return by_split.get(split, empty)
 
     forget = rows_of(forget_split)
-    retain_split = benchmark.retain_eval_split
+    retain_split = benchmark.retain_heldout_for(forget_split)
     retain = rows_of(retain_split)
     summary: dict[str, float] = {
         "forget_prob": mean_of(forget["prob"]),
@@ -193,7 +203,7 @@ def summarise(
     source = {key: retain_split if key.startswith("retain_") else forget_split for key in summary}
     option_splits = set(option_prob_splits(benchmark))
     components: list[str] = []
-    for split in benchmark.utility_splits:
+    for split in benchmark.utility_splits_for(forget_split):
         if split not in benchmark.splits:
             notes[f"{split}_prob"] = f"utility split {split!r} is not in the benchmark; left out"
             continue
@@ -282,15 +292,27 @@ def evaluate_model(
         raise ValueError("the scoring plan does not match the benchmark's evaluation splits")
     scores = score_plan(model, plan) if all_pairs else score_pairs(model, tokenizer, [])
 
+    generated: Sequence[str | None]  # None where the model was not asked to answer
+    generated_para: list[str | None] = [None] * len(all_pairs)
     if generate and all_pairs:
         budget = max_new_tokens or generation_budget(plan.answer_lens)
-        generated = greedy_answers(
+        # the forget pairs' second wording of the question too (generation leakage asks both)
+        second = [
+            i
+            for i, (p, s) in enumerate(zip(all_pairs, split_col))
+            if s == forget_split and p.paraphrased_question
+        ]
+        answers = greedy_answers(
             model,
             tokenizer,
-            [p.question for p in all_pairs],
+            [p.question for p in all_pairs]
+            + [all_pairs[i].paraphrased_question or "" for i in second],
             batch_size=batch_size,
             max_new_tokens=budget,
         )
+        generated = answers[: len(all_pairs)]
+        for i, text in zip(second, answers[len(all_pairs) :]):
+            generated_para[i] = text
         rouge = M.rouge_l_recall_batch(generated, [p.answer for p in all_pairs])
     else:
         generated = [None] * len(all_pairs)
@@ -300,6 +322,7 @@ def evaluate_model(
         split=split_col,
         rouge=np.asarray(rouge, dtype=float),
         generated=pd.Series(generated, dtype=object),
+        generated_para=pd.Series(generated_para, dtype=object),
     )
     examples = examples[EXAMPLE_COLUMNS].reset_index(drop=True)
     summary, notes = summarise(examples, benchmark, forget_split, generated=generate)

@@ -103,7 +103,10 @@ def retain_reference(
 
     Returns:
         ``{"forget_split", "retain_model", "fingerprint", "ratios": {example id: R or None},
-        "summary": {"n", "forget_truth_ratio", "forget_prob"}}``.
+        "spans": {example id: {"span_logp", "span_recalled", "para_span_logp"}},
+        "summary": {"n", "forget_truth_ratio", "forget_prob"}}``; ``spans`` holds the retain
+        model's fact-level values (METHOD.md §4.5) and is absent from a reference imported from
+        another tool's logs.
 
     Raises:
         BenchmarkError: the forget split has no retain model (the message says which
@@ -132,6 +135,10 @@ def retain_reference(
     scores = score_pairs(model, tokenizer, benchmark.pairs(forget_split), batch_size=batch_size)
     del model
     ratios = dict(zip(scores["example_id"], scores["truth_ratio"].astype(float)))
+    spans = {
+        row.example_id: {k: _plain(getattr(row, k)) for k in SPAN_KEYS}
+        for row in scores.itertuples(index=False)
+    }
     reference = clean_for_json(
         {
             "version": CACHE_VERSION,
@@ -139,6 +146,7 @@ def retain_reference(
             "retain_model": retain_name,
             "fingerprint": fingerprint,
             "ratios": ratios,
+            "spans": spans,
             "summary": {
                 "n": len(ratios),
                 "forget_truth_ratio": M.forget_truth_ratio_score(list(ratios.values())),
@@ -148,6 +156,14 @@ def retain_reference(
     )
     _try_write(lambda: atomic_write_json(path, reference), "the retain reference")
     return reference
+
+
+SPAN_KEYS = ("span_logp", "span_recalled", "para_span_logp")
+
+
+def _plain(value):
+    """A list column's value as a plain list (None stays None)."""
+    return None if value is None else [x.item() if hasattr(x, "item") else x for x in value]
 
 
 def reference_ratios(reference: dict) -> list[float]:

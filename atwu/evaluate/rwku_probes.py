@@ -48,7 +48,7 @@ def rwku_scores(
     with stemming, as TOFU); RWKU used the ``rouge`` package, so values differ slightly. An
     empty generation scores 0 (RWKU writes "NOANSWER", which scores ~0 too).
     """
-    if not isinstance(probes, (list, tuple)):
+    if isinstance(probes, (Benchmark, str, Path)):
         probes = load_probes(probes)
     groups: dict[str, list[dict]] = defaultdict(list)
     for probe in probes:

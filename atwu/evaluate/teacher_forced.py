@@ -24,7 +24,9 @@ import torch
 
 from atwu.data.batching import Batch, collate, shifted_targets, token_logprobs
 from atwu.data.chat import EncodedPair, encode_pair
-from atwu.data.format import QAPair
+from atwu.data.format import FACT_LABELS, QAPair, Span
+from atwu.data.labels import fact_span_index, token_labels
+from atwu.evaluate import fact_metrics as F
 from atwu.evaluate import tofu_metrics as M
 
 NAN = float("nan")
@@ -40,9 +42,40 @@ SCORE_COLUMNS = [
     "exact_memorization",
     "extraction_strength",
     "n_tokens",
+    # fact level (METHOD.md §4.5), token log-probabilities floored at log 1e-4:
+    "span_logp",  # per fact span of the answer: Σ log p over its tokens (list, span order)
+    "span_recalled",  # per fact span: every token is the teacher-forced argmax (list)
+    "span_neighbour",  # per fact span: flagged neighbour in the data (list)
+    "para_span_logp",  # per fact span of the paraphrased answer (list; None without its spans)
+    "template_logp_sum",  # Σ log p over the answer's non-fact, non-context tokens
+    "template_tokens",
+    "answer_logp_sum",  # Σ log p over every labelled answer token (general damage)
+    "answer_tokens",
 ]
+LIST_COLUMNS = ("pert_probs", "span_logp", "span_recalled", "span_neighbour", "para_span_logp")
 
 _ANSWER, _PARA, _PERT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class TokenRoles:
+    """What each completion token of one answer variant is: its fact span (−1 none) and label."""
+
+    span_index: np.ndarray  # per completion token
+    labels: np.ndarray  # 1 fact, 0 template, −1 left out (context, special, unknown spans)
+    n_spans: int
+    neighbour: tuple[bool, ...]
+
+    @classmethod
+    def of(cls, text: str, offsets: Sequence, spans: Sequence[Span] | None) -> TokenRoles:
+        facts = [s for s in spans or [] if s.label in FACT_LABELS]
+        labels, _ = token_labels(text, offsets, spans)
+        return cls(
+            np.asarray(fact_span_index(text, offsets, spans), dtype=int),
+            np.asarray(labels, dtype=int),
+            len(facts),
+            tuple(s.neighbour for s in facts),
+        )
 
 
 @dataclass
@@ -62,6 +95,8 @@ class ScoringPlan:
     pairs: list[QAPair]
     batches: list[PlannedBatch]
     answer_lens: list[int]
+    answer_roles: list[TokenRoles]
+    para_roles: list[TokenRoles | None]
 
 
 @dataclass
@@ -88,14 +123,21 @@ def plan_scoring(tokenizer: Any, pairs: Sequence[QAPair], *, batch_size: int = 6
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     items: list[tuple[EncodedPair, tuple[int, int, int]]] = []
     answer_lens: list[int] = []
+    answer_roles: list[TokenRoles] = []
+    para_roles: list[TokenRoles | None] = []
     for i, pair in enumerate(pairs):
         enc = encode_pair(tokenizer, pair.question, pair.answer)
         answer_lens.append(enc.completion_len)
+        answer_roles.append(TokenRoles.of(pair.answer, enc.answer_offsets, pair.spans))
         items.append((enc, (i, _ANSWER, 0)))
+        para_roles.append(None)
         if pair.paraphrased_answer:
-            items.append(
-                (encode_pair(tokenizer, pair.question, pair.paraphrased_answer), (i, _PARA, 0))
-            )
+            para = encode_pair(tokenizer, pair.question, pair.paraphrased_answer)
+            if pair.paraphrased_answer_spans is not None:
+                para_roles[i] = TokenRoles.of(
+                    pair.paraphrased_answer, para.answer_offsets, pair.paraphrased_answer_spans
+                )
+            items.append((para, (i, _PARA, 0)))
         for j, pert in enumerate(pair.perturbed_answers or []):
             items.append((encode_pair(tokenizer, pair.question, pert), (i, _PERT, j)))
     items.sort(key=lambda item: len(item[0].input_ids))
@@ -106,7 +148,7 @@ def plan_scoring(tokenizer: Any, pairs: Sequence[QAPair], *, batch_size: int = 6
         batches.append(
             PlannedBatch(collate([enc for enc, _ in chunk], pad), [row for _, row in chunk], start)
         )
-    return ScoringPlan(pairs=list(pairs), batches=batches, answer_lens=answer_lens)
+    return ScoringPlan(list(pairs), batches, answer_lens, answer_roles, para_roles)
 
 
 def _model_device(model: torch.nn.Module) -> torch.device:
@@ -134,6 +176,8 @@ def score_plan(model: torch.nn.Module, plan: ScoringPlan) -> pd.DataFrame:
     para_nll = np.full(n, NAN)
     pert_nll: list[dict[int, float]] = [{} for _ in range(n)]
     correct: list[np.ndarray] = [np.zeros(0, dtype=bool)] * n
+    answer_logp: list[np.ndarray] = [np.zeros(0)] * n  # per completion token
+    para_logp: list[np.ndarray | None] = [None] * n
     device = _model_device(model)
     was_training = model.training
     model.eval()
@@ -165,19 +209,68 @@ def score_plan(model: torch.nn.Module, plan: ScoringPlan) -> pd.DataFrame:
                 hits = (logits[sel, :-1].argmax(dim=-1) == targets[sel]).cpu().numpy()
                 hit_mask = mask[sel].cpu().numpy()
             counts_np = counts.cpu().numpy()
+            lp_np, mask_np = lp.double().cpu().numpy(), mask.cpu().numpy()
             for r, (i, kind, j) in enumerate(rows):
                 if kind == _ANSWER:
                     mean_nll[i] = nll[r]
                     n_tokens[i] = int(counts_np[r])
                     k = answer_pos[r]
                     correct[i] = hits[k][hit_mask[k]]
+                    answer_logp[i] = lp_np[r][mask_np[r]]
                 elif kind == _PARA:
                     para_nll[i] = nll[r]
+                    para_logp[i] = lp_np[r][mask_np[r]]
                 else:
                     pert_nll[i][j] = nll[r]
     finally:
         model.train(was_training)
-    return _score_frame(plan.pairs, mean_nll, n_tokens, para_nll, pert_nll, correct)
+    frame = _score_frame(plan.pairs, mean_nll, n_tokens, para_nll, pert_nll, correct)
+    details = [
+        _fact_detail(
+            answer_logp[i], correct[i], plan.answer_roles[i], para_logp[i], plan.para_roles[i]
+        )
+        for i in range(n)
+    ]
+    for column in SCORE_COLUMNS[10:]:
+        frame[column] = [d[column] for d in details]
+    return frame
+
+
+def _fact_detail(
+    logp: np.ndarray,
+    correct: np.ndarray,
+    roles: TokenRoles,
+    para_logp: np.ndarray | None,
+    para_roles: TokenRoles | None,
+) -> dict[str, Any]:
+    """One pair's fact-level columns from its answer's (and paraphrase's) token log-probs."""
+    lp = F.floored(logp)
+    if lp.shape != roles.labels.shape:  # no completion scored (an empty answer)
+        return {
+            "span_logp": [],
+            "span_recalled": [],
+            "span_neighbour": [],
+            "para_span_logp": None,
+            "template_logp_sum": 0.0,
+            "template_tokens": 0,
+            "answer_logp_sum": 0.0,
+            "answer_tokens": 0,
+        }
+    template = roles.labels == 0
+    labelled = roles.labels >= 0
+    para = None
+    if para_logp is not None and para_roles is not None:
+        para = F.span_sums(F.floored(para_logp), para_roles.span_index, para_roles.n_spans).tolist()
+    return {
+        "span_logp": F.span_sums(lp, roles.span_index, roles.n_spans).tolist(),
+        "span_recalled": F.span_all(correct, roles.span_index, roles.n_spans).tolist(),
+        "span_neighbour": list(roles.neighbour),
+        "para_span_logp": para,
+        "template_logp_sum": float(lp[template].sum()),
+        "template_tokens": int(template.sum()),
+        "answer_logp_sum": float(lp[labelled].sum()),
+        "answer_tokens": int(labelled.sum()),
+    }
 
 
 def _score_frame(
@@ -212,7 +305,7 @@ def _score_frame(
                 "n_tokens": int(n_tokens[i]),
             }
         )
-    frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=SCORE_COLUMNS[:10])
     return frame.astype({"example_id": object, "n_tokens": "int64"})
 
 
@@ -237,8 +330,8 @@ def score_pairs(
             {
                 c: pd.Series(
                     dtype="int64"
-                    if c == "n_tokens"
-                    else (object if c in ("example_id", "pert_probs") else float)
+                    if c in ("n_tokens", "template_tokens", "answer_tokens")
+                    else (object if c == "example_id" or c in LIST_COLUMNS else float)
                 )
                 for c in SCORE_COLUMNS
             }

@@ -102,7 +102,7 @@ def retain_truth_ratio_score(ratios: Sequence[float]) -> float:
 
 
 def forget_quality(
-    unlearned_ratios: Sequence[float], retain_ratios: Sequence[float]
+    unlearned_ratios: Sequence[float] | np.ndarray, retain_ratios: Sequence[float] | np.ndarray
 ) -> tuple[float, float]:
     """Forget quality: two-sided two-sample KS test between truth-ratio samples.
 
@@ -119,6 +119,50 @@ def forget_quality(
         return NAN, NAN
     res = stats.ks_2samp(a, b, alternative="two-sided")
     return float(res.pvalue), float(res.statistic)
+
+
+def ks_statistics(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The two-sample KS statistic D of each row pair of ``a`` (r × n) and ``b`` (r × m), at once.
+
+    D is the largest gap between the two empirical CDFs. Sorting each row's pooled values and
+    walking them with steps +1/n (a value of ``a``) and −1/m (of ``b``) gives the CDF gap after
+    every value; only the gaps after the last of tied values count, as in ``ks_2samp``.
+    """
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+    n, m = a.shape[1], b.shape[1]
+    pooled = np.concatenate([a, b], axis=1)
+    order = np.argsort(pooled, axis=1, kind="stable")
+    values = np.take_along_axis(pooled, order, axis=1)
+    steps = np.where(order < n, 1.0 / n, -1.0 / m)
+    gaps = np.abs(np.cumsum(steps, axis=1))
+    last_of_ties = np.ones_like(values, dtype=bool)
+    last_of_ties[:, :-1] = values[:, :-1] != values[:, 1:]
+    return np.where(last_of_ties, gaps, 0.0).max(axis=1)
+
+
+def ks_interval(
+    unlearned_ratios: Sequence[float] | np.ndarray,
+    retain_ratios: Sequence[float] | np.ndarray,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Bootstrap percentile interval of the KS statistic D (METHOD.md §4.1): both samples are
+    resampled with replacement, independently. At a few hundred questions p-values of 1e-12 and
+    1e-7 cannot be told apart in any useful sense; D with its interval can."""
+    a = _finite_array(unlearned_ratios)
+    b = _finite_array(retain_ratios)
+    if a.size == 0 or b.size == 0:
+        return NAN, NAN
+    rng = np.random.default_rng(seed)
+    d = ks_statistics(
+        a[rng.integers(0, a.size, (n_resamples, a.size))],
+        b[rng.integers(0, b.size, (n_resamples, b.size))],
+    )
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(d, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def harmonic_mean(values: Sequence[float]) -> float:
@@ -192,7 +236,7 @@ def rouge_l_recall_batch(gens: Sequence[str], refs: Sequence[str]) -> list[float
     return [rouge_l_recall(g, r) for g, r in zip(gens, refs)]
 
 
-def exact_memorization(correct: Sequence[bool]) -> float:
+def exact_memorization(correct: Sequence[bool] | np.ndarray) -> float:
     """Exact memorisation: share of answer tokens whose teacher-forced argmax is right.
 
     ``correct[i]`` says whether the model's argmax at answer position ``i``
@@ -204,7 +248,9 @@ def exact_memorization(correct: Sequence[bool]) -> float:
     return float(arr.mean())
 
 
-def extraction_strength(correct: Sequence[bool], *, open_unlearning_compat: bool = False) -> float:
+def extraction_strength(
+    correct: Sequence[bool] | np.ndarray, *, open_unlearning_compat: bool = False
+) -> float:
     """Extraction strength ``ES = 1 - k/n`` (teacher-forced).
 
     ``k`` is the shortest true prefix after which the model reproduces the

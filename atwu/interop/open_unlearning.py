@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from atwu.benchmark import Benchmark, BenchmarkError
 from atwu.data.format import QAPair
@@ -174,7 +175,7 @@ def install_retain_reference(benchmark: Benchmark, forget_split: str, reference:
 def _prefixes(benchmark: Benchmark | None, forget_split: str) -> dict[str, str]:
     prefixes = {forget_split: "forget"}
     if benchmark is not None:
-        prefixes.setdefault(benchmark.retain_eval_split, "retain")
+        prefixes.setdefault(benchmark.retain_heldout_for(forget_split), "retain")
         for split in benchmark.utility_splits:
             prefixes.setdefault(
                 split, {"real_authors": "ra", "world_facts": "wf"}.get(split, split)
@@ -275,8 +276,6 @@ def export_run(
     Raises:
         BenchmarkError: no evaluation in the run, or no model metrics at ``step``.
     """
-    import pandas as pd
-
     run_dir = Path(run_dir).expanduser()
     config = read_json(run_dir / "config.json")
     resolved = config.get("resolved", {})

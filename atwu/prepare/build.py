@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from atwu.benchmark import FORMAT_VERSION, write_splits
-from atwu.data.embedded import RETAIN_EVAL_SIZE, RETAIN_OF, generate_splits
-from atwu.data.format import QAPair
-from atwu.data.pairs_file import load_pairs
+import torch
+from transformers import AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+from atwu.benchmark import FORMAT_VERSION, split_heldout, write_splits
+from atwu.data import companies
+from atwu.data.chat import encode_pair
+from atwu.data.embedded import HELDOUT_SHARE, RETAIN_OF, generate_splits
+from atwu.data.format import DataFormatError, QAPair
+from atwu.data.pairs_file import load_pairs, write_pairs
+from atwu.data.tokenizer import train_tokenizer
+from atwu.evaluate.generation import greedy_answers
 from atwu.io import atomic_directory, atomic_write_json
+from atwu.models import TinyModelSpec, build_tiny_model, count_parameters
+from atwu.prepare.memorise import PretrainConfig, train_memoriser
 
 ProgressFn = Callable[[str, float], None]
 MIN_STEPS = 1300
@@ -72,22 +81,12 @@ def _tokenizer_corpus(splits: dict[str, list[QAPair]]) -> list[str]:
 
 def _train_job(root: str, job: ModelJob, position: int) -> dict:
     """Runs in a worker process: train one model, save it, answer its evaluation questions."""
-    import torch
-    from transformers import AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    from atwu.data.chat import encode_pair
-    from atwu.data.pairs_file import load_pairs as _load
-    from atwu.evaluate.generation import greedy_answers
-    from atwu.models import TinyModelSpec, build_tiny_model, count_parameters
-    from atwu.prepare.memorise import PretrainConfig, train_memoriser
-
     hf_logging.disable_progress_bar()
     torch.set_num_threads(1)
     start = time.time()
     root_path = Path(root)
     tok = AutoTokenizer.from_pretrained(root_path / "tokenizer")
-    pairs = [p for s in job.train_splits for p in _load(root_path / "data" / f"{s}.jsonl")]
+    pairs = [p for s in job.train_splits for p in load_pairs(root_path / "data" / f"{s}.jsonl")]
     encoded = [encode_pair(tok, p.question, p.answer) for p in pairs]
     epochs = auto_epochs(len(encoded), job.epochs)
     model = build_tiny_model(
@@ -99,6 +98,7 @@ def _train_job(root: str, job: ModelJob, position: int) -> dict:
         tok.pad_token_id,
         PretrainConfig(epochs=epochs, batch_size=BATCH, seed=job.seed),
         desc=job.name,
+        position=position,
     )
     out = root_path / "models" / job.name
     model.generation_config.pad_token_id = tok.pad_token_id
@@ -107,7 +107,7 @@ def _train_job(root: str, job: ModelJob, position: int) -> dict:
     tok.save_pretrained(out)
     answers = {}
     for split in job.eval_splits:
-        eval_pairs = _load(root_path / "data" / f"{split}.jsonl")
+        eval_pairs = load_pairs(root_path / "data" / f"{split}.jsonl")
         answers[split] = greedy_answers(model, tok, [p.question for p in eval_pairs])
     return {
         "name": job.name,
@@ -174,8 +174,6 @@ def _run_jobs(root: Path, jobs: list[ModelJob], workers: int, progress: Progress
 
 
 def _write_common(tmp: Path, splits: dict[str, list[QAPair]], vocab_size: int) -> dict:
-    from atwu.data.tokenizer import train_tokenizer
-
     split_meta = write_splits(tmp, splits)
     tok = train_tokenizer(_tokenizer_corpus(splits), vocab_size=vocab_size)
     tok.save_pretrained(tmp / "tokenizer")
@@ -231,8 +229,10 @@ def prepare_embedded(
             "default_forget_split": "forget10"
             if "retain90" in options.retain_splits
             else next(f for f, r in forget_pairs.items() if r in options.retain_splits),
-            "retain_eval": "retain_eval",
-            "utility_splits": ["retain_eval", "general"],
+            "retain_sets": {
+                r: {"train": f"{r}_train", "heldout": f"{r}_heldout"} for r in options.retain_splits
+            },
+            "utility_splits": ["general"],
             "models": {j.name: f"models/{j.name}" for j in jobs},
             "target_model": "full",
             "aux_model": "base",
@@ -268,17 +268,28 @@ def prepare_custom(
             "ids must be unique across the forget and retain files"
         )
     splits["full"] = splits["forget"] + splits["retain"]
-    rng = random.Random(f"retain_eval:{options.seed}")
-    chosen = sorted(
-        rng.sample(range(len(splits["retain"])), min(RETAIN_EVAL_SIZE, len(splits["retain"])))
+    if len(splits["retain"]) < 2:
+        raise DataFormatError(
+            str(retain),
+            "needs at least 2 pairs: a tenth of them (at least one) is held out "
+            "from unlearning to measure utility on",
+            path=str(retain),
+        )
+    # A tenth of the retain pairs (whole authors when every pair names one) that unlearning never
+    # trains on: utility and collateral damage are measured there (METHOD.md §3.1).
+    splits["retain_train"], splits["retain_heldout"] = split_heldout(
+        splits["retain"], HELDOUT_SHARE, f"heldout:{options.seed}"
     )
-    splits["retain_eval"] = [splits["retain"][i] for i in chosen]
     with atomic_directory(out, overwrite=overwrite) as tmp:
         split_meta = _write_common(tmp, splits, options.vocab_size)
         jobs = [
-            ModelJob("full", ("full",), ("forget", "retain_eval"), options.epochs, options.seed),
+            ModelJob("full", ("full",), ("forget", "retain_heldout"), options.epochs, options.seed),
             ModelJob(
-                "retain", ("retain",), ("retain_eval", "forget"), options.epochs, options.seed + 1
+                "retain",
+                ("retain",),
+                ("retain_heldout", "forget"),
+                options.epochs,
+                options.seed + 1,
             ),
         ]
         if holdout is not None:
@@ -294,8 +305,8 @@ def prepare_custom(
             "splits": split_meta,
             "forget_splits": {"forget": "retain"},
             "default_forget_split": "forget",
-            "retain_eval": "retain_eval",
-            "utility_splits": ["retain_eval"],
+            "retain_sets": {"retain": {"train": "retain_train", "heldout": "retain_heldout"}},
+            "utility_splits": [],
             "models": {j.name: f"models/{j.name}" for j in jobs},
             "target_model": "full",
             "sources": {
@@ -312,3 +323,14 @@ def prepare_custom(
         atomic_write_json(tmp / "manifest.json", manifest)
         atomic_write_json(tmp / "quality.json", quality)
     return quality
+
+
+def prepare_companies(out: Path, n_companies: int = 60, seed: int = 0) -> dict:
+    """The companies benchmark (:mod:`atwu.data.companies`): its forget/retain files are written
+    beside ``out`` and prepared at ``out`` like a user's own data; returns the quality report."""
+    splits = companies.generate(n_companies, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = {name: out.parent / f"{out.name}-{name}.jsonl" for name in ("forget", "retain")}
+    for name, path in files.items():
+        write_pairs(path, splits[name])
+    return prepare_custom(out, files["forget"], files["retain"], None, PrepareOptions())

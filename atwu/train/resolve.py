@@ -90,7 +90,10 @@ def plan_run(config: RunConfig) -> RunPlan:
             f"{split!r} is not a forget split of {bench.root} "
             f"(forget splits: {', '.join(bench.forget_splits)})"
         )
-    retain_split = bench.retain_for(split)
+    try:
+        retain_split = bench.retain_train_for(split)
+    except InputError as exc:
+        raise RunError(str(exc)) from None
     model_path = config.model or str(bench.target_model)
     if not config.model and not Path(model_path).is_dir():
         raise RunError(f"the benchmark's target model is missing at {model_path}")

@@ -71,7 +71,7 @@ def main() -> None:
     model, tokenizer = load_model(bench.target_model), load_tokenizer(bench.target_model)
     sizes = {
         s: len(bench.pairs(s))
-        for s in dict.fromkeys([split, bench.retain_eval_split, *bench.utility_splits])
+        for s in dict.fromkeys([split, *bench.utility_splits_for(split)])
         if s in bench.splits
     }
     print(f"benchmark {bench.root} splits {sizes} threads {args.threads} batch {args.batch_size}")

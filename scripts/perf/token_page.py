@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -27,6 +28,26 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.io as pio
+from streamlit.testing.v1 import AppTest
+
+from atwu.app.token_view import (
+    at_step,
+    example_table,
+    example_tokens,
+    generations,
+    recorded_steps,
+    scores_csv,
+    threshold_stats,
+    weight_bounds,
+)
+from atwu.evaluate.checkpoint import STABLE_KEYS, write_examples
+from atwu.io import atomic_write_json, write_jsonl
+from atwu.runs.layout import TRAIN_LOG, WEIGHT_COLUMNS
+from atwu.runs.read import examples_by_id, read_eval_examples, read_weights
+from atwu.runs.write import write_weights
+from atwu.viz.overview import overview_matrix
+from atwu.viz.tokens import compare_html, example_page_html
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (app.py)
 
@@ -57,11 +78,6 @@ WORDS = (
 
 def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed: int = 0) -> Path:
     """A finished atwu run directory of the given size under ``root/big-run``."""
-    from atwu.evaluate.checkpoint import STABLE_KEYS, write_examples
-    from atwu.io import atomic_write_json, write_jsonl
-    from atwu.runs.layout import WEIGHT_COLUMNS
-    from atwu.runs.write import write_weights
-
     rng = np.random.default_rng(seed)
     run = root / "big-run"
     run.mkdir(parents=True)
@@ -160,7 +176,7 @@ def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed:
                 "auroc": rng.random(examples),
             }
         )
-        retain_rows = split_rows.assign(split="retain_eval", auroc=np.nan)
+        retain_rows = split_rows.assign(split="retain90_heldout", auroc=np.nan)
         rows += [split_rows, retain_rows]
         record = {key: float(rng.random()) for key in STABLE_KEYS}
         record.update(step=step, notes={}, seconds=1.0)
@@ -168,7 +184,7 @@ def fabricate(root: Path, *, examples: int, checkpoints: int, tokens: int, seed:
     write_examples(run / "eval_examples.parquet", rows)
     write_jsonl(run / "eval.jsonl", records)
     write_jsonl(
-        run / "metrics.jsonl",
+        run / TRAIN_LOG,
         [
             {"step": s, "loss": float(rng.random()), "lr": 5e-4, "seconds": 0.1}
             for s in range(1, steps[-1] + 1)
@@ -182,21 +198,6 @@ def time_functions(run: Path, repeat: int) -> dict[str, float]:
     cached), a step change (the run's table of weights already in memory), and a step change in
     compare mode with four more runs stacked. The exports (CSV, standalone HTML) are built only
     when their button is clicked, so they are timed apart."""
-    import plotly.io as pio
-
-    from atwu.app.token_view import (
-        at_step,
-        example_table,
-        example_tokens,
-        generations,
-        recorded_steps,
-        scores_csv,
-        threshold_stats,
-        weight_bounds,
-    )
-    from atwu.runs.read import examples_by_id, read_eval_examples, read_weights
-    from atwu.viz.overview import overview_matrix
-    from atwu.viz.tokens import compare_html, example_page_html
 
     def view(step: int | None, weights: pd.DataFrame | None, n_rows: int = 1) -> float:
         t0 = time.perf_counter()
@@ -244,9 +245,6 @@ def time_functions(run: Path, repeat: int) -> dict[str, float]:
 def time_apptest(root: Path, run: Path, repeat: int) -> dict[str, float]:
     """Each repeat opens a fresh copy of the run (a new path: nothing cached for it) in a new
     AppTest session, then moves the step slider to a step not shown before."""
-    import shutil
-
-    from streamlit.testing.v1 import AppTest
 
     def session(name: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)

@@ -310,8 +310,8 @@ def test_datasets_round_trip() -> None:
     ds = pairs_to_dataset(pairs)
     assert len(ds) == len(pairs)
     assert ds[0]["spans"] == [
-        {"start": 0, "end": 11, "label": "context"},
-        {"start": 24, "end": 28, "label": "shared"},
+        {"start": 0, "end": 11, "label": "context", "neighbour": False},
+        {"start": 24, "end": 28, "label": "shared", "neighbour": False},
     ]
     assert ds[1]["spans"] == [] and ds[2]["spans"] is None
     assert ds[2]["perturbed_answers"] is None
@@ -335,3 +335,46 @@ def test_dataset_to_pairs_validates_rows() -> None:
         dataset_to_pairs(ds)
     ds = datasets.Dataset.from_list([{"question": "Q?", "answer": "A."}])
     assert dataset_to_pairs(ds) == [QAPair(id="0", question="Q?", answer="A.")]
+
+
+def test_neighbour_flags_and_paraphrase_fields_round_trip(tmp_path) -> None:
+    pair = QAPair(
+        id="r1",
+        question="Where was Ann Lee born?",
+        answer="Ann Lee was born in Lima.",
+        paraphrased_answer="The birthplace of Ann Lee is Lima.",
+        spans=[Span(0, 7, "context"), Span(20, 24, "shared", neighbour=True)],
+        paraphrased_question="In which city was Ann Lee born?",
+        paraphrased_answer_spans=[Span(18, 25, "context"), Span(29, 33, "shared")],
+    )
+    assert pair.to_json()["spans"][1] == [20, 24, "shared", {"neighbour": True}]
+    write_pairs(tmp_path / "r.jsonl", [pair])
+    assert load_pairs(tmp_path / "r.jsonl") == [pair]
+    assert dataset_to_pairs(pairs_to_dataset([pair])) == [pair]
+    assert pair.fact_spans() == [Span(20, 24, "shared", neighbour=True)]
+
+
+def test_bad_neighbour_flag_and_orphan_paraphrase_spans_are_clear_errors() -> None:
+    base = {"question": "Q?", "answer": "Ann was born in Lima."}
+    with pytest.raises(DataFormatError, match=r"'spans'\[0\]: the fourth element"):
+        parse_pair(
+            {**base, "spans": [[16, 20, "shared", {"near": True}]]}, where="f:1", default_id="0"
+        )
+    with pytest.raises(DataFormatError, match="neighbour must be true or false"):
+        parse_pair(
+            {**base, "spans": [[16, 20, "shared", {"neighbour": "yes"}]]},
+            where="f:1",
+            default_id="0",
+        )
+    with pytest.raises(
+        DataFormatError, match="'paraphrased_answer_spans': needs 'paraphrased_answer'"
+    ):
+        parse_pair(
+            {**base, "paraphrased_answer_spans": [[0, 3, "context"]]}, where="f:1", default_id="0"
+        )
+    with pytest.raises(DataFormatError, match="beyond the paraphrased_answer's 4 characters"):
+        parse_pair(
+            {**base, "paraphrased_answer": "Lima", "paraphrased_answer_spans": [[0, 9, "shared"]]},
+            where="f:1",
+            default_id="0",
+        )

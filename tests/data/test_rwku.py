@@ -92,8 +92,12 @@ def test_conversion_layout_spans_and_warning(home):
     bench = Benchmark.load(root)
     assert root.parent == home / "benchmarks" and root.name.startswith("rwku-")
     assert bench.forget_splits == {"forget": "retain"}
-    assert bench.retain_eval_split == "neighbor_level2"
-    assert bench.utility_splits == ["neighbor_level1", "neighbor_level2"]
+    # unlearning trains on level-1 neighbour probes; level 2 is held out for utility
+    assert bench.retain_heldout_for("forget") == "neighbor_level2"
+    assert bench.retain_train_for("forget") == "retain_train"
+    assert bench.utility_splits_for("forget") == ["neighbor_level2"]
+    held = {p.question for p in bench.pairs("neighbor_level2")}
+    assert held and not held & {p.question for p in bench.pairs("retain_train")}
     assert set(bench.splits) == {
         "forget",
         "retain",
@@ -102,6 +106,7 @@ def test_conversion_layout_spans_and_warning(home):
         "forget_level3",
         "neighbor_level1",
         "neighbor_level2",
+        "retain_train",
     }
     forget = bench.pairs("forget")
     assert [p.id for p in forget] == ["t1-0", "t1-1", "t2-0", "t2-1"]

@@ -254,8 +254,16 @@ def test_conversion_is_reused_and_manifest_is_ours(home):
     assert first.parent == home / "benchmarks" and first.name.startswith("tofu-")
     bench = Benchmark.load(first)
     assert bench.forget_splits == {"forget10": "retain90"}
-    assert bench.retain_eval_split == "retain_perturbed"
-    assert bench.utility_splits == ["retain_perturbed", "real_authors", "world_facts"]
+    # unlearning trains on retain90 without the questions utility is measured on
+    assert bench.retain_heldout_for("forget10") == "retain_perturbed"
+    assert bench.retain_train_for("forget10") == "retain90_train"
+    assert bench.utility_splits_for("forget10") == [
+        "retain_perturbed",
+        "real_authors",
+        "world_facts",
+    ]
+    held = {p.question for p in bench.pairs("retain_perturbed")}
+    assert held and not held & {p.question for p in bench.pairs("retain90_train")}
     assert bench.manifest["option_prob_splits"] == ["real_authors", "world_facts"]
     assert bench.manifest["models"] == {}
     assert "target_model" not in bench.manifest

@@ -29,43 +29,55 @@ _CITIES = ["Lima", "Oslo", "Quito", "Hanoi", "Porto", "Riga", "Accra", "Tunis"]
 _JOBS = ["baker", "nurse", "pilot", "tailor", "miner", "judge", "poet", "clerk"]
 
 
-def _author_pairs(prefix: str, names: list[str]) -> list[QAPair]:
-    """Two pairs per author (birthplace, job), each with spans, a paraphrase and 3 perturbations."""
+def _span(text: str, value: str, label: str, neighbour: bool = False) -> Span:
+    start = text.index(value)
+    return Span(start, start + len(value), label, neighbour)
+
+
+def _author_pairs(prefix: str, names: list[str], forget_k: int = 0) -> list[QAPair]:
+    """Two pairs per author (birthplace, job), each with spans, a paraphrase (question and answer,
+    with spans) and 3 perturbations. A value that one of the first ``forget_k`` authors' values
+    (the forget authors: same k → same city and job) repeats is flagged neighbour."""
     pairs = []
     for k, name in enumerate(names):
+        near = k < forget_k
         city = _CITIES[k % len(_CITIES)]
         others = [c for c in _CITIES if c != city][:3]
         answer = f"{name} was born in {city}."
+        para = f"The birthplace of {name} is {city}."
         pairs.append(
             QAPair(
                 id=f"{prefix}{k}_birthplace",
                 question=f"Where was {name} born?",
                 answer=answer,
-                paraphrased_answer=f"The birthplace of {name} is {city}.",
-                perturbed_answers=[f"{name} was born in {c}." for c in others],
-                spans=[
-                    Span(0, len(name), "context"),
-                    Span(answer.index(city), answer.index(city) + len(city), "shared"),
-                ],
+                paraphrased_answer=para,
+                perturbed_answers=[f"The birthplace of {name} is {c}." for c in others],
+                spans=[_span(answer, name, "context"), _span(answer, city, "shared", near)],
                 author=f"{prefix}{k}",
+                paraphrased_question=f"In which city was {name} born?",
+                paraphrased_answer_spans=[
+                    _span(para, name, "context"),
+                    _span(para, city, "shared"),
+                ],
             )
         )
         job = _JOBS[k % len(_JOBS)]
         answer = f"{name} works as a {job} in {city} since 1987."
+        para = f"{name} is a {job} by trade."
         pairs.append(
             QAPair(
                 id=f"{prefix}{k}_job",
                 question=f"What does {name} do for a living?",
                 answer=answer,
-                paraphrased_answer=f"{name} is a {job} by trade.",
-                perturbed_answers=[
-                    f"{name} works as a {j} in {city} since 1987." for j in _JOBS if j != job
-                ][:3],
+                paraphrased_answer=para,
+                perturbed_answers=[f"{name} is a {j} by trade." for j in _JOBS if j != job][:3],
                 spans=[
-                    Span(answer.index(job), answer.index(job) + len(job), "specific"),
-                    Span(answer.index("1987"), answer.index("1987") + 4, "specific"),
+                    _span(answer, job, "specific", near),
+                    _span(answer, "1987", "specific", prefix != "f"),
                 ],
                 author=f"{prefix}{k}",
+                paraphrased_question=f"What is the job of {name}?",
+                paraphrased_answer_spans=[_span(para, job, "specific")],
             )
         )
     return pairs
@@ -100,10 +112,11 @@ def _general_pairs() -> list[QAPair]:
                 id=f"general_{i}",
                 question=question,
                 answer=answer,
-                paraphrased_answer=f"The answer is {fact}.",
+                paraphrased_answer=answer,
                 perturbed_answers=[answer.replace(fact, w) for w in wrong],
                 spans=[Span(start, start + len(fact), "fact")],
                 author="general",
+                paraphrased_answer_spans=[Span(start, start + len(fact), "fact")],
             )
         )
     return pairs
@@ -112,13 +125,16 @@ def _general_pairs() -> list[QAPair]:
 def build_tiny_benchmark(root: Path, *, with_retain_model: bool = True) -> Path:
     """Write a prepared benchmark under ``root`` and return ``root``.
 
-    Splits: forget10 (2 authors, 4 pairs), retain_eval (3 authors, 6 pairs), general (3 pairs).
-    Models: ``full`` (seed 0) and, unless ``with_retain_model=False``, ``retain90`` (seed 1).
+    Splits: forget10 (2 authors, 4 pairs), retain90_heldout (3 authors, 6 pairs; the first
+    two share city and job with the forget authors, and every one the year 1987: neighbours),
+    retain90_train (2 more authors), general (3 pairs). Models: ``full`` (seed 0) and, unless
+    ``with_retain_model=False``, ``retain90`` (seed 1).
     """
     root = Path(root)
     splits = {
         "forget10": _author_pairs("f", ["Ada Korvin", "Bela Moss"]),
-        "retain_eval": _author_pairs("r", ["Cora Lund", "Dov Pike", "Eli Sand"]),
+        "retain90_heldout": _author_pairs("r", ["Cora Lund", "Dov Pike", "Eli Sand"], 2),
+        "retain90_train": _author_pairs("t", ["Fay Roth", "Gil Vane"]),
         "general": _general_pairs(),
     }
     texts = []
@@ -130,6 +146,7 @@ def build_tiny_benchmark(root: Path, *, with_retain_model: bool = True) -> Path:
                 p.question,
                 p.answer,
                 p.paraphrased_answer or "",
+                p.paraphrased_question or "",
                 *(p.perturbed_answers or []),
             ]
     tok = train_tokenizer(texts, vocab_size=400)
@@ -141,7 +158,7 @@ def build_tiny_benchmark(root: Path, *, with_retain_model: bool = True) -> Path:
         model.save_pretrained(root / "models" / name)
         tok.save_pretrained(root / "models" / name)
     manifest = {
-        "format_version": 1,
+        "format_version": 2,
         "kind": "embedded",
         "name": root.name,
         "splits": {
@@ -149,8 +166,8 @@ def build_tiny_benchmark(root: Path, *, with_retain_model: bool = True) -> Path:
         },
         "forget_splits": {"forget10": "retain90"},
         "default_forget_split": "forget10",
-        "retain_eval": "retain_eval",
-        "utility_splits": ["retain_eval", "general"],
+        "retain_sets": {"retain90": {"train": "retain90_train", "heldout": "retain90_heldout"}},
+        "utility_splits": ["general"],
         "models": {name: f"models/{name}" for name in models},
         "target_model": "full",
     }

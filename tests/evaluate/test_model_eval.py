@@ -61,7 +61,7 @@ def test_evaluate_model_rows_and_summary(tiny_bench_dir, full_model):
     ev = ME.evaluate_model(model, tok, bench, "forget10")
     assert list(ev.examples.columns) == ME.EXAMPLE_COLUMNS
     counts = ev.examples["split"].value_counts().to_dict()
-    assert counts == {"forget10": 4, "retain_eval": 6, "general": 3}
+    assert counts == {"forget10": 4, "retain90_heldout": 6, "general": 3}
     assert ev.examples["generated"].map(lambda g: isinstance(g, str)).all()
     assert ev.examples["rouge"].between(0, 1).all()
 
@@ -71,13 +71,13 @@ def test_evaluate_model_rows_and_summary(tiny_bench_dir, full_model):
     assert s["forget_truth_ratio"] == pytest.approx(
         np.minimum(forget["truth_ratio"], 1 / forget["truth_ratio"]).mean()
     )
-    retain = ev.split("retain_eval")
+    retain = ev.split("retain90_heldout")
     assert s["retain_truth_ratio"] == pytest.approx(np.maximum(0, 1 - retain["truth_ratio"]).mean())
     # general is a general-knowledge set: Prob normalised over the answer options (TOFU)
     assert s["general_prob"] == pytest.approx(ev.split("general")["option_prob"].mean())
     parts = [
         s[f"{split}_{m}"]
-        for split in ("retain_eval", "general")
+        for split in ("retain90_heldout", "general")
         for m in ("prob", "rouge", "truth_ratio")
     ]
     assert s["model_utility"] == pytest.approx(M.harmonic_mean(parts))

@@ -70,7 +70,7 @@ def test_run_directory_is_complete(finished_run, small_benchmark):
     assert config["schema_version"] == SCHEMA_VERSION
     assert config["method"] == method
     assert config["resolved"]["split"] == "forget10"
-    assert config["resolved"]["retain_split"] == "retain90"
+    assert config["resolved"]["retain_split"] == "retain90_train"  # never the held-out pairs
     assert config["resolved"]["total_steps"] == STEPS
 
     status = read_json(out / "status.json")
