@@ -13,6 +13,7 @@ import traceback
 import streamlit as st
 
 from pages import common  # `streamlit run app.py` puts this folder on the path; atwu is installed
+from pages.parts.sidebar import sidebar
 
 st.set_page_config(
     page_title="ATWU: token-level unlearning", page_icon=":material/blur_on:", layout="wide"
@@ -46,7 +47,7 @@ pages = [
     ),
 ]
 page = st.navigation(pages)
-common.sidebar()
+sidebar()
 try:
     page.run()
 except Exception as exc:

@@ -28,7 +28,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
+from atwu.config import RunConfig
 from atwu.io import atomic_directory, atomic_write_json, read_json
+from atwu.runs import layout
+from atwu.runs.read import list_runs, read_evals, read_run
 
 DEMO_RUNS: tuple[tuple[str, int], ...] = (
     ("atwu", 0),
@@ -47,14 +52,15 @@ DEMO_RUNS: tuple[tuple[str, int], ...] = (
 """(method, seed) of every demo run."""
 
 BUNDLE_FILES = (
-    "config.json",
-    "status.json",
-    "metrics.jsonl",
-    "examples.jsonl",
-    "weights.parquet",
-    "eval.jsonl",
-    "eval_examples.parquet",
-    "scorer.safetensors",
+    layout.CONFIG,
+    layout.STATUS,
+    layout.TRAIN_LOG,
+    layout.OLD_TRAIN_LOG,  # a run reused from a ``work`` directory made before the rename
+    layout.EXAMPLES,
+    layout.WEIGHTS,
+    layout.EVAL_LOG,
+    layout.EVAL_EXAMPLES,
+    layout.SCORER,
 )
 """What a bundled run keeps (no ``model/``, no ``state/``)."""
 
@@ -99,10 +105,6 @@ def bundle_size(path: Path) -> int:
 
 def check_bundle(path: Path) -> list[str]:
     """Problems that would make the bundle useless to the app (empty list: fine)."""
-    import pandas as pd
-
-    from atwu.runs.read import list_runs, read_evals
-
     path = Path(path)
     problems: list[str] = []
     runs = list_runs(path)
@@ -113,14 +115,14 @@ def check_bundle(path: Path) -> list[str]:
             problems.append(f"{run.name}: {'; '.join(run.problems)}")
         if run.state != "done":
             problems.append(f"{run.name}: state {run.state}, expected done")
-        weights = run.path / "weights.parquet"
+        weights = run.path / layout.WEIGHTS
         if not weights.is_file() or pd.read_parquet(weights, columns=["step"]).empty:
             problems.append(f"{run.name}: no token weights")
         if read_evals(run.path).empty:
             problems.append(f"{run.name}: no evaluation rows")
-        if not (run.path / "eval_examples.parquet").is_file():
-            problems.append(f"{run.name}: no eval_examples.parquet")
-        for extra in ("model", "state"):
+        if not (run.path / layout.EVAL_EXAMPLES).is_file():
+            problems.append(f"{run.name}: no {layout.EVAL_EXAMPLES}")
+        for extra in (layout.MODEL_DIR, layout.STATE_DIR):
             if (run.path / extra).exists():
                 problems.append(f"{run.name}: {extra}/ should not be bundled")
     if not list((path / BENCHMARK_DIR / "eval_cache").glob("retain_reference_*.json")):
@@ -154,8 +156,9 @@ def build_demo(
             directory); a second call with the same ``work`` reuses what is finished.
         overwrite: replace an existing bundle at ``out``.
     """
-    from atwu.config import RunConfig
-    from atwu.runs.read import read_run
+    # Imported here, not above: the app imports this module (shipped_demo_dir) and should not
+    # load torch for it.
+    from atwu.prepare.build import PrepareOptions, prepare_embedded
     from atwu.train.execute import execute_run
 
     say = log or (lambda message: print(f"[demo] {message}", file=sys.stderr, flush=True))
@@ -164,8 +167,6 @@ def build_demo(
     with tempfile.TemporaryDirectory(prefix="atwu-demo-") as tmp_dir:
         work = Path(work) if work is not None else Path(tmp_dir)
         if benchmark is None:
-            from atwu.prepare.build import PrepareOptions, prepare_embedded
-
             bench_dir = work / "benchmark"
             if not (bench_dir / "manifest.json").is_file():
                 say(f"preparing an embedded benchmark with {authors} authors")

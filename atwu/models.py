@@ -6,6 +6,7 @@ models saved with ``save_pretrained``, so no code path is special to them.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,13 +174,13 @@ def load_model(
         _raise_if_remote_code(model, exc)
         raise
     if device is not None:
-        lm.to(device)
+        # transformers wraps PreTrainedModel.to in functools.wraps, whose typeshed stub does not
+        # bind ``self``, so mypy reads the device as the model argument
+        lm.to(device)  # type: ignore[arg-type]
     return lm
 
 
 def _load_adapter(path: Path, *, device, dtype, trust_remote_code: bool):
-    import json
-
     from peft import PeftModel
 
     base_name = json.loads((path / "adapter_config.json").read_text()).get(

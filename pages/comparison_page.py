@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from atwu.analysis.latex import to_latex_table
 from atwu.app.comparison_view import (
+    FINAL_METRICS,
     comparable_runs,
     comparison_table,
+    default_selection,
     formatted_comparison,
     group_labels,
+    latex_export,
+    present_metrics,
     uq_ranking,
     without_empty_config,
 )
-from atwu.app.labels import ALIGNMENT_COLUMNS, HEADLINE_METRICS, METRIC_LABELS, metric_label
+from atwu.app.labels import ALIGNMENT_COLUMNS, METRIC_LABELS, metric_label
 from atwu.viz.comparison_figures import comparison_bars
 from pages import common
+from pages.parts.url_state import keep, seed
 
 ctx = common.context()
 st.title("Method comparison")
@@ -42,8 +46,8 @@ if not usable:
     )
     st.stop()
 
-default = [r.name for r in usable if r.state == "done"] or names
-common.seed(
+default = default_selection(usable)
+seed(
     "cmp_runs",
     "cmp",
     multi=True,
@@ -51,13 +55,13 @@ common.seed(
     valid=lambda v: isinstance(v, list) and bool(v) and set(v) <= set(names),
 )
 chosen = st.multiselect("Runs", names, key="cmp_runs", format_func=ctx.label)
-common.keep("cmp_runs", "cmp", to_url=lambda v: None if v == default else v)
+keep("cmp_runs", "cmp", to_url=lambda v: None if v == default else v)
 if not chosen:
     st.info("Pick at least one run.")
     st.stop()
 
 try:
-    table, warns = comparison_table([ctx.by_name(n).path for n in chosen])
+    table, warns = comparison_table([ctx.get(n).path for n in chosen])
 except Exception as exc:
     st.error(
         f"Could not compare these runs: {type(exc).__name__}: {exc}. A run directory may "
@@ -71,40 +75,23 @@ if table.empty:
     st.stop()
 
 st.subheader("Final metrics")
-present = [
-    m
-    for m in (
-        *HEADLINE_METRICS,
-        "forget_efficacy",
-        "retain_preservation",
-        "forget_prob",
-        "forget_rouge",
-        "ks_statistic",
-    )
-    if f"{m}_mean" in table.columns and table[f"{m}_mean"].notna().any()
-]
+present = present_metrics(table, FINAL_METRICS)
 st.dataframe(
     without_empty_config(formatted_comparison(table, present)), hide_index=True, key="final_table"
 )
 
-chart_metrics = [
-    m for m in METRIC_LABELS if f"{m}_mean" in table.columns and table[f"{m}_mean"].notna().any()
-]
+chart_metrics = present_metrics(table, list(METRIC_LABELS))
 c1, c2 = st.columns([1, 3])
 with c1:
-    common.seed(
-        "cmp_metric",
-        "metric",
-        valid=lambda v: v in chart_metrics,
-        default="uq" if "uq" in chart_metrics else chart_metrics[0],
-    )
+    first = "uq" if "uq" in chart_metrics else chart_metrics[0]
+    seed("cmp_metric", "metric", valid=lambda v: v in chart_metrics, default=first)
     metric = st.selectbox("Chart", chart_metrics, key="cmp_metric", format_func=metric_label)
-    common.keep("cmp_metric", "metric")
+    keep("cmp_metric", "metric")
     kind = st.radio("as", ["bar", "dot"], horizontal=True, key="cmp_kind")
-with c2:
-    labelled = group_labels(table)
-    fig = comparison_bars(labelled, metric, kind=kind, label=metric_label(metric))
-    st.plotly_chart(fig, key="cmp_chart")
+labelled = group_labels(table)
+c2.plotly_chart(
+    comparison_bars(labelled, metric, kind=kind, label=metric_label(metric)), key="cmp_chart"
+)
 
 st.subheader("Alignment of token weights with the fact spans")
 st.caption(
@@ -116,13 +103,13 @@ align = [m for m in ALIGNMENT_COLUMNS if f"{m}_mean" in table.columns]
 st.dataframe(
     without_empty_config(formatted_comparison(table, align)), hide_index=True, key="align_table"
 )
-if "auroc_mean" in table.columns and table["auroc_mean"].notna().any():
+if present_metrics(table, ["auroc"]):
     a1, a2 = st.columns(2)
     a1.plotly_chart(
         comparison_bars(labelled, "auroc", kind="dot", label=metric_label("auroc")),
         key="auroc_bars",
     )
-    if "auroc_specific_mean" in table.columns and table["auroc_specific_mean"].notna().any():
+    if present_metrics(table, ["auroc_specific"]):
         a2.plotly_chart(
             comparison_bars(
                 labelled, "auroc_specific", kind="dot", label=metric_label("auroc_specific")
@@ -146,12 +133,10 @@ e1.download_button(
     mime="text/csv",
     key="dl_csv",
 )
-try:
-    latex = to_latex_table(table, metrics=[m for m in present if m in HEADLINE_METRICS])
-except Exception as exc:
-    latex = None
-    e2.warning(f"LaTeX export failed: {exc}")
-if latex is not None:
+latex, latex_error = latex_export(table, present)
+if latex is None:
+    e2.warning(latex_error)
+else:
     e2.download_button(
         "Table (LaTeX)",
         latex.encode("utf-8"),

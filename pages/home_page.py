@@ -3,14 +3,13 @@ it is missing (and then launches a default ATWU run)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import streamlit as st
 
 from atwu.app import jobs as L
 from atwu.app.benchmarks import benchmark_summary
-from atwu.paths import atwu_home, default_benchmark_dir
+from atwu.app.first_run import launch_default_run_once, prepare_job_file, start_embedded_prepare
+from atwu.app.polling import poll_interval, polling_should_stop
+from atwu.paths import atwu_home, default_benchmark_dir, runs_dir
 from pages import common
 
 ctx = common.context()
@@ -65,21 +64,7 @@ st.subheader("The prepared benchmark")
 bench_dir = default_benchmark_dir()
 summary = benchmark_summary(bench_dir)
 
-JOB = atwu_home() / ".app" / "prepare-embedded.json"
-
-
-def _launch_default_run() -> Path | None:
-    """Start one default ATWU run, once (an exclusive marker file guards double launches)."""
-    from atwu.paths import runs_dir
-
-    marker = JOB.with_name("default-run-launched")
-    try:
-        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return None
-    out = L.fresh_run_dir(runs_dir(), "atwu-default-s0")
-    L.launch_run(L.build_run_args("atwu"), out, L.log_path_for(runs_dir(), out.name))
-    return out
+JOB = prepare_job_file(atwu_home())
 
 
 if summary is not None:
@@ -115,18 +100,18 @@ else:
         type="primary",
         disabled=running,
     ):
-        JOB.parent.mkdir(parents=True, exist_ok=True)
-        JOB.with_name("default-run-launched").unlink(missing_ok=True)
-        L.start_prepare(["prepare"], JOB, bench_dir)
+        start_embedded_prepare(JOB, bench_dir)
         st.rerun()
 
-    @st.fragment(run_every=2)
+    every = poll_interval(running)  # a timer only while the job runs
+
+    @st.fragment(run_every=every)
     def prepare_progress() -> None:
         job = L.prepare_status(JOB)
         if job is None:
             return
         if job["state"] == "done":
-            out = _launch_default_run()
+            out = launch_default_run_once(JOB, runs_dir())
             st.success("The benchmark is ready." + (f" Launched `{out.name}`." if out else ""))
             st.rerun()  # redraw the whole page with the benchmark summary
         elif job["state"] == "failed":
@@ -139,6 +124,8 @@ else:
             st.progress(min(1.0, job["fraction"]), text=f"Preparing: {job['message']}")
             with st.expander("Log"):
                 st.code(L.log_tail(job["log"], 12) or "(starting)", language="text")
+        if polling_should_stop(every, job["state"] == "running"):
+            st.rerun()  # the job ended: redraw the page, without the timer
 
     prepare_progress()
 

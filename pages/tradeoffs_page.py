@@ -4,8 +4,6 @@ histograms."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
@@ -15,13 +13,19 @@ from atwu.analysis.tradeoff import (
     best_checkpoint,
     pareto_front,
     tradeoff_points,
-    truth_ratio_comparison,
-    truth_ratio_steps,
 )
-from atwu.app.benchmarks import retain_reference_path
-from atwu.app.run_list import forget_split_of
-from atwu.viz.tradeoff_figures import tradeoff_figure, truth_ratio_histograms
+from atwu.app.tradeoff_view import (
+    best_text,
+    evaluated_runs,
+    sweep_ids,
+    sweep_runs,
+)
+from atwu.app.tradeoff_view import default_runs as default_runs_of
+from atwu.viz.tradeoff_figures import tradeoff_figure
 from pages import common
+from pages.parts import reads
+from pages.parts.tradeoff_explained import truth_ratio_section
+from pages.parts.url_state import keep, seed
 
 ctx = common.context()
 st.title("Trade-offs")
@@ -37,7 +41,7 @@ if not ctx.runs:
     common.no_run_message()
     st.stop()
 
-candidates = [r for r in ctx.runs if (r.path / "eval.jsonl").is_file()]
+candidates = evaluated_runs(ctx.runs)
 if not candidates:
     st.info(
         "No run has evaluation records (eval.jsonl) yet: runs launched with --no-eval have "
@@ -46,31 +50,21 @@ if not candidates:
     )
     st.stop()
 names = [r.name for r in candidates]
-sweeps = sorted({r.config.get("sweep_id") for r in candidates if r.config.get("sweep_id")})
-
-
-def _default_runs() -> list[str]:
-    primary = ctx.run.name if ctx.run and ctx.run.name in names else None
-    split = forget_split_of(ctx.run.config) if ctx.run else None
-    same = [n for n in names if forget_split_of(ctx.by_name(n).config) == split]
-    out = ([primary] if primary else []) + [n for n in same if n != primary]
-    return out[:12] or names[:12]
+sweeps = sweep_ids(candidates)
 
 
 def _pick_sweep() -> None:
     sweep = st.session_state.get("sweep")
     if sweep and sweep != "(none)":
-        st.session_state["tradeoff_runs"] = [
-            r.name for r in candidates if r.config.get("sweep_id") == sweep
-        ]
+        st.session_state["tradeoff_runs"] = sweep_runs(candidates, sweep)
 
 
 if sweeps:
     st.selectbox(
         "Sweep (selects all its runs)", ["(none)", *sweeps], key="sweep", on_change=_pick_sweep
     )
-default_runs = _default_runs()
-common.seed(
+default_runs = default_runs_of(candidates, ctx.run)
+seed(
     "tradeoff_runs",
     "runs",
     multi=True,
@@ -78,18 +72,18 @@ common.seed(
     valid=lambda v: isinstance(v, list) and bool(v) and set(v) <= set(names),
 )
 chosen = st.multiselect("Runs", names, key="tradeoff_runs", format_func=ctx.label)
-common.keep("tradeoff_runs", "runs", to_url=lambda v: None if v == default_runs else v)
+keep("tradeoff_runs", "runs", to_url=lambda v: None if v == default_runs else v)
 if not chosen:
     st.info("Pick at least one run.")
     st.stop()
 
 evals: dict[str, pd.DataFrame] = {}
 for name in chosen:
-    frame, err = common.evals(ctx.by_name(name).path)
+    frame, err = reads.evals(ctx.get(name).path)
     if err:
         st.error(
             f"{name}: eval.jsonl is unreadable ({err}); left out. "
-            f"`python -m atwu eval {ctx.by_name(name).path}` rewrites it."
+            f"`python -m atwu eval {ctx.get(name).path}` rewrites it."
         )
         continue
     evals[name] = frame
@@ -117,11 +111,7 @@ best = best_checkpoint(points, min_forget_quality=min_fq)
 rule = BEST_RULE.format(min_fq=min_fq)
 with c2:
     if not best.empty:
-        b = best.iloc[0]
-        st.markdown(
-            f"**Best checkpoint**: `{b['run']}` at step **{int(b['step'])}** — forget "
-            f"quality {b['forget_quality']:.3g}, model utility {b['model_utility']:.3f}."
-        )
+        st.markdown(best_text(best))
         st.caption(f"Rule: {rule}.")
 
 show_front = st.toggle("Show the Pareto front", value=True, key="show_front")
@@ -140,68 +130,4 @@ with st.expander(f"Pareto front ({len(front)} checkpoints no other one beats on 
 with st.expander("All evaluated checkpoints"):
     st.dataframe(points, hide_index=True)
 
-# ---------------------------------------------------------------------------------------------
-# Why this forget quality: the two truth-ratio samples
-# ---------------------------------------------------------------------------------------------
-st.subheader("Forget quality, explained")
-st.caption(
-    "Per forget question, the truth ratio R compares the model's probability of wrong "
-    "(perturbed) answers with the correct (paraphrased) one. Forget quality is the KS "
-    "test between the unlearned model's R values and the retain model's: the KS "
-    "statistic is the largest gap between their cumulative distributions."
-)
-default_run = best.iloc[0]["run"] if not best.empty and best.iloc[0]["run"] in chosen else chosen[0]
-common.seed("tr_run", None, valid=lambda v: v in chosen, default=default_run)
-tr_name = st.selectbox("Run", chosen, key="tr_run", format_func=ctx.label)
-tr_run = ctx.by_name(tr_name)
-split = forget_split_of(tr_run.config)
-ev, err = common.eval_examples(tr_run.path)
-if err:
-    st.error(
-        f"{tr_name}: eval_examples.parquet is unreadable ({err}). "
-        f"`python -m atwu eval {tr_run.path}` rebuilds it."
-    )
-    st.stop()
-tr_steps = truth_ratio_steps(ev, split)
-ref_path = retain_reference_path(tr_run.path, tr_run.config)
-if not tr_steps:
-    st.info(
-        f"{tr_name} has no per-question truth ratios on {split} (it was not evaluated with "
-        "the model, or its benchmark has no perturbed answers)."
-    )
-    st.stop()
-if ref_path is None:
-    st.warning(
-        f"The retain model's truth ratios for {split} were not found (the benchmark's "
-        f"eval_cache/retain_reference_{split}.json). They are computed when a run on "
-        "this benchmark is evaluated; the benchmark directory may have moved."
-    )
-    st.stop()
-best_step = int(best.iloc[0]["step"]) if not best.empty and best.iloc[0]["run"] == tr_name else None
-common.seed(
-    "tr_step",
-    None,
-    valid=lambda v: v in tr_steps,
-    default=best_step if best_step in tr_steps else tr_steps[-1],
-)
-tr_step = st.select_slider("Checkpoint", options=tr_steps, key="tr_step")
-reference, err = common.json_file(ref_path)
-if err:
-    st.error(f"{ref_path} is unreadable ({err}); delete it and evaluate a run again to rebuild it.")
-    st.stop()
-cmp = truth_ratio_comparison(ev, split, tr_step, reference)
-fig = truth_ratio_histograms(cmp["unlearned"], cmp["retain"], cmp["ks"], cmp["p_value"])
-fig.update_xaxes(title="log10 truth ratio R (the KS test is unchanged by the log)")
-st.plotly_chart(fig, key="truth_ratios")
-recorded = evals.get(tr_name)
-row = recorded[recorded["step"] == tr_step] if recorded is not None and not recorded.empty else None
-fq = row["forget_quality"].iloc[0] if row is not None and len(row) else math.nan
-st.caption(
-    f"{cmp['n_unlearned']} unlearned vs {cmp['n_retain']} retain-model questions: KS "
-    f"statistic {cmp['ks']:.3f}, p-value {cmp['p_value']:.3g}"
-    + (
-        f" (eval.jsonl records forget quality {fq:.3g} at this step)."
-        if fq is not None and not (isinstance(fq, float) and math.isnan(fq))
-        else "."
-    )
-)
+truth_ratio_section(ctx, chosen, best, evals)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from atwu.data.companies import generate, prepare_companies
+from atwu.data.companies import generate
+from atwu.prepare.build import prepare_companies
 
 
 def test_alt_generator_spans_cover_values():

@@ -21,8 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
-from atwu.io import read_jsonl
+from atwu.config import RunConfig
+from atwu.io import read_json, read_jsonl
+from atwu.paths import default_benchmark_dir
+from atwu.prepare.build import PrepareOptions, prepare_embedded
+from atwu.runs.read import train_log_path
+from atwu.train.execute import execute_run
 
 # name, method, params, role
 VARIANTS: tuple[tuple[str, str, dict, str], ...] = (
@@ -76,11 +82,6 @@ class Job:
 
 
 def _run_job(job: Job) -> dict:
-    import torch
-
-    from atwu.config import RunConfig
-    from atwu.train.execute import execute_run
-
     torch.set_num_threads(1)
     cfg = RunConfig(
         method=job.method,
@@ -128,7 +129,7 @@ def run_all(jobs: list[Job], workers: int = 2, log=print) -> list[dict]:
     results = []
     # The first job of each split runs alone: it evaluates step 0 and the retain reference once
     # and caches them in the benchmark directory for every later run.
-    firsts = {}
+    firsts: dict[str, Job] = {}
     for j in jobs:
         firsts.setdefault(j.split, j)
     for j in firsts.values():
@@ -155,12 +156,11 @@ def collect(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     for run in sorted((out / "runs").iterdir()):
         if not (run / "eval.jsonl").is_file():
             continue
-        from atwu.io import read_json
-
         cfg = read_json(run / "config.json")
         variant = cfg.get("tags", {}).get("variant", cfg["method"])
         evals = read_jsonl(run / "eval.jsonl")
-        metrics = read_jsonl(run / "metrics.jsonl") if (run / "metrics.jsonl").is_file() else []
+        train_log = train_log_path(run)
+        metrics = read_jsonl(train_log) if train_log.is_file() else []
         step_s = [m["step_seconds"] for m in metrics if "step_seconds" in m]
         base = {
             "variant": variant,
@@ -226,7 +226,7 @@ class Check:
 
 def check_targets(summary: pd.DataFrame, split: str = "forget10") -> list[Check]:
     s = summary[summary.split == split].set_index("variant")
-    checks = []
+    checks: list[Check] = []
     if "atwu" not in s.index:
         return checks
     a = s.loc["atwu"]
@@ -337,7 +337,7 @@ def context_notes(s: pd.DataFrame) -> list[str]:
 def figures(
     out: Path, summary: pd.DataFrame, allrows: pd.DataFrame, split: str = "forget10"
 ) -> list[str]:
-    import matplotlib
+    import matplotlib  # only the report's figures need it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -347,7 +347,8 @@ def figures(
     # A legend rather than labels beside the points: most methods sit at the same utility, where
     # text labels overprint each other.
     fig, ax = plt.subplots(figsize=(9, 5))
-    colours = plt.get_cmap("tab20").colors
+    tab20 = plt.get_cmap("tab20")
+    colours = [tab20(k) for k in range(tab20.N)]
     for i, (_, r) in enumerate(s.iterrows()):
         x = max(r["forget_quality_mean"], 1e-30)
         marker = (
@@ -567,9 +568,6 @@ def reproduce(
     steps: int | None = None,
 ) -> Path:
     """Run everything and write the report; ``variants``/``steps`` shrink it (tests)."""
-    from atwu.paths import default_benchmark_dir
-    from atwu.prepare.build import PrepareOptions, prepare_embedded
-
     start = time.time()
     splits = ("forget10",) if quick else SPLITS_FULL
     bench_dir = default_benchmark_dir() if benchmark == "embedded" else Path(benchmark)
@@ -578,8 +576,6 @@ def reproduce(
         manifest = bench_dir / "manifest.json"
         have = set()
         if manifest.is_file():
-            from atwu.io import read_json
-
             have = set(read_json(manifest).get("models", {}))
         if not set(needed) <= have:
             print(

@@ -114,3 +114,42 @@ def retain_reference_path(run_dir: str | Path, config: dict) -> Path | None:
         if d is not None and (d / "eval_cache" / f"retain_reference_{split}.json").is_file():
             return d / "eval_cache" / f"retain_reference_{split}.json"
     return None
+
+
+# The Run page's benchmark list: prepared directories (the embedded default first), then these.
+OTHER = "another prepared directory…"
+UPLOAD = "your own files (upload JSON Lines)…"
+TOFU = "TOFU (hub dataset locuslab/TOFU)"
+RWKU = "RWKU (hub dataset jinzhuoran/RWKU)"
+HUB_CHOICES = {TOFU: "tofu", RWKU: "rwku"}
+"""The hub benchmarks the CLI converts itself (no prepared directory), by their list entry."""
+
+
+def prepared_benchmarks(root: Path) -> list[Path]:
+    """The prepared benchmarks under ``root`` (directories holding a manifest.json), sorted."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob("*") if (p / "manifest.json").is_file())
+
+
+def benchmark_options(prepared: list[Path], default_dir: Path) -> list[str]:
+    """The Run page's Benchmark list: the embedded default (prepared or not), the other
+    prepared directories, then the other kinds of benchmark."""
+    return [
+        str(default_dir),
+        *(str(p) for p in prepared if p != default_dir),
+        OTHER,
+        UPLOAD,
+        TOFU,
+        RWKU,
+    ]
+
+
+def benchmark_option_label(option: str, default_dir: Path) -> str:
+    """How the list shows an entry: a directory by its name, saying when it is not prepared."""
+    if option in (OTHER, UPLOAD, TOFU, RWKU):
+        return option
+    path = Path(option)
+    tag = "embedded (default)" if path == default_dir else path.name
+    ready = "" if (path / "manifest.json").is_file() else " — not prepared yet"
+    return f"{tag}{ready}"

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from atwu.analysis.compare import compare_runs
-from atwu.app.labels import mean_std_text, metric_label
+from atwu.analysis.latex import to_latex_table
+from atwu.app.labels import HEADLINE_METRICS, mean_std_text, metric_label
 from atwu.io import read_jsonl
 from atwu.methods.registry import all_methods
 from atwu.params import defaults_of
@@ -118,3 +119,32 @@ def group_labels(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     out["method"] = [m if not c else f"{m} ({c})" for m, c in zip(table["method"], table["config"])]
     return out
+
+
+FINAL_METRICS = (
+    *HEADLINE_METRICS,
+    "forget_efficacy",
+    "retain_preservation",
+    "forget_prob",
+    "forget_rouge",
+    "ks_statistic",
+)
+"""The Final metrics table's columns, where the runs have them."""
+
+
+def present_metrics(table: pd.DataFrame, metrics: tuple[str, ...] | list[str]) -> list[str]:
+    """The ``metrics`` that at least one row of the comparison table has a value for."""
+    return [m for m in metrics if f"{m}_mean" in table.columns and table[f"{m}_mean"].notna().any()]
+
+
+def latex_export(table: pd.DataFrame, metrics: list[str]) -> tuple[str | None, str | None]:
+    """The table as LaTeX over the headline ``metrics``, or why it could not be made."""
+    try:
+        return to_latex_table(table, metrics=[m for m in metrics if m in HEADLINE_METRICS]), None
+    except Exception as exc:  # the export is optional: the page says why and goes on
+        return None, f"LaTeX export failed: {exc}"
+
+
+def default_selection(runs: list[RunInfo]) -> list[str]:
+    """The runs compared when the URL names none: the finished ones, else all."""
+    return [r.name for r in runs if r.state == "done"] or [r.name for r in runs]

@@ -62,3 +62,25 @@ def progress_of(info: RunInfo) -> float:
     if info.state == "done":
         return 1.0
     return float(min(1.0, max(0.0, step / total))) if total else 0.0
+
+
+def default_run(runs: list[RunInfo], *, demo: bool) -> str | None:
+    """The run the sidebar picks when the URL names none: ATWU's among the demo runs, else the
+    newest (by start time): what a user just launched or looked at."""
+    if not runs:
+        return None
+    if demo:
+        return next((r.name for r in runs if r.method == "atwu"), runs[0].name)
+    return max(runs, key=lambda r: (r.status.get("started_at") or "", r.name)).name
+
+
+def run_caption(info: RunInfo) -> str:
+    """One line under the sidebar's run picker: method, seed, state, progress, forget split."""
+    step = f"step {info.status.get('step', '?')}/{info.status.get('total_steps', '?')}"
+    resolved = info.config.get("resolved") or {}
+    bench = resolved.get("split") or info.config.get("split") or ""
+    return " · ".join(
+        x
+        for x in (info.method, f"seed {info.config.get('seed', '?')}", info.state, step, bench)
+        if x
+    )

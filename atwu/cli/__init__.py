@@ -11,17 +11,28 @@
     python -m atwu demo --out assets/demo       # the demo runs the app ships
 
 Bad input ends with one clear line on stderr and exit code 2. Each command lives in one module of
-this package; this one builds the parser and maps errors to exit codes.
+this package; this one builds the parser, imports a command's module only when it runs (most
+load torch; ``list`` and ``--help`` need not wait for it) and maps errors to exit codes.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+from collections.abc import Callable
 
-from atwu.cli import prepare_cmd, reports_cmd, results_cmd, run_cmd
 from atwu.cli.common import fail
 from atwu.cli.run_args import add_run_args
 from atwu.errors import InputError
+
+
+def _command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The handler ``atwu.cli.<module>.<name>``, imported when its command runs."""
+
+    def run(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(f"atwu.cli.{module}"), name)(args))
+
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,10 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--progress-file", default=None, help=argparse.SUPPRESS)
-    p.set_defaults(func=prepare_cmd.cmd_prepare)
+    p.set_defaults(func=_command("prepare_cmd", "cmd_prepare"))
 
     p = sub.add_parser("methods", help="list the methods and their parameters")
-    p.set_defaults(func=results_cmd.cmd_methods)
+    p.set_defaults(func=_command("results_cmd", "cmd_methods"))
 
     p = sub.add_parser("run", help="run one unlearning method")
     add_run_args(p)
@@ -54,25 +65,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its last checkpoint"
     )
-    p.set_defaults(func=run_cmd.cmd_run)
+    p.set_defaults(func=_command("run_cmd", "cmd_run"))
 
-    p = sub.add_parser("sweep", help="run a grid of settings as separate runs with one sweep id")
+    p = sub.add_parser(
+        "sweep",
+        help="run a grid of settings × seeds as separate runs; the same command again "
+        "skips finished runs and resumes the others",
+    )
     add_run_args(p)
-    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2")
-    p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--sweep-id", default=None)
-    p.add_argument("--out", default=None, help="directory to hold the sweep's runs")
-    p.set_defaults(func=run_cmd.cmd_sweep)
+    p.add_argument(
+        "--grid", action="append", default=[], metavar="KEY=V1,V2", help="method hyperparameter"
+    )
+    p.add_argument("--seeds", type=int, default=1, help="seeds per setting, from --seed (0)")
+    p.add_argument(
+        "--sweep-id", default=None, help="name of the sweep (default: a hash of its settings)"
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="the sweep directory: its runs and sweep.json (default $ATWU_HOME/runs/sweep-...)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("ray", "local"),
+        default=None,
+        help="ray: parallel Ray tasks (the default when ray is installed); local: one after "
+        "another in this process",
+    )
+    p.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs at once (default: the CPUs, or GPUs, Ray has)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="join the Ray cluster of `ray start --head` (default: $RAY_ADDRESS, else Ray "
+        "started in this process); its nodes must share $ATWU_HOME or --out",
+    )
+    p.set_defaults(func=_command("run_cmd", "cmd_sweep"))
 
     p = sub.add_parser("eval", help="(re-)evaluate a run")
     p.add_argument("run")
-    p.set_defaults(func=results_cmd.cmd_eval)
+    p.set_defaults(func=_command("results_cmd", "cmd_eval"))
 
     p = sub.add_parser("compare", help="methods × metrics table over runs")
     p.add_argument("runs", nargs="+")
     p.add_argument("--csv", default=None)
     p.add_argument("--latex", default=None)
-    p.set_defaults(func=results_cmd.cmd_compare)
+    p.set_defaults(func=_command("results_cmd", "cmd_compare"))
 
     p = sub.add_parser("score", help="apply a run's learned scorer to any text")
     p.add_argument("run")
@@ -82,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="score the text as the answer to this question (default: an empty question)",
     )
-    p.set_defaults(func=results_cmd.cmd_score)
+    p.set_defaults(func=_command("results_cmd", "cmd_score"))
 
     p = sub.add_parser(
         "export", help="a run's results as open-unlearning TOFU_EVAL.json / TOFU_SUMMARY.json"
@@ -92,23 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--step", type=int, default=None, help="checkpoint (default: the last evaluated)"
     )
-    p.set_defaults(func=results_cmd.cmd_export)
+    p.set_defaults(func=_command("results_cmd", "cmd_export"))
 
     p = sub.add_parser("list", help="runs and their states")
     p.add_argument("runs_dir", nargs="?")
-    p.set_defaults(func=results_cmd.cmd_list)
+    p.set_defaults(func=_command("results_cmd", "cmd_list"))
 
     p = sub.add_parser("demo", help="build the small demo runs the app ships (assets/demo)")
     p.add_argument("--out", default="assets/demo")
     p.add_argument("--authors", type=int, default=40)
     p.add_argument("--work", default=None, help="keep the benchmark and full runs here (resumable)")
-    p.set_defaults(func=reports_cmd.cmd_demo)
+    p.set_defaults(func=_command("reports_cmd", "cmd_demo"))
 
     p = sub.add_parser("reproduce", help="the report that checks the abstract's claims")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--out", required=True)
-    p.set_defaults(func=reports_cmd.cmd_reproduce)
+    p.set_defaults(func=_command("reports_cmd", "cmd_reproduce"))
     return parser
 
 

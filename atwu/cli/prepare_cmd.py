@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 
 from atwu.cli.common import fail
+from atwu.io import atomic_write_json
 from atwu.paths import benchmarks_dir, default_benchmark_dir
 from atwu.prepare.build import PrepareOptions, prepare_custom, prepare_embedded
 
 
 def cmd_prepare(args) -> int:
-
     retain = tuple(s.strip() for s in args.retain_splits.split(",") if s.strip())
     options = PrepareOptions(
         authors=args.authors,
@@ -25,8 +25,6 @@ def cmd_prepare(args) -> int:
     def progress(message: str, fraction: float) -> None:
         print(f"[prepare] {message}", file=sys.stderr, flush=True)
         if progress_file:
-            from atwu.io import atomic_write_json
-
             atomic_write_json(progress_file, {"message": message, "fraction": fraction})
 
     if args.forget or args.retain:

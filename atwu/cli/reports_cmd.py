@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from atwu.analysis.reproduce import reproduce
+from atwu.demo import build_demo
+
 
 def cmd_demo(args) -> int:
-    from atwu.demo import build_demo
-
     build_demo(Path(args.out), authors=args.authors, work=args.work)
     return 0
 
 
 def cmd_reproduce(args) -> int:
-    from atwu.analysis.reproduce import reproduce
-
     reproduce(Path(args.out), quick=args.quick, seeds=args.seeds)
     return 0

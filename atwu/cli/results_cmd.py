@@ -1,4 +1,8 @@
-"""Commands that read what runs wrote: ``methods``, ``list``, ``eval``, ``compare``, ``score``, ``export``."""
+"""Commands that read what runs wrote: ``methods``, ``list``, ``eval``, ``compare``, ``score``, ``export``.
+
+``list`` reads only small files and answers at once; every other command here loads torch (through
+the methods, the evaluation or a model), so each imports what it needs when it runs.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 from atwu.io import read_json
-from atwu.methods.registry import all_methods, describe
 from atwu.paths import runs_dir
 from atwu.runs.read import list_runs
-from atwu.text_weights import weights_for_text
 
 
 def cmd_methods(args) -> int:
+    from atwu.methods.registry import all_methods, describe
 
     for name, cls in sorted(all_methods().items()):
         print(f"{name}: {cls.summary}")
@@ -40,7 +43,6 @@ def cmd_eval(args) -> int:
 
 
 def cmd_compare(args) -> int:
-
     from atwu.analysis.compare import compare_runs
     from atwu.analysis.latex import to_latex_table
 
@@ -56,6 +58,8 @@ def cmd_compare(args) -> int:
 
 
 def cmd_score(args) -> int:
+    from atwu.text_weights import weights_for_text
+
     rows = weights_for_text(Path(args.run), args.text, args.question or "")
     for token, score in rows:
         print(f"{token!r}\t{score:.4f}")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
 
 from atwu.cli.common import parse_sets
 from atwu.config import EMBEDDED, RunConfig
-from atwu.methods.registry import get_method
 from atwu.paths import runs_dir, safe_name
 
 
@@ -128,7 +128,6 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args, base=None):
-
     cfg = base or RunConfig(method=args.method or "")
     if args.method:
         cfg.method = args.method
@@ -176,8 +175,7 @@ _BENCHMARK_FLAGS = {
 
 def _real_benchmark_args(args, cfg) -> None:
     """--data-dir, --spans, ... → cfg.benchmark_options; --dtype, --lora*, --gradient-checkpointing."""
-    given = {k: getattr(args, k, None) for k in _BENCHMARK_FLAGS}
-    given = {k: v for k, v in given.items() if v is not None}
+    given = {k: v for k in _BENCHMARK_FLAGS if (v := getattr(args, k, None)) is not None}
     for key in ("data_dir", "spans", "retain_logs", "retain_model"):
         if key in given and Path(given[key]).expanduser().exists():  # a rerun from elsewhere works
             given[key] = str(Path(given[key]).expanduser().resolve())
@@ -213,7 +211,7 @@ def _real_benchmark_args(args, cfg) -> None:
     if getattr(args, "lora", False) or lora:
         if not getattr(args, "lora", False) and cfg.lora is None:
             raise ValueError("--lora-r/--lora-alpha/--lora-dropout/--lora-targets need --lora")
-        from atwu.models import LORA_DEFAULTS
+        from atwu.models import LORA_DEFAULTS  # torch: not while the parser is built
 
         cfg.lora = {**LORA_DEFAULTS, **(cfg.lora or {}), **lora}
     if getattr(args, "gradient_checkpointing", False):
@@ -222,7 +220,7 @@ def _real_benchmark_args(args, cfg) -> None:
 
 def _no_retain(cfg) -> None:
     """--rwku-retain none: the method's retain weight alpha is 0 (methods without one use none)."""
-    import dataclasses
+    from atwu.methods.registry import get_method  # torch: not while the parser is built
 
     fields = {f.name for f in dataclasses.fields(get_method(cfg.method).Params)}
     if "alpha" in fields and "alpha" not in cfg.params:
@@ -231,7 +229,6 @@ def _no_retain(cfg) -> None:
 
 
 def default_out(cfg) -> Path:
-
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     name = cfg.name or f"{cfg.method}-{cfg.split or 'default'}-s{cfg.seed}-{stamp}"
     return runs_dir() / safe_name(name)

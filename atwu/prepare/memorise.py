@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from atwu.data.batching import collate, shifted_targets, token_logprobs
 from atwu.data.chat import EncodedPair
+from atwu.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,13 @@ def train_memoriser(
     *,
     desc: str = "train",
     on_step: Callable[[int, int], None] | None = None,
+    position: int | None = None,
 ) -> list[float]:
-    """Fit ``model`` on ``encoded``; returns the mean loss per epoch."""
+    """Fit ``model`` on ``encoded``; returns the mean loss per epoch.
+
+    Progress per epoch (:class:`atwu.progress.Progress`): a bar on a terminal (``position``: its
+    line, for models trained side by side), a line per tenth of the epochs in a log.
+    """
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     steps_per_epoch = -(-len(encoded) // config.batch_size)
@@ -46,7 +51,7 @@ def train_memoriser(
     sched = get_cosine_schedule_with_warmup(opt, int(config.warmup_share * total), total)
     model.train()
     losses, step = [], 0
-    with tqdm(total=total, desc=desc, unit="step", leave=False) as bar:
+    with Progress(config.epochs, desc, unit="epoch", position=position) as progress:
         for _ in range(config.epochs):
             order = list(range(len(encoded)))
             rng.shuffle(order)
@@ -66,10 +71,9 @@ def train_memoriser(
                 sched.step()
                 epoch_loss += loss.item()
                 step += 1
-                bar.update(1)
                 if on_step:
                     on_step(step, total)
             losses.append(epoch_loss / steps_per_epoch)
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+            progress.update(1, loss=f"{losses[-1]:.3f}")
     model.eval()
     return losses

@@ -37,6 +37,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from typing import SupportsInt
 
 import pandas as pd
 import plotly.colors as pc
@@ -97,7 +98,7 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}" if (abs(x) >= 1000 or (0 < abs(x) < 0.001)) else f"{x:.3f}"
 
 
-def _is_special(token: str, char_start: object) -> bool:
+def _is_special(token: str, char_start: SupportsInt | str | None) -> bool:
     """Special tokens (EOS, chat markers) have no character offsets in the answer."""
     try:
         if char_start is not None and not pd.isna(char_start) and int(char_start) < 0:

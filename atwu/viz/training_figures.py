@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty
 
-#: Columns of ``metrics.jsonl`` that are bookkeeping, not curves to plot against step.
+#: Columns of ``train_log.jsonl`` that are bookkeeping, not curves to plot against step.
 _NON_CURVE_COLUMNS: frozenset[str] = frozenset({"step", "seconds", "lr"})
 
 
@@ -31,7 +31,7 @@ def loss_curves(
     show_lr: bool = True,
     title: str = "Training curves",
 ) -> go.Figure:
-    """Training curves from ``metrics.jsonl`` rows: one line per loss column against step.
+    """Training curves from ``train_log.jsonl`` rows: one line per loss column against step.
 
     By default only loss-like columns (:data:`LOSS_COLUMNS` and any ``*_loss``) are drawn; pass
     ``columns`` to draw other numeric columns instead (e.g. diagnostics on a second chart). Rows

@@ -28,11 +28,14 @@ import copy
 import json
 import os
 import platform
+import random
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from torch.profiler import ProfilerActivity, profile
+from transformers import LlamaConfig, LlamaForCausalLM
 
 from atwu.benchmark import Benchmark
 from atwu.data.batching import collate
@@ -47,8 +50,6 @@ METHODS = ("graddiff", "atwu")
 
 
 def build_model(vocab: int, layers: int, width: int, *, pad_id: int, eos_id: int, seed: int):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     heads = max(1, width // 64)
     intermediate = round(width * 2.75 / 64) * 64  # 512 → 1408, 2048 → 5632 (TinyLlama's ratio)
     config = LlamaConfig(
@@ -69,8 +70,6 @@ def build_model(vocab: int, layers: int, width: int, *, pad_id: int, eos_id: int
 
 
 def make_batches(bench: Benchmark, tokenizer, n: int, batch: int, seed: int):
-    import random
-
     forget = [encode_example(tokenizer, p) for p in bench.pairs("forget10")]
     retain = [
         encode_pair(tokenizer, p.question, p.answer)
@@ -232,8 +231,6 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     if args.profile:
-        from torch.profiler import ProfilerActivity, profile
-
         activities = [ProfilerActivity.CPU] + (
             [ProfilerActivity.CUDA] if device.type == "cuda" else []
         )

@@ -25,6 +25,8 @@ import torch
 from atwu.cli.common import parse_sets
 from atwu.config import RunConfig, TrainSettings
 from atwu.evaluate.alignment_metrics import alignment_metrics
+from atwu.evaluate.checkpoint import CheckpointEvaluator
+from atwu.prepare.build import prepare_companies
 from atwu.train.loop import Trainer
 
 FINAL_KEYS = (
@@ -39,9 +41,7 @@ FINAL_KEYS = (
 
 
 def build_companies(n: int, out: Path) -> Path:
-    """The second generator's benchmark (atwu.data.alt_generator), prepared once under ``out``."""
-    from atwu.data.companies import prepare_companies
-
+    """The second generator's benchmark (atwu.data.companies), prepared once under ``out``."""
     bench = out / f"companies{n}"
     if not (bench / "manifest.json").is_file():
         prepare_companies(bench, n, seed=0)
@@ -77,7 +77,6 @@ def run_one(args, seed: int) -> dict:
     )
     factory = None
     if args.eval:
-        from atwu.evaluate.checkpoint import CheckpointEvaluator
 
         def factory(trainer, tokenizer, device):
             return CheckpointEvaluator(

@@ -1,4 +1,4 @@
-"""Unit tests of atwu.app_data: the pages' data preparation, on small hand-made frames."""
+"""Unit tests of the atwu.app view models and readers the pages use, on small hand-made frames."""
 
 from __future__ import annotations
 

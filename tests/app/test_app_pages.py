@@ -32,6 +32,25 @@ PAGES = {
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture
+def fragment_timers(monkeypatch) -> dict[str, float | None]:
+    """The ``run_every`` each page fragment was last drawn with, by function name."""
+    import streamlit as st
+
+    timers: dict[str, float | None] = {}
+    fragment = st.fragment
+
+    def spy(func=None, *, run_every=None):
+        def decorate(f):
+            timers[f.__name__] = run_every
+            return fragment(f, run_every=run_every)
+
+        return decorate if func is None else decorate(func)
+
+    monkeypatch.setattr(st, "fragment", spy)
+    return timers
+
+
 def _ok(at) -> None:
     """No exception, and the page-level guard in app.py did not fire."""
     assert not at.exception, [e.value for e in at.exception]
@@ -41,6 +60,14 @@ def _ok(at) -> None:
 
 def _texts(at) -> str:
     return "\n".join(e.value for kind in (at.error, at.warning, at.info) for e in kind)
+
+
+def _steps(run_dir: Path) -> list[int]:
+    """The checkpoints whose token weights the run recorded."""
+    from atwu.app.token_view import recorded_steps
+    from atwu.runs.read import read_weights
+
+    return recorded_steps(read_weights(run_dir))
 
 
 def _goto(at, page: str, **params: str):
@@ -77,26 +104,28 @@ def test_picking_a_run_puts_it_in_the_url(app, app_runs):
 
 
 def test_step_slider_changes_the_step_in_the_url(app, app_runs):
+    steps = _steps(app_runs / "atwu-s0")
     at = _goto(app, "pages/token_scores.py", run="atwu-s0")
     slider = at.select_slider(key="step")
-    assert slider.options == ["0", "10", "20"] or list(map(int, slider.options)) == [0, 10, 20]
-    assert slider.value == 20
-    slider.set_value(10).run()
+    assert list(map(int, slider.options)) == steps
+    assert slider.value == steps[-1]
+    slider.set_value(steps[1]).run()
     _ok(at)
-    assert at.query_params["step"] == "10"
-    assert at.select_slider(key="step").value == 10
+    assert at.query_params["step"] == str(steps[1])
+    assert at.select_slider(key="step").value == steps[1]
 
 
 def test_a_link_reproduces_the_view(app, app_runs):
     from atwu.runs.read import read_examples
 
     second = read_examples(app_runs / "wga-s0")[1]["example_id"]
+    step = _steps(app_runs / "wga-s0")[1]
     at = _goto(
-        app, "pages/token_scores.py", run="wga-s0", step="10", example=second, threshold="0.3"
+        app, "pages/token_scores.py", run="wga-s0", step=str(step), example=second, threshold="0.3"
     )
     _ok(at)
     assert at.selectbox(key="run").value == "wga-s0"
-    assert at.select_slider(key="step").value == 10
+    assert at.select_slider(key="step").value == step
     assert at.selectbox(key="example").value == second
     assert at.slider(key="threshold").value == pytest.approx(0.3)
 
@@ -141,8 +170,8 @@ def test_compare_mode_stacks_other_runs(app, app_runs):
     assert "compare" not in at.query_params
 
 
-def test_scoring_typed_text_with_the_saved_model(app, app_runs):
-    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+def test_scoring_typed_text_with_the_saved_model(app, trained_runs):
+    at = _goto(app, "pages/token_scores.py", dir=str(trained_runs), run="atwu-s0")
     before = len(at.get("html"))
     at.text_area(key="typed_text").input("The author was born in Lima.")
     at.button(key="score_text").click().run()
@@ -156,7 +185,9 @@ def test_tradeoffs_states_the_best_checkpoint_rule(app, app_runs):
     _ok(at)
     rules = [c.value for c in at.caption if c.value.startswith("Rule:")]
     assert rules and "highest model utility" in rules[0]
-    assert at.select_slider(key="tr_step").value in (0, 10, 20)
+    assert at.select_slider(key="tr_step").value in _steps(
+        app_runs / at.selectbox(key="tr_run").value
+    )
     assert sorted(at.multiselect(key="tradeoff_runs").value) == ["atwu-s0", "wga-s0"]
     assert "runs" not in at.query_params  # the default selection keeps the URL short
     at.multiselect(key="tradeoff_runs").set_value(["wga-s0"]).run()
@@ -175,7 +206,7 @@ def test_comparison_offers_csv_and_latex(app, app_runs):
     assert at.query_params["metric"] == "auroc"
 
 
-def test_run_page_builds_and_launches_the_command(app, app_runs, monkeypatch):
+def test_run_page_builds_and_launches_the_command(app, app_runs, small_benchmark, monkeypatch):
     import atwu.app.jobs as L
 
     launched = []
@@ -197,7 +228,7 @@ def test_run_page_builds_and_launches_the_command(app, app_runs, monkeypatch):
     assert all(out.parent == app_runs for _, out in launched)
 
 
-def test_run_page_states_the_run_length(app, app_runs):
+def test_run_page_states_the_run_length(app, app_runs, small_benchmark):
     at = _goto(app, "pages/run_page.py")
     _ok(at)
     captions = "\n".join(c.value for c in at.caption)
@@ -222,35 +253,23 @@ def test_run_page_rejects_bad_hyperparameters(app, app_runs):
 
 
 @pytest.mark.parametrize("name", BROKEN)
-@pytest.mark.parametrize(
-    "page",
-    [
-        "pages/token_scores.py",
-        "pages/tradeoffs_page.py",
-        "pages/comparison_page.py",
-        "pages/run_page.py",
-    ],
-)
-def test_damaged_run_directories_give_messages(app, broken_runs, name, page):
-    at = _goto(app, page, dir=str(broken_runs), run=name)
+def test_damaged_run_directories_give_messages(app, broken_runs, name):
+    """Every page shows a damaged run with messages, not exceptions; the token page says what is
+    wrong with it (one AppTest session per damage, through all the pages)."""
+    at = _goto(app, "pages/token_scores.py", dir=str(broken_runs), run=name)
     _ok(at)
     assert at.selectbox(key="run").value == name
-    if page == "pages/token_scores.py":
-        assert name in _texts(at) or name == "no-eval", _texts(at)
-
-
-def test_corrupt_config_is_reported_on_the_token_page(app, broken_runs):
-    at = _goto(app, "pages/token_scores.py", dir=str(broken_runs), run="corrupt-config")
-    _ok(at)
-    assert any("config.json is unreadable" in e.value for e in at.error)
-
-
-def test_failed_run_says_why(app, broken_runs):
-    at = _goto(app, "pages/token_scores.py", dir=str(broken_runs), run="failed")
-    _ok(at)
-    assert any("Diverged: loss is nan" in e.value for e in at.error)
-    # what it recorded is still shown
-    assert at.select_slider(key="step").value == 20
+    assert name in _texts(at) or name == "no-eval", _texts(at)
+    if name == "corrupt-config":
+        assert any("config.json is unreadable" in e.value for e in at.error)
+    if name == "failed":
+        assert any("Diverged: loss is nan" in e.value for e in at.error)
+        # what it recorded is still shown
+        assert at.select_slider(key="step").value == _steps(broken_runs / name)[-1]
+    for page in ("pages/tradeoffs_page.py", "pages/comparison_page.py", "pages/run_page.py"):
+        at.switch_page(page).run()
+        _ok(at)
+        assert at.selectbox(key="run").value == name
 
 
 def test_empty_runs_directory_offers_the_demo(app, tmp_path):
@@ -295,7 +314,7 @@ def test_sidebar_is_drawn_on_every_page_after_switching(app, app_runs):
         assert at.sidebar.text_input(key="runs_dir").value == str(app_runs)
 
 
-def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch):
+def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch, fragment_timers):
     """No prepared benchmark: Home explains and offers the button; the job's progress shows."""
     import json
     import os
@@ -326,9 +345,11 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch):
     at = app.run()
     _ok(at)
     assert any("not prepared yet" in w.value for w in at.warning)
+    assert fragment_timers["prepare_progress"] is None  # no job: nothing to watch
     at.button(key="prepare").click().run()
     _ok(at)
     assert started == [["prepare"]]
+    assert fragment_timers["prepare_progress"] is not None  # the job runs: its progress polls
     bars = at.get("progress")
     assert bars and "trained model full" in bars[0].proto.text
     assert at.button(key="prepare").disabled  # one job at a time
@@ -337,3 +358,33 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch):
     _ok(at)
     assert any("not prepared yet" in w.value for w in at.warning)
     assert at.button(key="launch").disabled
+
+
+def test_active_runs_poll_only_while_a_run_is_live(app, tmp_path, fragment_timers):
+    """The Run page's Active runs list redraws itself on a timer while a run is running, and
+    is drawn without one when every run listed has ended."""
+    import json
+    import os
+    import shutil
+
+    from atwu.app import jobs
+    from atwu.app.polling import POLL_SECONDS
+    from atwu.demo import shipped_demo_dir
+    from atwu.runs.status import utc_now
+
+    run = tmp_path / "runs" / "atwu-s0"
+    shutil.copytree(shipped_demo_dir() / "atwu-s0", run)
+    jobs.record_launch(run, pid=999_999_999, argv=["atwu"], log_path=tmp_path / "atwu.log")
+
+    at = _goto(app, "pages/run_page.py", dir=str(tmp_path / "runs"))
+    _ok(at)
+    assert any("`done`" in m.value for m in at.markdown if "atwu-s0" in m.value)
+    assert fragment_timers["active_runs_list"] is None
+
+    status = json.loads((run / "status.json").read_text())
+    status.update(state="running", pid=os.getpid(), heartbeat_at=utc_now())
+    (run / "status.json").write_text(json.dumps(status))
+    at.run()
+    _ok(at)
+    assert any("`running`" in m.value for m in at.markdown if "atwu-s0" in m.value)
+    assert fragment_timers["active_runs_list"] == POLL_SECONDS

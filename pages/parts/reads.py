@@ -1,0 +1,150 @@
+"""Cached reads of run directories for the pages: every read is keyed on the file's path and
+its stamp (mtime + size), so a page redraw reads a file again only when it changed, and a damaged
+file gives ``(None, error text)`` instead of an exception."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from atwu.app.issues import file_stamp
+from atwu.app.token_view import at_step, recorded_steps
+from atwu.app.token_view import example_table as example_table_
+from atwu.io import read_json
+from atwu.runs.read import (
+    examples_by_id,
+    read_eval_examples,
+    read_evals,
+    read_train_log,
+    read_weights,
+    train_log_path,
+)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _weights_all(path: str, stamp: tuple | None) -> pd.DataFrame:
+    # A resource, not data: the full table is shared read-only (no copy per read); pages only
+    # ever take filtered copies of it.
+    return read_weights(path)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _weights_step(path: str, stamp: tuple | None, step: int) -> pd.DataFrame:
+    full = _weights_all(path, stamp)
+    return at_step(full, step).reset_index(drop=True)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _steps(path: str, stamp: tuple | None) -> list[int]:
+    return recorded_steps(_weights_all(path, stamp))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _eval_examples(path: str, stamp: tuple | None) -> pd.DataFrame:
+    return read_eval_examples(path)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _evals(path: str, stamp: tuple | None) -> pd.DataFrame:
+    return read_evals(path)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _train_log(path: str, stamp: tuple | None) -> pd.DataFrame:
+    return read_train_log(path)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _examples(path: str, stamp: tuple | None) -> dict:
+    return examples_by_id(path)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _example_table(
+    path: str,
+    wstamp: tuple | None,
+    estamp: tuple | None,
+    xstamp: tuple | None,
+    step: int,
+    split: str,
+) -> pd.DataFrame:
+    return example_table_(
+        _weights_step(path, wstamp, step),
+        _eval_examples(path, estamp),
+        _examples(path, xstamp),
+        step=step,
+        split=split,
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _json(path: str, stamp: tuple | None) -> Any:
+    return read_json(path)
+
+
+def _guard(fn: Callable, *args: Any) -> tuple[Any, str | None]:
+    try:
+        return fn(*args), None
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def stamp(run_dir: Path, name: str) -> tuple | None:
+    return file_stamp(Path(run_dir) / name)
+
+
+def weights_steps(run_dir: Path) -> tuple[list[int] | None, str | None]:
+    return _guard(_steps, str(run_dir), stamp(run_dir, "weights.parquet"))
+
+
+def weights_at(run_dir: Path, step: int) -> tuple[pd.DataFrame | None, str | None]:
+    return _guard(_weights_step, str(run_dir), stamp(run_dir, "weights.parquet"), int(step))
+
+
+def eval_examples(run_dir: Path) -> tuple[pd.DataFrame | None, str | None]:
+    return _guard(_eval_examples, str(run_dir), stamp(run_dir, "eval_examples.parquet"))
+
+
+def evals(run_dir: Path) -> tuple[pd.DataFrame | None, str | None]:
+    return _guard(_evals, str(run_dir), stamp(run_dir, "eval.jsonl"))
+
+
+def train_log(run_dir: Path) -> tuple[pd.DataFrame | None, str | None]:
+    return _guard(_train_log, str(run_dir), file_stamp(train_log_path(run_dir)))
+
+
+def examples(run_dir: Path) -> tuple[dict | None, str | None]:
+    return _guard(_examples, str(run_dir), stamp(run_dir, "examples.jsonl"))
+
+
+def example_table(run_dir: Path, step: int, split: str) -> tuple[pd.DataFrame | None, str | None]:
+    return _guard(
+        _example_table,
+        str(run_dir),
+        stamp(run_dir, "weights.parquet"),
+        stamp(run_dir, "eval_examples.parquet"),
+        stamp(run_dir, "examples.jsonl"),
+        int(step),
+        split,
+    )
+
+
+def json_file(path: Path) -> tuple[Any, str | None]:
+    return _guard(_json, str(path), file_stamp(path))
+
+
+@st.cache_resource(show_spinner=False)
+def device_text() -> str:
+    """What this machine trains on: the GPU's name, or CPU."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"cuda ({torch.cuda.get_device_name(0)})"
+    except Exception:
+        return "cpu (torch could not be imported)"
+    return "cpu (no CUDA GPU found)"

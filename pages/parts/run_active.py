@@ -1,0 +1,97 @@
+"""The Run page's "4 · Active runs": launched runs with their progress, cancel and clear, the log
+of a failed one, and live curves. It redraws itself every few seconds only while a run is queued
+or running (:func:`atwu.app.polling.poll_interval`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from atwu.app import jobs
+from atwu.app.active_runs import (
+    FAILED_LOG_LINES,
+    LOG_LINES,
+    ActiveRun,
+    active_runs,
+    any_live,
+    default_watch,
+)
+from atwu.app.polling import poll_interval, polling_should_stop
+from atwu.viz.training_figures import auroc_over_steps, loss_curves
+from pages import common
+from pages.parts import reads
+
+
+def _run_line(run: ActiveRun) -> None:
+    with st.container(border=True):
+        top = st.columns([4, 1, 1])
+        top[0].markdown(f"**{run.name}** · {run.method} · `{run.state}`")
+        if run.live:
+            if top[1].button("Cancel", key=f"cancel_{run.name}"):
+                result = jobs.cancel_run(run.path)
+                (st.toast if result.sent else st.warning)(result.message)
+        elif top[1].button(
+            "Clear",
+            key=f"clear_{run.name}",
+            help="remove it from this list (the run directory stays)",
+        ):
+            jobs.forget_launch(run.path)
+            st.rerun(scope="fragment")
+        if run.state == "done":
+            top[2].page_link(
+                common.PAGES["tokens"], label="Token scores", query_params={"run": run.name}
+            )
+        if run.progress is not None:
+            st.progress(run.progress, text=run.progress_text)
+        if run.state == "failed":
+            st.error(f"Failed: {run.failure}. The end of its log:")
+            tail = jobs.log_tail(run.log, FAILED_LOG_LINES) if run.log else ""
+            st.code(tail or "(no log)", language="text")
+        elif run.log is not None:
+            with st.expander("Log"):
+                st.code(jobs.log_tail(run.log, LOG_LINES) or "(empty)", language="text")
+
+
+def _live_curves(runs: list[ActiveRun]) -> None:
+    watch = [r for r in runs if r.has_dir]
+    if not watch:
+        return
+    names = [r.name for r in watch]
+    if st.session_state.get("live_run") not in names:
+        st.session_state["live_run"] = default_watch(runs)
+    pick = st.selectbox("Live curves of", names, key="live_run")
+    path = next(r.path for r in watch if r.name == pick)
+    log, err = reads.train_log(path)
+    evals, err2 = reads.evals(path)
+    left, right = st.columns(2)
+    if err or err2:
+        st.warning(f"Could not read the curves of {pick}: {err or err2}")
+        return
+    left.plotly_chart(loss_curves(log), key="live_loss")
+    if evals is not None and not evals.empty and "auroc" in evals.columns:
+        right.plotly_chart(auroc_over_steps(evals.assign(run=pick)), key="live_auroc")
+    else:
+        right.caption("Alignment AUROC appears after the first checkpoint.")
+
+
+def active_runs_section(runs_dir: Path) -> None:
+    """Draw the list; it polls only while something is live, and redraws the whole page (to
+    drop its timer) once nothing is."""
+    every = poll_interval(any_live(active_runs(runs_dir)))
+
+    @st.fragment(run_every=every)
+    def active_runs_list() -> None:
+        runs = active_runs(runs_dir)
+        if not runs:
+            st.caption(
+                "No runs launched from here yet. Launched runs are listed here while they "
+                "run and after they end, until you clear them."
+            )
+        for run in runs:
+            _run_line(run)
+        _live_curves(runs)
+        if polling_should_stop(every, any_live(runs)):
+            st.rerun()
+
+    active_runs_list()

@@ -1,0 +1,133 @@
+"""The Token scores page's controls above the example: compare mode (other runs stacked on one
+colour scale), "shape only", and the threshold of "forgotten"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from atwu.app.token_compare import colour_range, comparable_runs, default_compare
+from atwu.app.token_view import nearest_step, threshold_range
+from atwu.runs.read import RunInfo
+from pages.parts import reads
+from pages.parts.sidebar import Context
+from pages.parts.url_state import keep, qp_all, qp_set, seed
+
+
+@dataclass(frozen=True)
+class Controls:
+    weights_step: pd.DataFrame
+    """The picked run's weights at the step shown."""
+    compared: list[tuple[RunInfo, int]]
+    """Runs stacked under it, each with the step shown (its nearest recorded one)."""
+    normalise: bool
+    lo: float
+    hi: float
+    threshold: float
+
+
+def _compare_names(ctx: Context, run: RunInfo, c1: DeltaGenerator, c2: DeltaGenerator) -> list[str]:
+    others = comparable_runs(ctx.runs, run)
+    other_names = [r.name for r in others]
+    with c1:
+        seed(
+            "compare_mode",
+            None,
+            valid=lambda v: isinstance(v, bool),
+            default=bool(qp_all("compare")),
+        )
+        compare_mode = st.toggle(
+            "Compare runs",
+            key="compare_mode",
+            disabled=not others,
+            help="Stack other runs' weights for the same example as rows on one colour scale.",
+        )
+    with c2:
+        if not (compare_mode and others):
+            qp_set("compare", None)
+            if not others:
+                st.caption("No other run with token weights on this forget split to compare with.")
+            return []
+        seed(
+            "compare_runs",
+            "compare",
+            multi=True,
+            default=default_compare(run, others),
+            valid=lambda v: isinstance(v, list) and set(v) <= set(other_names),
+        )
+        names = st.multiselect(
+            "Compared with", other_names, key="compare_runs", format_func=ctx.label
+        )
+        keep("compare_runs", "compare")
+        return list(names)
+
+
+def _normalise() -> bool:
+    seed(
+        "normalise",
+        "normalise",
+        valid=lambda v: isinstance(v, bool),
+        default=False,
+        parse=lambda v: v == "1",
+    )
+    on = st.toggle(
+        "Shape only",
+        key="normalise",
+        help="Divide each row by its own maximum: compares where methods put weight, not how much.",
+    )
+    keep("normalise", "normalise", to_url=lambda v: "1" if v else None)
+    return bool(on)
+
+
+def _threshold(lo: float, hi: float) -> float:
+    t_min, t_max, t_default = threshold_range(lo, hi)
+    seed(
+        "threshold",
+        "threshold",
+        valid=lambda v: isinstance(v, float) and t_min <= v <= t_max,
+        default=t_default,
+        parse=float,
+    )
+    value = st.slider(
+        'Threshold: a token counts as "forgotten" when its weight ≥',
+        t_min,
+        t_max,
+        key="threshold",
+        step=0.01,
+        help="Precision/recall/F1 below compare this decision with the fact "
+        "labels (context tokens left out).",
+    )
+    keep("threshold", "threshold", to_url=lambda v: f"{v:g}")
+    return float(value)
+
+
+def controls(ctx: Context, run: RunInfo, step: int) -> Controls:
+    """Draw the controls; stop the page when the run's weights at ``step`` are unreadable."""
+    c1, c2, c3 = st.columns([1, 3, 1])
+    names = _compare_names(ctx, run, c1, c2)
+    with c3:
+        normalise = _normalise()
+    weights_step, err = reads.weights_at(run.path, step)
+    if err or weights_step is None:
+        st.error(f"Could not read the weights of {run.name} at step {step}: {err}")
+        st.stop()
+    compared: list[tuple[RunInfo, int]] = []
+    frames = [weights_step]
+    for name in names:
+        other = ctx.by_name(name)
+        if other is None:
+            continue
+        o_steps, o_err = reads.weights_steps(other.path)
+        o_step = nearest_step(o_steps or [], step)
+        if o_err or o_step is None:
+            st.warning(f"{name}: no readable token weights ({o_err or 'none recorded'}); left out.")
+            continue
+        compared.append((other, o_step))
+        w, _ = reads.weights_at(other.path, o_step)
+        if w is not None:
+            frames.append(w)
+    lo, hi = colour_range(frames, normalise=normalise)
+    return Controls(weights_step, compared, normalise, lo, hi, _threshold(lo, hi))

@@ -1,0 +1,48 @@
+"""The Token scores page's sortable example table; a clicked row, or the select box below it,
+picks the example shown."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages.parts.url_state import keep, seed
+
+COLUMNS = {
+    "AUROC": st.column_config.NumberColumn(
+        "AUROC",
+        format="%.3f",
+        help="within-example AUROC of the weights vs the fact labels",
+    ),
+    "forget loss": st.column_config.NumberColumn(
+        "forget loss",
+        format="%.3f",
+        help="the model's answer NLL at this step (needs a full evaluation)",
+    ),
+    "mean weight (facts)": st.column_config.NumberColumn(format="%.3f"),
+    "mean weight (other)": st.column_config.NumberColumn(format="%.3f"),
+}
+
+
+def example_picker(table: pd.DataFrame, step: int) -> str:
+    """Draw the table and the select box; return the picked example id."""
+    ids = table["example_id"].tolist()
+    seed("example", "example", valid=lambda v: v in ids, default=ids[0])
+    st.markdown(f"**Examples at step {step}** ({len(ids)}; click a row, or sort by a column)")
+    event = st.dataframe(
+        table,
+        key="example_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        height=420,
+        column_config=COLUMNS,
+    )
+    # A row picked in the table (positions refer to `table` whatever the on-screen sort) becomes
+    # the example, once: afterwards the select box below can change it again.
+    picked = event.selection.rows if event is not None else []
+    if picked and picked[0] < len(ids) and ids[picked[0]] != st.session_state.get("_table_pick"):
+        st.session_state["_table_pick"] = st.session_state["example"] = ids[picked[0]]
+    example = st.selectbox("Example", ids, key="example")
+    keep("example", "example")
+    return str(example)
