@@ -39,8 +39,13 @@ class TrainSettings:
     max_grad_norm: float = param(1.0, "gradient clipping norm (0 disables)")
     checkpoint_every: int | None = param(
         None,
-        "record weights, evaluate and save resumable state every K steps (None: "
-        f"{CHECKPOINTS_PER_RUN} checkpoints after step 0, every ceil(steps/{CHECKPOINTS_PER_RUN}) steps)",
+        "record weights, evaluate and save resumable state every K steps (None: `checkpoints` "
+        "checkpoints after step 0, every ceil(steps/checkpoints) steps)",
+    )
+    checkpoints: int = param(
+        CHECKPOINTS_PER_RUN,
+        "checkpoints per run when checkpoint_every is None (frontier runs use 12, so that "
+        "matched-forgetting levels fall between close checkpoints)",
     )
     record_examples: int = param(
         1000, "forget examples whose token weights are recorded (a fixed sample beyond)"

@@ -3,9 +3,11 @@ first visit, before anyone has prepared a benchmark or launched a run.
 
     python -m atwu demo --out assets/demo      # about 10 min on 2 CPU cores
 
-It prepares a small embedded benchmark (40 authors) in a temporary directory, runs every demo
-method with default settings (atwu and graddiff with three seeds, so mean ± std shows), and copies
-each run directory WITHOUT ``model/`` and ``state/`` (the app reads only the small files), plus the
+It prepares a small embedded benchmark (40 authors) in a temporary directory, runs a small
+frontier sweep (:data:`DEMO_SETTINGS`: ATWU, uniform, oracle, static_p and WGA β = 5 at three
+strengths; the other methods at their defaults; ATWU and GradDiff with three seeds, so mean ± std
+shows) through the run executor, writes the frontier analysis beside the runs, and copies each run
+directory WITHOUT ``model/`` and ``state/`` (the app reads only the small files), plus the
 benchmark's manifest, quality report and retain-model truth ratios (``eval_cache/
 retain_reference_*.json``, what the Trade-offs page's histograms compare against). The bundle is
 built beside ``--out`` and renamed into place at the end, and it must stay under
@@ -14,7 +16,8 @@ built beside ``--out`` and renamed into place at the end, and it must stay under
 Layout::
 
     assets/demo/demo.json                        how and when it was made, the runs
-    assets/demo/<method>-s<seed>/                run directories (the app lists them)
+    assets/demo/frontier.json, frontier_*.csv    the frontier analysis of the runs
+    assets/demo/<variant>[-x<strength>]-s<seed>/ run directories (the app lists them)
     assets/demo/_benchmark/{manifest,quality}.json, eval_cache/retain_reference_<split>.json
 """
 
@@ -32,24 +35,31 @@ import pandas as pd
 
 from atwu.config import RunConfig
 from atwu.io import atomic_directory, atomic_write_json, read_json
+from atwu.params import as_text
 from atwu.runs import layout
-from atwu.runs.read import list_runs, read_evals, read_run
+from atwu.runs.read import list_runs, read_evals
 
-DEMO_RUNS: tuple[tuple[str, int], ...] = (
-    ("atwu", 0),
-    ("atwu", 1),
-    ("atwu", 2),
-    ("wga", 0),
-    ("satimp", 0),
-    ("tnpo", 0),
-    ("aux", 0),
-    ("oracle", 0),
-    ("graddiff", 0),
-    ("graddiff", 1),
-    ("graddiff", 2),
-    ("uniform", 0),
+DEMO_SETTINGS: tuple[tuple[str, tuple[float, ...], int], ...] = (
+    ("atwu", (0.5, 1.0, 2.0), 3),
+    ("uniform", (0.5, 1.0, 2.0), 1),
+    ("oracle", (0.5, 1.0, 2.0), 1),
+    ("static_p", (0.5, 1.0, 2.0), 1),
+    ("wga_b5", (0.5, 1.0, 2.0), 1),
+    ("wga", (1.0,), 1),
+    ("satimp", (1.0,), 1),
+    ("tnpo", (1.0,), 1),
+    ("aux", (1.0,), 1),
+    ("graddiff", (1.0,), 3),
 )
-"""(method, seed) of every demo run."""
+"""(variant, strength multipliers, seeds) of the demo: a small frontier sweep (so the Trade-offs
+and comparison pages show frontiers) plus the other methods at their defaults; ATWU and GradDiff
+with three seeds, so mean ± std shows."""
+
+
+def demo_runs(settings=DEMO_SETTINGS) -> list[tuple[str, float, int]]:
+    """(variant, strength multiplier, seed) of every demo run."""
+    return [(v, m, k) for v, strengths, seeds in settings for m in strengths for k in range(seeds)]
+
 
 BUNDLE_FILES = (
     layout.CONFIG,
@@ -74,8 +84,9 @@ def shipped_demo_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "assets" / "demo"
 
 
-def run_name(method: str, seed: int) -> str:
-    return f"{method}-s{seed}"
+def run_name(variant: str, strength: float, seed: int) -> str:
+    """``atwu-s0`` at the default strength, ``atwu-x2-s0`` at twice it."""
+    return f"{variant}-s{seed}" if strength == 1.0 else f"{variant}-x{as_text(strength)}-s{seed}"
 
 
 def bundle_run(src: Path, dst: Path) -> None:
@@ -137,29 +148,35 @@ def build_demo(
     out: str | Path,
     *,
     authors: int = DEMO_AUTHORS,
-    runs: tuple[tuple[str, int], ...] = DEMO_RUNS,
-    steps: int | None = None,
-    checkpoint_every: int | None = None,
+    settings: tuple[tuple[str, tuple[float, ...], int], ...] = DEMO_SETTINGS,
+    base: RunConfig | None = None,
     benchmark: str | Path | None = None,
     work: str | Path | None = None,
     overwrite: bool = True,
+    executor_kind: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict:
     """Build the demo bundle at ``out``; returns its ``demo.json`` description.
 
     Args:
         authors: size of the embedded benchmark prepared for the demo.
-        runs: (method, seed) pairs to run.
-        steps, checkpoint_every: override the default training settings (tests use small ones).
+        settings: (variant, strength multipliers, seeds) to run (tests use small ones).
+        base: training settings for every run (tests shorten them).
         benchmark: an already prepared benchmark directory to use instead of preparing one.
         work: keep the prepared benchmark and the full runs here (default: a temporary
             directory); a second call with the same ``work`` reuses what is finished.
         overwrite: replace an existing bundle at ``out``.
+        executor_kind: ``ray`` or ``local`` (default: Ray when installed).
     """
     # Imported here, not above: the app imports this module (shipped_demo_dir) and should not
     # load torch for it.
+    from atwu.analysis import frontier_report
+    from atwu.analysis.frontier_data import load_frontier_data
+    from atwu.analysis.frontier_run import Setting, plan_frontier
+    from atwu.analysis.variants import VARIANTS
+    from atwu.executor.base import make_executor
+    from atwu.executor.sweep import run_sweep
     from atwu.prepare.build import PrepareOptions, prepare_embedded
-    from atwu.train.execute import execute_run
 
     say = log or (lambda message: print(f"[demo] {message}", file=sys.stderr, flush=True))
     out = Path(out)
@@ -177,44 +194,44 @@ def build_demo(
                 )
         else:
             bench_dir = Path(benchmark)
+        template = base or RunConfig(method="atwu")
+        template.benchmark = str(bench_dir)
+        by_seeds: dict[int, list] = {}
+        for variant, strengths, seeds in settings:
+            by_seeds.setdefault(seeds, []).extend(Setting(VARIANTS[variant], m) for m in strengths)
         entries = []
         with atomic_directory(out, overwrite=overwrite) as tmp:
-            for method, seed in runs:
-                name = run_name(method, seed)
-                cfg = RunConfig(
-                    method=method, benchmark=str(bench_dir), seed=seed, name=name, save_model=False
-                )
-                if steps is not None:
-                    cfg.train.steps = steps
-                if checkpoint_every is not None:
-                    cfg.train.checkpoint_every = checkpoint_every
-                t0 = time.perf_counter()
-                run_dir = work / "runs" / name
-                done = (run_dir / "status.json").is_file() and read_run(run_dir).state == "done"
-                if done:
-                    say(f"reusing {name}")
-                    code = 0
-                else:
-                    say(f"running {name}")
-                    code = execute_run(cfg, run_dir, overwrite=True)
-                info = read_run(run_dir)
-                if code != 0 or info.state != "done":
-                    raise RuntimeError(
-                        f"demo run {name} ended {info.state}: {info.status.get('message', '')}"
+            for seeds, group in by_seeds.items():
+                sweep = plan_frontier(group, seeds=seeds, out=work / f"seeds{seeds}", base=template)
+                _, outcomes = run_sweep(sweep, make_executor(executor_kind))
+                for run, outcome in zip(sweep.runs, outcomes):
+                    if not outcome.finished:
+                        raise RuntimeError(
+                            f"demo run {run.name} ended {outcome.state}: {outcome.message}"
+                        )
+                    tags = run.spec.config.tags
+                    name = run_name(
+                        tags["variant"], tags["strength_multiplier"], run.spec.config.seed
                     )
-                bundle_run(work / "runs" / name, tmp / name)
-                entries.append(
-                    {
-                        "name": name,
-                        "method": method,
-                        "seed": seed,
-                        "message": info.status.get("message", ""),
-                        "seconds": round(time.perf_counter() - t0, 1),
-                    }
-                )
+                    bundle_run(run.spec.out, tmp / name)
+                    entries.append(
+                        {
+                            "name": name,
+                            "variant": tags["variant"],
+                            "strength": tags["strength_multiplier"],
+                            "seed": run.spec.config.seed,
+                            "seconds": round(outcome.seconds, 1),
+                        }
+                    )
             bundle_benchmark(bench_dir, tmp / BENCHMARK_DIR)
+            data = load_frontier_data(
+                sorted(p for p in tmp.iterdir() if (p / "status.json").is_file())
+            )
+            frontier_report.write(tmp, frontier_report.analyse(data, n_resamples=300))
             description = {
-                "what": "demo runs shipped with the app (small embedded benchmark, defaults)",
+                "what": "demo runs shipped with the app: a small embedded benchmark (40 "
+                "fictitious authors), a small frontier sweep and the other methods at their "
+                "defaults",
                 "command": "python -m atwu demo --out assets/demo",
                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "authors": authors

@@ -20,7 +20,9 @@ st.title("Token scores")
 st.caption(
     "Background = the method's weight for each answer token (darker = forgotten harder); "
     "underline = ground-truth fact span (solid: specific to this author, dashed: shared "
-    "value, dotted: context restated from the question). Hover a token for its details."
+    "value, dotted: context restated from the question). Hover a token for its details. "
+    "The ground truth choice sets what the numbers count as positive: every fact against the "
+    "template, or specific facts against shared ones (the retain-conflict view)."
 )
 
 run = ctx.run
@@ -52,7 +54,7 @@ keep("step", "step")
 
 view = controls(ctx, run, step)
 
-table, err = reads.example_table(run.path, step, split)
+table, err = reads.example_table(run.path, step, split, view.ground_truth)
 if err or table is None or table.empty:
     st.error(
         f"Could not build the example table of {run.name} at step {step}: {err or 'no examples'}"
@@ -61,7 +63,7 @@ if err or table is None or table.empty:
 
 left, right = st.columns([2, 3])
 with left:
-    example = example_picker(table, step)
+    example = example_picker(table, step, view.ground_truth)
 with right:
     example_view(run, step, split, view, example, n_examples=len(table))
 

@@ -1,6 +1,7 @@
-"""Trade-offs: forget quality vs model utility through each run's checkpoints, the Pareto front,
-the best checkpoint by a stated rule, and forget quality explained by its two truth-ratio
-histograms."""
+"""Trade-offs: each variant's frontier at matched forgetting (METHOD.md §4.6) with the validity
+gate and ATWU against the comparator; then single runs: forget quality vs model utility through
+their checkpoints, the best checkpoint by a stated rule, and forget quality explained by its two
+truth-ratio histograms."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from atwu.analysis.tradeoff import (
 from atwu.app.tradeoff_view import (
     best_text,
     evaluated_runs,
+    meets_rule,
+    no_best_text,
     sweep_ids,
     sweep_runs,
 )
@@ -24,11 +27,15 @@ from atwu.app.tradeoff_view import default_runs as default_runs_of
 from atwu.viz.tradeoff_figures import tradeoff_figure
 from pages import common
 from pages.parts import reads
+from pages.parts.frontier_section import frontier_section
 from pages.parts.tradeoff_explained import truth_ratio_section
 from pages.parts.url_state import keep, seed
 
 ctx = common.context()
 st.title("Trade-offs")
+frontier_section(ctx)
+
+st.header("Single runs: forget quality against model utility")
 st.caption(
     "Forget quality (log scale) is the p-value of a KS test between the unlearned model's "
     "truth ratios on the forget questions and those of a model never trained on them: "
@@ -109,13 +116,18 @@ with c1:
     )
 best = best_checkpoint(points, min_forget_quality=min_fq)
 rule = BEST_RULE.format(min_fq=min_fq)
+met = meets_rule(best, min_fq)
 with c2:
-    if not best.empty:
+    if met:
         st.markdown(best_text(best))
-        st.caption(f"Rule: {rule}.")
+    elif not best.empty:
+        st.warning(no_best_text(best, min_fq))
+    st.caption(f"Rule: {rule}.")
 
 show_front = st.toggle("Show the Pareto front", value=True, key="show_front")
 fig = tradeoff_figure(points, best=best, show_front=show_front)
+if not met:  # the star marks the rule's fallback, not a checkpoint that meets it
+    fig.update_traces(name="highest forget quality", selector=dict(name="best checkpoint"))
 if len(chosen) > 3:  # many runs: a legend column on the right instead of rows over the title
     fig.update_layout(legend=dict(orientation="v", x=1.02, y=1, xanchor="left", yanchor="top"))
 st.plotly_chart(fig, key="tradeoff")

@@ -13,6 +13,7 @@ from atwu.app.benchmarks import retain_reference_path
 from atwu.app.comparison_view import comparison_table
 from atwu.app.run_list import forget_split_of
 from atwu.app.token_view import recorded_steps
+from atwu.config import RunConfig, TrainSettings
 from atwu.runs.read import list_runs, read_eval_examples, read_evals, read_examples, read_weights
 
 SHIPPED = demo.shipped_demo_dir()
@@ -24,7 +25,10 @@ def test_shipped_bundle_loads():
     runs = list_runs(SHIPPED)
     described = json.loads((SHIPPED / "demo.json").read_text())
     assert sorted(r.name for r in runs) == sorted(e["name"] for e in described["runs"])
-    assert {(r.method, r.config["seed"]) for r in runs} == set(demo.DEMO_RUNS)
+    assert {
+        (r.config["tags"]["variant"], r.config["tags"]["strength_multiplier"], r.config["seed"])
+        for r in runs
+    } == set(demo.demo_runs())
     for run in runs:
         assert not run.problems and run.state == "done", run.name
         weights = read_weights(run.path)
@@ -106,13 +110,14 @@ def test_build_demo_makes_a_usable_bundle(small_benchmark, tmp_path):
     out = tmp_path / "demo"
     description = demo.build_demo(
         out,
-        runs=(("atwu", 0), ("wga", 0)),
-        steps=4,
-        checkpoint_every=2,
+        settings=(("atwu", (1.0, 2.0), 1), ("wga", (1.0,), 1)),
+        base=RunConfig(method="atwu", train=TrainSettings(epochs=1)),
         benchmark=small_benchmark,
+        executor_kind="local",
         log=lambda message: None,
     )
-    assert [e["name"] for e in description["runs"]] == ["atwu-s0", "wga-s0"]
+    assert [e["name"] for e in description["runs"]] == ["atwu-s0", "atwu-x2-s0", "wga-s0"]
+    assert (out / "frontier.json").is_file() and (out / "frontier_points.csv").is_file()
     assert demo.check_bundle(out) == []
     assert (out / demo.BENCHMARK_DIR / "manifest.json").is_file()
     assert not any(out.glob("*/model")) and not any(out.glob("*/state"))

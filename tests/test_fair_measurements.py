@@ -24,11 +24,10 @@ from atwu.train.loop import Trainer
 def test_retain_heldout_never_reaches_a_retain_batch(small_benchmark, tmp_path, monkeypatch):
     bench = Benchmark.load(small_benchmark)
     tok = load_tokenizer(bench.target_model)
+
     def encode(split):
-        return {
-            tuple(encode_pair(tok, p.question, p.answer).input_ids)
-            for p in bench.pairs(split)
-        }
+        return {tuple(encode_pair(tok, p.question, p.answer).input_ids) for p in bench.pairs(split)}
+
     heldout, train = encode(bench.retain_heldout_for("forget10")), encode("retain90_train")
     assert heldout and not heldout & train
     drawn: list[tuple] = []

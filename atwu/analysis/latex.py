@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from atwu.analysis.compare import COMPARE_METRICS
+from atwu.numbers import mean_std_text
 
 
 def to_latex_table(
@@ -34,9 +35,7 @@ def to_latex_table(
     def cell(mean: float, std: float) -> str:
         if pd.isna(mean):
             return "--"
-        if pd.isna(std):
-            return f"{mean:.{precision}f}"
-        return f"{mean:.{precision}f} $\\pm$ {std:.{precision}f}"
+        return mean_std_text(mean, std, precision, pm="$\\pm$")
 
     table = pd.DataFrame({"method": df["method"], "config": df["config"], "n": df["n"]})
     for metric in metrics:

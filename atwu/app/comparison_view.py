@@ -12,7 +12,7 @@ import pandas as pd
 
 from atwu.analysis.compare import compare_runs
 from atwu.analysis.latex import to_latex_table
-from atwu.app.labels import HEADLINE_METRICS, mean_std_text, metric_label
+from atwu.app.labels import FACT_COLUMNS, HEADLINE_METRICS, mean_std_text, metric_label
 from atwu.io import read_jsonl
 from atwu.methods.registry import all_methods
 from atwu.params import defaults_of
@@ -123,13 +123,22 @@ def group_labels(table: pd.DataFrame) -> pd.DataFrame:
 
 FINAL_METRICS = (
     *HEADLINE_METRICS,
+    *FACT_COLUMNS,
     "forget_efficacy",
     "retain_preservation",
     "forget_prob",
     "forget_rouge",
     "ks_statistic",
+    "ks_low",
+    "ks_high",
 )
-"""The Final metrics table's columns, where the runs have them."""
+"""Every column of the tables at default settings, where the runs have them."""
+
+FACT_TABLE = FACT_COLUMNS
+"""The fact-level table's columns (METHOD.md §4.5)."""
+
+FINAL_TABLE = tuple(m for m in FINAL_METRICS if m not in FACT_COLUMNS)
+"""The Final metrics table's columns: the headline and TOFU metrics."""
 
 
 def present_metrics(table: pd.DataFrame, metrics: tuple[str, ...] | list[str]) -> list[str]:
@@ -145,6 +154,17 @@ def latex_export(table: pd.DataFrame, metrics: list[str]) -> tuple[str | None, s
         return None, f"LaTeX export failed: {exc}"
 
 
+def strength_multiplier(run: RunInfo) -> float:
+    """The run's strength as a multiple of its variant's default (1 for untagged runs)."""
+    try:
+        return float((run.config.get("tags") or {}).get("strength_multiplier", 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+
+
 def default_selection(runs: list[RunInfo]) -> list[str]:
-    """The runs compared when the URL names none: the finished ones, else all."""
-    return [r.name for r in runs if r.state == "done"] or [r.name for r in runs]
+    """The runs compared when the URL names none: the finished ones (else all), and of those
+    only the ones at their variant's default strength when a strength sweep is among them."""
+    pool = [r for r in runs if r.state == "done"] or runs
+    at_default = [r.name for r in pool if strength_multiplier(r) == 1.0]
+    return at_default or [r.name for r in pool]

@@ -1,8 +1,17 @@
-"""How pages name metrics and format "mean ± std": one place for both."""
+"""How pages name metrics (their "mean ± std" text comes from :mod:`atwu.numbers`)."""
 
 from __future__ import annotations
 
-import math
+from atwu.numbers import mean_std_text
+
+__all__ = [
+    "ALIGNMENT_COLUMNS",
+    "FACT_COLUMNS",
+    "HEADLINE_METRICS",
+    "METRIC_LABELS",
+    "mean_std_text",
+    "metric_label",
+]
 
 METRIC_LABELS: dict[str, str] = {
     "forget_quality": "forget quality",
@@ -25,11 +34,37 @@ METRIC_LABELS: dict[str, str] = {
     "auprc_specific": "AUPRC (specific facts)",
     "precision_at_k": "precision at k",
     "weight_mass": "weight mass on facts",
+    "auroc_retain_conflict": "AUROC (retain conflict: specific vs shared)",
+    "ks_low": "KS statistic, 2.5%",
+    "ks_high": "KS statistic, 97.5%",
+    "ffe": "fact forget efficacy (FFE)",
+    "ffe_paraphrase": "FFE on paraphrases",
+    "fact_recall": "fact recall",
+    "fact_recall_forgetting": "fact recall forgetting",
+    "generation_leakage": "generation leakage",
+    "template_damage": "template damage",
+    "neighbour_damage": "neighbour damage",
+    "heldout_damage": "held-out retain damage",
+    "general_damage": "general damage",
+    "pressure_share": "pressure share on facts",
 }
 """Metric key → how a page names it."""
 
 
 HEADLINE_METRICS = ("forget_quality", "model_utility", "uq", "auroc", "auprc", "auroc_specific")
+
+FACT_COLUMNS = (
+    "ffe",
+    "ffe_paraphrase",
+    "fact_recall",
+    "generation_leakage",
+    "template_damage",
+    "neighbour_damage",
+    "heldout_damage",
+    "general_damage",
+    "pressure_share",
+)
+"""The fact-level measurements (METHOD.md §4.5) the comparison shows beside the headline."""
 
 
 ALIGNMENT_COLUMNS = (
@@ -39,18 +74,23 @@ ALIGNMENT_COLUMNS = (
     "auprc_specific",
     "precision_at_k",
     "weight_mass",
+    "auroc_retain_conflict",
 )
+
+
+SHORT_LABELS: dict[str, str] = {
+    "auroc_specific": "AUROC (specific)",
+    "auprc_specific": "AUPRC (specific)",
+    "auroc_retain_conflict": "retain-conflict AUROC",
+    "ffe": "FFE",
+    "ffe_paraphrase": "FFE (paraphrases)",
+}
+"""Metric key → a name short enough for a narrow chart's title and axis."""
 
 
 def metric_label(key: str) -> str:
     return METRIC_LABELS.get(key, key.replace("_", " "))
 
 
-def mean_std_text(mean: float, std: float, digits: int = 3) -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "–"
-    if std is None or (isinstance(std, float) and math.isnan(std)):
-        return f"{mean:.{digits}g}" if abs(mean) < 1e-3 and mean != 0 else f"{mean:.{digits}f}"
-    if abs(mean) < 1e-3 and mean != 0:
-        return f"{mean:.{digits}g} ± {std:.2g}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+def short_label(key: str) -> str:
+    return SHORT_LABELS.get(key, metric_label(key))

@@ -1,6 +1,6 @@
 """The Token scores page's compare mode and the numbers beside the example: which runs can be
-stacked under the picked one, the default rows, the precision/recall/F1 table of the stacked
-rows, the example's header and its exports."""
+stacked under the picked one, the default rows, the ground truth the numbers count against, the
+precision/recall/F1 table of the stacked rows, the example's header and its exports."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 
 from atwu.app.run_list import forget_split_of
 from atwu.app.token_view import threshold_stats, weight_bounds
+from atwu.evaluate.alignment_metrics import retain_conflict_labels
 from atwu.runs.layout import WEIGHTS
 from atwu.runs.read import RunInfo
 from atwu.viz.colour_scale import scale_range
@@ -24,6 +25,63 @@ MAX_DEFAULT_ROWS = 4
 
 Row = tuple[str, pd.DataFrame]
 """(row label, the example's token rows): one stacked row of the compare view."""
+
+
+GROUND_TRUTHS: dict[str, str] = {
+    "facts": "facts vs template",
+    "conflict": "specific vs shared facts",
+}
+"""The ground truths the threshold's precision/recall/F1 and the per-example AUROC count against
+(METHOD.md §4.3): every fact token against the template (context left out), or, within fact
+tokens only, the facts specific to the author against the values a retain author shares (the
+retain-conflict view; every other token left out)."""
+
+_CONFLICT_COLUMNS = {
+    "fact tokens": "specific tokens",
+    "mean weight (facts)": "mean weight (specific)",
+    "mean weight (other)": "mean weight (shared)",
+}
+
+
+def relabelled(tokens: pd.DataFrame, ground_truth: str) -> pd.DataFrame:
+    """``tokens`` with ``label`` under ``ground_truth`` (a key of :data:`GROUND_TRUTHS`):
+    unchanged for ``facts`` (1 fact, 0 template, −1 context); for ``conflict`` 1 = a
+    ``specific`` fact token, 0 = a ``shared`` one, −1 = every other token."""
+    if ground_truth not in GROUND_TRUTHS:
+        raise ValueError(
+            f"unknown ground truth {ground_truth!r}; choose from {list(GROUND_TRUTHS)}"
+        )
+    if ground_truth == "facts" or tokens is None or "label" not in tokens.columns:
+        return tokens
+    labels = pd.to_numeric(tokens["label"], errors="coerce").fillna(-1).astype(int).to_numpy()
+    kinds = (
+        [k if isinstance(k, str) and k else None for k in tokens["span_kind"]]
+        if "span_kind" in tokens.columns
+        else [None] * len(tokens)
+    )
+    return tokens.assign(label=retain_conflict_labels(labels, kinds))
+
+
+def example_table_columns(ground_truth: str) -> dict[str, str]:
+    """How the example table's columns are renamed under ``ground_truth`` (what "facts" and
+    "other" mean there)."""
+    return dict(_CONFLICT_COLUMNS) if ground_truth == "conflict" else {}
+
+
+def ground_truth_caption(ground_truth: str) -> str:
+    """What the numbers beside the example count as positive and negative."""
+    if ground_truth == "conflict":
+        return (
+            "Retain conflict: precision, recall, F1 and AUROC count the facts specific to "
+            "this author as positive and the values a retain author shares as negative; "
+            "template and context tokens are left out. Weights that only follow the model's "
+            "confidence sit near AUROC 0.5 here. An answer holding facts of one kind only has "
+            "no per-example AUROC; F1 over all examples pools them."
+        )
+    return (
+        "Precision, recall, F1 and AUROC count fact tokens as positive and the answer's "
+        "template as negative; context restated from the question is left out."
+    )
 
 
 def comparable_runs(runs: list[RunInfo], run: RunInfo) -> list[RunInfo]:
@@ -102,17 +160,22 @@ def example_header_html(example_id: str, question: str, answer: str) -> str:
     )
 
 
+ALIGNMENT_CURVES = ("auroc", "auprc", "auroc_retain_conflict")
+"""The alignment metrics drawn over training (the last where eval.jsonl has it)."""
+
+
 def alignment_curves(
     evals: list[tuple[str, pd.DataFrame | None, str | None]],
 ) -> tuple[pd.DataFrame, list[str]]:
-    """AUROC/AUPRC over steps of the runs ``(label, eval frame, read error)`` in one frame
+    """AUROC/AUPRC (and the retain-conflict AUROC) over steps of the runs ``(label, eval frame, read error)`` in one frame
     (``run`` = label), and a warning for each unreadable eval.jsonl."""
     curves, warnings = [], []
     for label, frame, err in evals:
         if err:
             warnings.append(f"{label}: eval.jsonl is unreadable ({err}).")
         elif frame is not None and not frame.empty and "auroc" in frame.columns:
-            curves.append(frame[["step", "auroc", "auprc"]].assign(run=label))
+            cols = [c for c in ("step", *ALIGNMENT_CURVES) if c in frame.columns]
+            curves.append(frame[cols].assign(run=label))
     joined = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
     return joined, warnings
 

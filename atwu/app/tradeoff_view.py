@@ -51,6 +51,22 @@ def best_text(best: pd.DataFrame) -> str:
     )
 
 
+def meets_rule(best: pd.DataFrame, min_forget_quality: float) -> bool:
+    """Whether the chosen checkpoint meets the rule (forget quality reaches the bar), rather
+    than being the rule's fallback (the highest forget quality when none reaches it)."""
+    return not best.empty and float(best.iloc[0]["forget_quality"]) >= min_forget_quality
+
+
+def no_best_text(best: pd.DataFrame, min_forget_quality: float) -> str:
+    """What the page says when no checkpoint meets the rule: none is named as the best."""
+    b = best.iloc[0]
+    return (
+        f"No checkpoint of these runs reaches forget quality ≥ {min_forget_quality:g}, so none "
+        f"meets the rule. The highest forget quality, {b['forget_quality']:.3g} (`{b['run']}` "
+        f"at step {int(b['step'])}, model utility {b['model_utility']:.3f}), is marked instead."
+    )
+
+
 def best_run(best: pd.DataFrame, chosen: list[str]) -> str:
     """The run whose truth ratios are shown first: the best checkpoint's, else the first."""
     return (
@@ -73,12 +89,34 @@ def recorded_forget_quality(evals: pd.DataFrame | None, step: int) -> float:
     return float(values.iloc[0]) if len(values) else math.nan
 
 
-def ks_caption(comparison: dict[str, Any], recorded: float) -> str:
-    """The KS test behind forget quality, with the value eval.jsonl recorded beside it."""
+def recorded_ks_interval(evals: pd.DataFrame | None, step: int) -> tuple[float, float]:
+    """The 95% bootstrap interval of the KS statistic eval.jsonl records at ``step``
+    (``ks_low``, ``ks_high``; NaN when it records none)."""
+    out = []
+    for key in ("ks_low", "ks_high"):
+        if evals is None or evals.empty or key not in evals.columns:
+            out.append(math.nan)
+            continue
+        values = pd.to_numeric(evals.loc[evals["step"] == step, key], errors="coerce")
+        out.append(float(values.iloc[0]) if len(values) else math.nan)
+    return out[0], out[1]
+
+
+def ks_caption(
+    comparison: dict[str, Any],
+    recorded: float,
+    interval: tuple[float, float] = (math.nan, math.nan),
+) -> str:
+    """The KS test behind forget quality, with what eval.jsonl recorded beside it: the forget
+    quality and the KS statistic's 95% bootstrap interval (both samples resampled)."""
     text = (
         f"{comparison['n_unlearned']} unlearned vs {comparison['n_retain']} retain-model "
-        f"questions: KS statistic {comparison['ks']:.3f}, p-value {comparison['p_value']:.3g}"
+        f"questions: KS statistic {comparison['ks']:.3f}"
     )
+    low, high = interval
+    if not (math.isnan(low) or math.isnan(high)):
+        text += f" (95% bootstrap interval {low:.3f}–{high:.3f})"
+    text += f", p-value {comparison['p_value']:.3g}"
     if recorded is None or math.isnan(recorded):
         return text + "."
     return text + f" (eval.jsonl records forget quality {recorded:.3g} at this step)."

@@ -8,6 +8,7 @@
     python -m atwu compare RUN... --csv out.csv --latex out.tex
     python -m atwu score RUN --text "..."       # the run's learned scorer on any text
     python -m atwu list                         # runs and their states
+    python -m atwu frontier --seeds 3 --out reports/frontier   # methods at matched forgetting
     python -m atwu demo --out assets/demo       # the demo runs the app ships
 
 Bad input ends with one clear line on stderr and exit code 2. Each command lives in one module of
@@ -22,6 +23,7 @@ import importlib
 from collections.abc import Callable
 
 from atwu.cli.common import fail
+from atwu.cli.executor_args import add_executor_args
 from atwu.cli.run_args import add_run_args
 from atwu.errors import InputError
 
@@ -85,27 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the sweep directory: its runs and sweep.json (default $ATWU_HOME/runs/sweep-...)",
     )
-    p.add_argument(
-        "--executor",
-        choices=("ray", "local"),
-        default=None,
-        help="ray: parallel Ray tasks (the default when ray is installed); local: one after "
-        "another in this process",
-    )
-    p.add_argument(
-        "--max-concurrent",
-        type=int,
-        default=None,
-        metavar="N",
-        help="runs at once (default: the CPUs, or GPUs, Ray has)",
-    )
-    p.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="HOST:PORT",
-        help="join the Ray cluster of `ray start --head` (default: $RAY_ADDRESS, else Ray "
-        "started in this process); its nodes must share $ATWU_HOME or --out",
-    )
+    add_executor_args(p)
     p.set_defaults(func=_command("run_cmd", "cmd_sweep"))
 
     p = sub.add_parser("eval", help="(re-)evaluate a run")
@@ -146,12 +128,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="assets/demo")
     p.add_argument("--authors", type=int, default=40)
     p.add_argument("--work", default=None, help="keep the benchmark and full runs here (resumable)")
+    add_executor_args(p)
     p.set_defaults(func=_command("reports_cmd", "cmd_demo"))
 
-    p = sub.add_parser("reproduce", help="the report that checks the abstract's claims")
-    p.add_argument("--quick", action="store_true")
+    p = sub.add_parser(
+        "frontier",
+        help="trade-off frontiers at matched forgetting: variants × strengths × seeds, then the "
+        "analysis of METHOD.md §4.6 (the same command again resumes)",
+    )
+    add_run_args(p, for_variants=True)
+    p.add_argument(
+        "--variants",
+        default="atwu,uniform,oracle,static_p,threshold,wga_b5,satimp,tnpo,npo",
+        help="comma-separated variants, or 'all' (see atwu/analysis/variants.py)",
+    )
+    p.add_argument(
+        "--strengths",
+        default="0.25,0.5,1,2,4",
+        help="multiples of each variant's default strength (γ/α; GA: lr; RMU: c)",
+    )
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--out", required=True, help="directory for the runs and the analysis")
+    p.add_argument(
+        "--analyse-only",
+        action="store_true",
+        help="only (re)write the analysis from the runs already under OUT/runs",
+    )
+    add_executor_args(p)
+    p.set_defaults(func=_command("frontier_cmd", "cmd_frontier"))
+
+    p = sub.add_parser(
+        "reproduce",
+        help="the report that checks the abstract's claims at matched forgetting (resumable: "
+        "the same command again continues where it stopped)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="forget10, 9 variants × 3 strengths (about 15 min on 2 CPU cores with 2 seeds)",
+    )
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--out", required=True)
+    add_executor_args(p)
     p.set_defaults(func=_command("reports_cmd", "cmd_reproduce"))
     return parser
 

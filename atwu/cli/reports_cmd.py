@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from atwu.analysis.reproduce import reproduce
+from atwu.cli.executor_args import executor_from_args
 from atwu.demo import build_demo
+from atwu.errors import InputError
 
 
 def cmd_demo(args) -> int:
-    build_demo(Path(args.out), authors=args.authors, work=args.work)
+    build_demo(Path(args.out), authors=args.authors, work=args.work, executor_kind=args.executor)
     return 0
 
 
 def cmd_reproduce(args) -> int:
-    reproduce(Path(args.out), quick=args.quick, seeds=args.seeds)
+    if args.seeds < 1:
+        raise InputError(f"--seeds must be a positive integer, got {args.seeds}")
+    reproduce(Path(args.out), quick=args.quick, seeds=args.seeds, executor=executor_from_args(args))
     return 0

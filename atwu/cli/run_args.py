@@ -13,8 +13,11 @@ from atwu.config import EMBEDDED, RunConfig
 from atwu.paths import runs_dir, safe_name
 
 
-def add_run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", help="unlearning method (see `python -m atwu methods`)")
+def add_run_args(p: argparse.ArgumentParser, *, for_variants: bool = False) -> None:
+    """The options of a run. ``for_variants``: the command names variants (a method with its
+    parameters each), so --method and --set are not offered."""
+    if not for_variants:
+        p.add_argument("--method", help="unlearning method (see `python -m atwu methods`)")
     p.add_argument(
         "--benchmark",
         default=None,
@@ -45,14 +48,21 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
         "--checkpoint-every",
         type=int,
         default=None,
-        help="steps between checkpoints (default: 6 checkpoints per run)",
+        help="steps between checkpoints (default: --checkpoints per run)",
+    )
+    p.add_argument(
+        "--checkpoints",
+        type=int,
+        default=None,
+        help="checkpoints per run when --checkpoint-every is not given (default 6; frontiers 12)",
     )
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1 ...")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="method hyperparameter"
-    )
+    if not for_variants:
+        p.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE", help="method hyperparameter"
+        )
     p.add_argument(
         "--quick", action="store_true", help="fully evaluate only step 0 and the final checkpoint"
     )
@@ -128,9 +138,10 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args, base=None):
-    cfg = base or RunConfig(method=args.method or "")
-    if args.method:
-        cfg.method = args.method
+    method = getattr(args, "method", None)
+    cfg = base or RunConfig(method=method or "")
+    if method:
+        cfg.method = method
     if not cfg.method:
         raise ValueError("--method is required (see `python -m atwu methods`)")
     if args.benchmark:
@@ -147,9 +158,11 @@ def config_from_args(args, base=None):
         cfg.train.steps, cfg.train.epochs = None, args.epochs
     if args.checkpoint_every is not None:
         cfg.train.checkpoint_every = args.checkpoint_every
+    if getattr(args, "checkpoints", None) is not None:
+        cfg.train.checkpoints = args.checkpoints
     if args.lr is not None:
         cfg.train.lr = args.lr
-    cfg.params = {**cfg.params, **parse_sets(args.set)}
+    cfg.params = {**cfg.params, **parse_sets(getattr(args, "set", []))}
     if args.quick:
         cfg.quick = True
     if args.no_eval:

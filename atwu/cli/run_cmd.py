@@ -1,21 +1,20 @@
-"""``python -m atwu run`` and ``sweep``: one run, or a grid of runs with one sweep id."""
+"""``python -m atwu run`` and ``sweep``: one run, or a grid of runs carried out by the run executor
+(one after another here, or as Ray tasks on this machine or a cluster)."""
 
 from __future__ import annotations
 
-import itertools
-import sys
-import uuid
 from pathlib import Path
 
-from atwu.cli.common import fail
+from atwu.cli.executor_args import executor_from_args
 from atwu.cli.run_args import config_from_args, default_out
 from atwu.config import RunConfig
+from atwu.executor.check import check_specs
+from atwu.executor.sweep import check_sweep_dir, parse_grid, plan_sweep, run_sweep
 from atwu.io import read_json
-from atwu.paths import runs_dir, safe_name
-from atwu.train.execute import execute_run
 
 
 def cmd_run(args) -> int:
+    from atwu.train.execute import execute_run  # torch: not before a sweep's checks
 
     base = None
     if args.config:
@@ -28,26 +27,26 @@ def cmd_run(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-
-    grids = []
-    for g in args.grid:
-        if "=" not in g:
-            return fail(f"--grid expects key=v1,v2,..., got {g!r}")
-        key, values = g.split("=", 1)
-        grids.append([(key.strip(), v.strip()) for v in values.split(",") if v.strip()])
-    sweep_id = args.sweep_id or uuid.uuid4().hex[:8]
-    code = 0
-    base_seed = args.seed or 0
-    for combo in itertools.product(*grids) if grids else [()]:
-        for k in range(args.seeds):
-            cfg = config_from_args(args)
-            cfg.seed = base_seed + k
-            cfg.params = {**cfg.params, **dict(combo)}
-            cfg.sweep_id = sweep_id
-            cfg.tags = {"grid": dict(combo)}
-            label = "-".join(f"{key}{v}" for key, v in combo) or "default"
-            root = Path(args.out) if args.out else runs_dir()
-            out = root / safe_name(f"sweep-{sweep_id}-{cfg.method}-{label}-s{cfg.seed}")
-            print(f"[sweep {sweep_id}] {out.name}", file=sys.stderr)
-            code = max(code, execute_run(cfg, out, overwrite=args.overwrite))
-    return code
+    """Plan and check every run, then carry them out through the executor; ``sweep.json`` follows
+    their states. Running the same command again skips finished runs and resumes the others."""
+    # first, so that an unreachable --ray-address is reported within seconds
+    executor = executor_from_args(args)
+    plan = plan_sweep(
+        config_from_args(args),
+        parse_grid(args.grid),
+        seeds=args.seeds,
+        first_seed=args.seed or 0,
+        name=args.sweep_id,
+        out=args.out,
+        fresh=args.overwrite,
+    )
+    check_specs(plan.specs)  # bad input ends here, before anything is written
+    check_sweep_dir(plan)
+    record, outcomes = run_sweep(plan, executor)
+    counts = record.counts()
+    skipped = sum(o.state == "skipped" for o in outcomes)
+    print(
+        f"sweep {plan.sweep_id}: {counts['done']} of {counts['total']} done "
+        f"({skipped} finished earlier), {counts['failed']} failed: {plan.root}"
+    )
+    return 0 if counts["done"] == counts["total"] else 1

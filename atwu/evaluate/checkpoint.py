@@ -49,6 +49,7 @@ from atwu.evaluate.reference import (
     step0_eval,
     uq_vs_step0,
 )
+from atwu.evaluate.rwku_probes import rwku_scores
 from atwu.evaluate.teacher_forced import ScoringPlan, plan_scoring
 from atwu.evaluate.tofu_metrics import ks_interval
 from atwu.io import (
@@ -109,7 +110,10 @@ ALIGNMENT_METRICS = (
 )
 """Metrics of the token weights against the ground-truth spans."""
 
-STABLE_KEYS = ("step", *MODEL_METRICS, *ALIGNMENT_METRICS, "notes", "seconds")
+LOOP_METRICS = ("pressure_share",)
+"""Measured by the training loop itself and handed to :meth:`CheckpointEvaluator.evaluate`."""
+
+STABLE_KEYS = ("step", *MODEL_METRICS, *ALIGNMENT_METRICS, *LOOP_METRICS, "notes", "seconds")
 """Keys every ``eval.jsonl`` record has; readers (the app, :func:`compare_runs`) rely on them."""
 
 QUICK_NOTE = "not generated at this checkpoint (--quick: generation only at step 0 and the end)"
@@ -284,6 +288,8 @@ class CheckpointEvaluator:
                     generate=generate,
                 )
             record.update(self._model_metrics(model_eval, notes, generated=step == 0 or generate))
+            if model is not None and (step == 0 or generate):
+                record.update(self._probe_scores(model))
         else:
             reason = skipped_note or NO_MODEL_NOTE
             for key in MODEL_METRICS:
@@ -292,6 +298,9 @@ class CheckpointEvaluator:
 
         alignment_rows = self._alignment(weights_df, record, notes)
         rows = self._example_rows(step, model_eval, alignment_rows)
+        for key in LOOP_METRICS:  # filled in by evaluate(extra=...) during training
+            record[key] = None
+            notes[key] = "measured by the training loop; not recorded for this checkpoint"
 
         record = clean_for_json(record)  # NaN -> None, numpy scalars -> Python numbers
         for key, value in record.items():
@@ -343,6 +352,14 @@ class CheckpointEvaluator:
             for key in GENERATED_METRICS:
                 notes[key] = QUICK_NOTE
         return out
+
+    def _probe_scores(self, model: torch.nn.Module) -> dict[str, Any]:
+        """On an RWKU benchmark, its forget and neighbour probe scores (ROUGE-L recall of greedy
+        answers per probe level, :mod:`atwu.evaluate.rwku_probes`) as ``rwku_<level>`` keys."""
+        if self.benchmark.manifest.get("kind") != "rwku":
+            return {}
+        scores = rwku_scores(model, self.tokenizer, self.benchmark, batch_size=self.batch_size)
+        return {f"rwku_{k}": v for k, v in scores.items() if k != "n"}
 
     def _forget_pairs(self) -> dict[str, QAPair]:
         return {p.id: p for p in self.benchmark.pairs(self.forget_split)}
@@ -431,6 +448,8 @@ class CheckpointEvaluator:
         record, rows = self.compute(model, step, weights_df, full=full)
         if extra:
             extra = dict(extra)
+            for key in extra:
+                record["notes"].pop(key, None)
             record["notes"].update(extra.pop("notes", {}))
             record.update(clean_for_json(extra))
         self.run_dir.mkdir(parents=True, exist_ok=True)

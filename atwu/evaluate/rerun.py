@@ -13,6 +13,7 @@ import torch
 from atwu.benchmark import Benchmark
 from atwu.evaluate.checkpoint import (
     ALIGNMENT_METRICS,
+    LOOP_METRICS,
     NOT_KEPT_NOTE,
     CheckpointEvaluator,
     write_examples,
@@ -69,6 +70,12 @@ def evaluate_run(
         )
         if model is None and step != 0 and step in old:
             record, rows = _carry_over(record, rows, old[step], old_rows)
+        for key in LOOP_METRICS:  # only the training loop measures these: keep what it wrote
+            if step in old and key in old[step]:
+                record[key] = old[step][key]
+                record["notes"].pop(key, None)
+                if old[step][key] is None and key in (old[step].get("notes") or {}):
+                    record["notes"][key] = old[step]["notes"][key]
         records.append(record)
         frames.append(rows)
     write_jsonl(old_path, records)

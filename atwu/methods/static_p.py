@@ -34,7 +34,8 @@ class StaticP(TokenWeightedMethod):
     summary = "static heuristic: w_t = 1 − p_t of the starting model, in ATWU's saturated loss"
     Params = StaticPParams
     saturated = True
-    role = "ablation"
+    # a free heuristic from the literature's toolbox, not a part of ATWU taken away: a rival
+    role = "baseline"
     needs_reference = True
 
     def rule(self, model, forget, fw):

@@ -36,7 +36,8 @@ class Threshold(TokenWeightedMethod):
     summary = "static heuristic: w_t = σ(k·(τ − p_t)) with ATWU's τ, in ATWU's saturated loss"
     Params = ThresholdParams
     saturated = True
-    role = "ablation"
+    # a free heuristic from the literature's toolbox, not a part of ATWU taken away: a rival
+    role = "baseline"
 
     def rule(self, model, forget, fw):
         p = fw.logp.detach().exp()

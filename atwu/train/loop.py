@@ -480,6 +480,7 @@ class Trainer:
             "benchmark": str(plan.bench.root),
             "split": plan.split,
             "retain_split": plan.retain_split,
+            "retain_heldout": plan.bench.retain_heldout_for(plan.split),
             "model": plan.model_path,
             "aux_model": plan.aux_path,
             "device": str(run.device),

@@ -135,14 +135,16 @@ def plan_run(config: RunConfig) -> RunPlan:
         model_path,
         aux_path,
         total,
-        checkpoint_spacing(config.train.checkpoint_every, total),
+        checkpoint_spacing(config.train.checkpoint_every, total, config.train.checkpoints),
     )
 
 
-def checkpoint_spacing(every: int | None, total: int) -> int:
-    """Steps between checkpoints: ``every``, or :data:`CHECKPOINTS_PER_RUN` per run when None."""
+def checkpoint_spacing(every: int | None, total: int, per_run: int = CHECKPOINTS_PER_RUN) -> int:
+    """Steps between checkpoints: ``every``, or ``per_run`` checkpoints per run when None."""
     if every is None:
-        return max(1, math.ceil(total / CHECKPOINTS_PER_RUN))
+        if per_run < 1:
+            raise RunError("checkpoints must be a positive integer")
+        return max(1, math.ceil(total / per_run))
     if every < 1:
         raise RunError("--checkpoint-every must be a positive integer")
     return every

@@ -67,7 +67,19 @@ SPAN_STYLES: dict[str, tuple[str, str]] = {
 #: and dark weights alike.
 THRESHOLD_SHADOW: str = "inset 0 0 0 2px #000000, inset 0 0 0 3px #ffffff"
 
-_LABEL_NAMES: dict[int, str] = {1: "fact", 0: "other", -1: "left out"}
+#: how tooltips name a token's label under each ground truth: every fact against the template,
+#: or (the retain-conflict view, METHOD.md §4.3) specific facts against shared ones
+LABEL_NAMES: dict[str, dict[int, str]] = {
+    "facts": {1: "fact", 0: "other", -1: "left out"},
+    "conflict": {1: "specific fact", 0: "shared fact", -1: "left out"},
+}
+_LABEL_NAMES = LABEL_NAMES["facts"]
+
+#: the legend's sentence on what counts as positive and negative under each ground truth
+GROUND_TRUTH_KEYS: dict[str, str] = {
+    "facts": "counted: fact tokens 1, template 0, context left out",
+    "conflict": "counted: specific facts 1, shared facts 0, template and context left out",
+}
 
 # Shared by every token span; pre-wrap keeps the answer's spaces and newlines as they read.
 _TOKEN_BASE_STYLE = (
@@ -134,12 +146,18 @@ def _prepare(tokens: pd.DataFrame) -> pd.DataFrame:
     return tokens.sort_values("position", kind="stable")
 
 
-def _tooltip(token: str, row: pd.Series, weight: float, kind: str | None) -> str:
+def _tooltip(
+    token: str,
+    row: pd.Series,
+    weight: float,
+    kind: str | None,
+    names: dict[int, str] = _LABEL_NAMES,
+) -> str:
     label = row.get("label")
     if label is None or pd.isna(label):
         label_text = "n/a"
     else:
-        label_text = f"{int(label)} ({_LABEL_NAMES.get(int(label), '?')})"
+        label_text = f"{int(label)} ({names.get(int(label), '?')})"
     lines = [
         f"token: {token!r}",
         f"position: {int(row['position'])}",
@@ -151,7 +169,13 @@ def _tooltip(token: str, row: pd.Series, weight: float, kind: str | None) -> str
 
 
 def _token_span(
-    row: pd.Series, *, vmin: float, vmax: float, show_spans: bool, threshold: float | None
+    row: pd.Series,
+    *,
+    vmin: float,
+    vmax: float,
+    show_spans: bool,
+    threshold: float | None,
+    ground_truth: str = "facts",
 ) -> str:
     token = "" if row["token"] is None or pd.isna(row["token"]) else str(row["token"])
     raw_weight = row["weight"]
@@ -183,7 +207,7 @@ def _token_span(
     attrs = [
         f'class="atwu-token{" atwu-special" if special else ""}"',
         f'style="{_esc("".join(style))}"',
-        f'title="{_esc(_tooltip(token, row, weight, kind))}"',
+        f'title="{_esc(_tooltip(token, row, weight, kind, LABEL_NAMES[ground_truth]))}"',
         f'data-position="{int(row["position"])}"',
         f'data-above-threshold="{"1" if above else "0"}"',
     ]
@@ -198,6 +222,7 @@ def token_row_html(
     label: str | None = None,
     show_spans: bool = True,
     threshold: float | None = None,
+    ground_truth: str = "facts",
 ) -> str:
     """One example's answer tokens as inline ``<span>``s coloured by weight.
 
@@ -209,12 +234,21 @@ def token_row_html(
         label: optional row caption (a method or run name), escaped.
         show_spans: draw the ground-truth span channel (bottom borders).
         threshold: tokens with weight ``>= threshold`` get the ring marker; None for no marker.
+        ground_truth: how the tooltips name the ``label`` values (a key of
+            :data:`LABEL_NAMES`; the labels themselves come relabelled from the caller).
 
     Returns:
         An HTML fragment (a ``<div class="atwu-row">``).
     """
     body = "".join(
-        _token_span(row, vmin=vmin, vmax=vmax, show_spans=show_spans, threshold=threshold)
+        _token_span(
+            row,
+            vmin=vmin,
+            vmax=vmax,
+            show_spans=show_spans,
+            threshold=threshold,
+            ground_truth=ground_truth,
+        )
         for _, row in _prepare(tokens).iterrows()
     )
     caption = ""
@@ -237,6 +271,7 @@ def legend_html(
     threshold: float | None = None,
     show_spans: bool = True,
     uniform: float | None = None,
+    ground_truth: str | None = None,
 ) -> str:
     """A legend: the weight gradient with min/max ticks, and the ground-truth span key.
 
@@ -247,6 +282,8 @@ def legend_html(
         show_spans: include the span-channel key.
         uniform: when every weight in view equals this value, the legend says so
             ("all weights = …") under the bar instead of leaving two equal-looking ticks.
+        ground_truth: with the span key, say what the numbers count as positive and negative
+            (a key of :data:`GROUND_TRUTH_KEYS`); None says nothing.
     """
     stops = [i / 10 for i in range(11)]
     colours = pc.sample_colorscale(COLOURSCALE, stops)
@@ -297,6 +334,11 @@ def legend_html(
                 f'border-bottom:{border};margin:0 6px;vertical-align:middle;"></span>'
                 f"{_esc(text)}</span>"
             )
+        if ground_truth is not None:
+            items.append(
+                '<span class="atwu-ground-truth" style="font-size:0.8em;font-style:italic;">'
+                f"{_esc(GROUND_TRUTH_KEYS[ground_truth])}</span>"
+            )
     return (
         '<div class="atwu-legend" style="display:flex;flex-wrap:wrap;align-items:center;'
         f'gap:10px;margin:6px 0;">{"".join(items)}</div>'
@@ -339,6 +381,7 @@ def compare_html(
     threshold: float | None = None,
     normalise: bool = False,
     show_spans: bool = True,
+    ground_truth: str | None = None,
 ) -> str:
     """Several methods' weights for the SAME example stacked as rows on ONE colour scale.
 
@@ -355,6 +398,9 @@ def compare_html(
         threshold: ring marker for tokens at or above it (see :func:`token_row_html`).
         normalise: rescale each row by its own max (see above).
         show_spans: draw the ground-truth channel.
+        ground_truth: what the rows' labels mean (``"facts"`` or ``"conflict"``, the
+            retain-conflict view, whose rows come relabelled): the tooltips name labels
+            accordingly and the legend says what counts. None: the default names, no sentence.
 
     Returns:
         An HTML fragment: a legend then one labelled row per method.
@@ -375,13 +421,25 @@ def compare_html(
     title = "token weight ÷ row max" if normalise else "token weight"
     parts = [
         legend_html(
-            lo, hi, title=title, threshold=threshold, show_spans=show_spans, uniform=uniform
+            lo,
+            hi,
+            title=title,
+            threshold=threshold,
+            show_spans=show_spans,
+            uniform=uniform,
+            ground_truth=ground_truth,
         )
     ]
     for (name, _), frame in zip(rows, frames, strict=True):
         parts.append(
             token_row_html(
-                frame, vmin=lo, vmax=hi, label=name, show_spans=show_spans, threshold=threshold
+                frame,
+                vmin=lo,
+                vmax=hi,
+                label=name,
+                show_spans=show_spans,
+                threshold=threshold,
+                ground_truth=ground_truth or "facts",
             )
         )
     if not rows:
@@ -402,6 +460,7 @@ def example_page_html(
     vmax: float | None = None,
     threshold: float | None = None,
     normalise: bool = False,
+    ground_truth: str | None = None,
 ) -> str:
     """A standalone HTML document for "export the view" of one example.
 
@@ -417,7 +476,7 @@ def example_page_html(
             unlearning; omitted from the page when None.
         title: the document title (escaped).
         example_id: shown in the header when given (escaped).
-        vmin, vmax, threshold, normalise: passed to :func:`compare_html`.
+        vmin, vmax, threshold, normalise, ground_truth: passed to :func:`compare_html`.
     """
 
     def block(heading: str, text: str) -> str:
@@ -433,7 +492,14 @@ def example_page_html(
     sections.append(block("Reference answer", reference))
     sections.append("<h2>Token weights</h2>")
     sections.append(
-        compare_html(rows, vmin=vmin, vmax=vmax, threshold=threshold, normalise=normalise)
+        compare_html(
+            rows,
+            vmin=vmin,
+            vmax=vmax,
+            threshold=threshold,
+            normalise=normalise,
+            ground_truth=ground_truth,
+        )
     )
     if generated_before is not None:
         sections.append(block("Generation before unlearning", generated_before))

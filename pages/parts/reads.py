@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from atwu.app.issues import file_stamp
+from atwu.app.token_compare import example_table_columns, relabelled
 from atwu.app.token_view import at_step, recorded_steps
 from atwu.app.token_view import example_table as example_table_
 from atwu.io import read_json
@@ -71,14 +72,16 @@ def _example_table(
     xstamp: tuple | None,
     step: int,
     split: str,
+    truth: str,
 ) -> pd.DataFrame:
-    return example_table_(
-        _weights_step(path, wstamp, step),
+    table = example_table_(
+        relabelled(_weights_step(path, wstamp, step), truth),
         _eval_examples(path, estamp),
         _examples(path, xstamp),
         step=step,
         split=split,
     )
+    return table.rename(columns=example_table_columns(truth))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -121,7 +124,11 @@ def examples(run_dir: Path) -> tuple[dict | None, str | None]:
     return _guard(_examples, str(run_dir), stamp(run_dir, "examples.jsonl"))
 
 
-def example_table(run_dir: Path, step: int, split: str) -> tuple[pd.DataFrame | None, str | None]:
+def example_table(
+    run_dir: Path, step: int, split: str, truth: str = "facts"
+) -> tuple[pd.DataFrame | None, str | None]:
+    """The example table at ``step``, its AUROC and weight columns under ground truth
+    ``truth`` (see :data:`atwu.app.token_compare.GROUND_TRUTHS`)."""
     return _guard(
         _example_table,
         str(run_dir),
@@ -130,6 +137,7 @@ def example_table(run_dir: Path, step: int, split: str) -> tuple[pd.DataFrame | 
         stamp(run_dir, "examples.jsonl"),
         int(step),
         split,
+        truth,
     )
 
 

@@ -1,5 +1,6 @@
 """The Token scores page's controls above the example: compare mode (other runs stacked on one
-colour scale), "shape only", and the threshold of "forgotten"."""
+colour scale), "shape only", the ground truth the numbers count against, and the threshold of
+"forgotten"."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from atwu.app.token_compare import colour_range, comparable_runs, default_compare
+from atwu.app.token_compare import GROUND_TRUTHS, colour_range, comparable_runs, default_compare
 from atwu.app.token_view import nearest_step, threshold_range
 from atwu.runs.read import RunInfo
 from pages.parts import reads
@@ -27,6 +28,8 @@ class Controls:
     lo: float
     hi: float
     threshold: float
+    ground_truth: str = "facts"
+    """What precision/recall/F1 and AUROC count as positive: a key of GROUND_TRUTHS."""
 
 
 def _compare_names(ctx: Context, run: RunInfo, c1: DeltaGenerator, c2: DeltaGenerator) -> list[str]:
@@ -97,11 +100,29 @@ def _threshold(lo: float, hi: float) -> float:
         t_max,
         key="threshold",
         step=0.01,
-        help="Precision/recall/F1 below compare this decision with the fact "
-        "labels (context tokens left out).",
+        help="Precision/recall/F1 below compare this decision with the ground truth chosen "
+        "beside it (tokens it leaves out do not count).",
     )
     keep("threshold", "threshold", to_url=lambda v: f"{v:g}")
     return float(value)
+
+
+def _ground_truth() -> str:
+    keys = list(GROUND_TRUTHS)
+    seed("ground_truth", "truth", valid=lambda v: v in keys, default=keys[0])
+    value = st.radio(
+        "Ground truth",
+        keys,
+        key="ground_truth",
+        format_func=GROUND_TRUTHS.get,
+        horizontal=True,
+        help="What the threshold's precision/recall/F1 and the per-example AUROC count as "
+        "positive and negative. Specific vs shared facts (the retain-conflict view): within "
+        "fact tokens only, the author's own facts (1) against values a retain author shares "
+        "(0); template and context tokens are left out.",
+    )
+    keep("ground_truth", "truth", to_url=lambda v: None if v == keys[0] else v)
+    return str(value)
 
 
 def controls(ctx: Context, run: RunInfo, step: int) -> Controls:
@@ -130,4 +151,9 @@ def controls(ctx: Context, run: RunInfo, step: int) -> Controls:
         if w is not None:
             frames.append(w)
     lo, hi = colour_range(frames, normalise=normalise)
-    return Controls(weights_step, compared, normalise, lo, hi, _threshold(lo, hi))
+    t1, t2 = st.columns([2, 3])
+    with t1:
+        truth = _ground_truth()
+    with t2:
+        threshold = _threshold(lo, hi)
+    return Controls(weights_step, compared, normalise, lo, hi, threshold, truth)

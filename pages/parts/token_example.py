@@ -12,7 +12,9 @@ from atwu.app.token_compare import (
     Row,
     all_examples_help,
     example_header_html,
+    ground_truth_caption,
     prf_table,
+    relabelled,
     row_label,
     rows_csv,
     score_text,
@@ -43,12 +45,14 @@ def _scale(view: Controls) -> dict[str, Any]:
         "normalise": view.normalise,
         "vmin": None if view.normalise else view.lo,
         "vmax": None if view.normalise else view.hi,
+        "ground_truth": view.ground_truth,
     }
 
 
 def _metrics(rows: list[Row], view: Controls, n_examples: int) -> None:
+    """Precision/recall/F1 of the threshold over ``rows`` (labelled under the ground truth)."""
     ex_stats = threshold_stats(rows[0][1], view.threshold)
-    all_stats = threshold_stats(view.weights_step, view.threshold)
+    all_stats = threshold_stats(relabelled(view.weights_step, view.ground_truth), view.threshold)
     m = st.columns(4)
     m[0].metric("precision (example)", score_text(ex_stats["precision"]))
     m[1].metric("recall (example)", score_text(ex_stats["recall"]))
@@ -60,16 +64,19 @@ def _metrics(rows: list[Row], view: Controls, n_examples: int) -> None:
     )
     if len(rows) > 1:
         st.dataframe(prf_table(rows, view.threshold, normalise=view.normalise), hide_index=True)
+    st.caption(ground_truth_caption(view.ground_truth))
 
 
 def example_view(
     run: RunInfo, step: int, split: str, view: Controls, example: str, n_examples: int
 ) -> None:
     rows = example_rows(run, step, view, example)
+    # drawn and counted under the chosen ground truth; the CSV export keeps the recorded labels
+    shown = [(label, relabelled(frame, view.ground_truth)) for label, frame in rows]
     meta = (reads.examples(run.path)[0] or {}).get(example, {})
     st.html(example_header_html(example, meta.get("question", ""), meta.get("answer", "")))
-    st.html(compare_html(rows, **_scale(view)))
-    _metrics(rows, view, n_examples)
+    st.html(compare_html(shown, **_scale(view)))
+    _metrics(shown, view, n_examples)
 
     ev, ev_err = reads.eval_examples(run.path)
     gen = generations(ev, split, example, step)
@@ -111,7 +118,7 @@ def example_view(
         lambda: example_page_html(
             meta.get("question", ""),
             meta.get("answer", ""),
-            rows,
+            shown,
             generated_before=gen["before"],
             generated_after=gen["after"],
             title=f"Token weights: {run.name}, step {step}",

@@ -8,12 +8,13 @@ import streamlit as st
 
 from pages.parts.url_state import keep, seed
 
+AUROC_HELP = {
+    "facts": "within-example AUROC of the weights: fact tokens against the template",
+    "conflict": "within-example AUROC of the weights: specific facts against shared ones "
+    "(empty where the example lacks one of the two)",
+}
+
 COLUMNS = {
-    "AUROC": st.column_config.NumberColumn(
-        "AUROC",
-        format="%.3f",
-        help="within-example AUROC of the weights vs the fact labels",
-    ),
     "forget loss": st.column_config.NumberColumn(
         "forget loss",
         format="%.3f",
@@ -21,10 +22,12 @@ COLUMNS = {
     ),
     "mean weight (facts)": st.column_config.NumberColumn(format="%.3f"),
     "mean weight (other)": st.column_config.NumberColumn(format="%.3f"),
+    "mean weight (specific)": st.column_config.NumberColumn(format="%.3f"),
+    "mean weight (shared)": st.column_config.NumberColumn(format="%.3f"),
 }
 
 
-def example_picker(table: pd.DataFrame, step: int) -> str:
+def example_picker(table: pd.DataFrame, step: int, ground_truth: str = "facts") -> str:
     """Draw the table and the select box; return the picked example id."""
     ids = table["example_id"].tolist()
     seed("example", "example", valid=lambda v: v in ids, default=ids[0])
@@ -36,7 +39,12 @@ def example_picker(table: pd.DataFrame, step: int) -> str:
         selection_mode="single-row",
         hide_index=True,
         height=420,
-        column_config=COLUMNS,
+        column_config={
+            **COLUMNS,
+            "AUROC": st.column_config.NumberColumn(
+                "AUROC", format="%.3f", help=AUROC_HELP[ground_truth]
+            ),
+        },
     )
     # A row picked in the table (positions refer to `table` whatever the on-screen sort) becomes
     # the example, once: afterwards the select box below can change it again.

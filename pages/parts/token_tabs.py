@@ -27,7 +27,14 @@ def _alignment(run: RunInfo, view: Controls) -> None:
         return
     a1, a2 = st.columns(2)
     a1.plotly_chart(auroc_over_steps(curves), key="auroc_curve")
-    a2.plotly_chart(auroc_over_steps(curves, metric="auprc"), key="auprc_curve")
+    if view.ground_truth == "conflict" and "auroc_retain_conflict" in curves.columns:
+        fig = auroc_over_steps(curves, metric="auroc_retain_conflict")
+        fig.update_layout(title="Retain-conflict AUROC: specific against shared facts")
+        fig.update_yaxes(title="retain-conflict AUROC")
+        fig.add_hline(y=0.5, line=dict(dash="dash", color="#777777"), annotation_text="chance")
+        a2.plotly_chart(fig, key="conflict_curve")
+    else:
+        a2.plotly_chart(auroc_over_steps(curves, metric="auprc"), key="auprc_curve")
 
 
 def _typed_text(run: RunInfo, view: Controls, demo: bool) -> None:

@@ -9,7 +9,13 @@ import streamlit as st
 from atwu.analysis.tradeoff import truth_ratio_comparison, truth_ratio_steps
 from atwu.app.benchmarks import retain_reference_path
 from atwu.app.run_list import forget_split_of
-from atwu.app.tradeoff_view import best_run, default_step, ks_caption, recorded_forget_quality
+from atwu.app.tradeoff_view import (
+    best_run,
+    default_step,
+    ks_caption,
+    recorded_forget_quality,
+    recorded_ks_interval,
+)
 from atwu.viz.tradeoff_figures import truth_ratio_histograms
 from pages.parts import reads
 from pages.parts.sidebar import Context
@@ -69,4 +75,11 @@ def truth_ratio_section(
     fig = truth_ratio_histograms(cmp["unlearned"], cmp["retain"], cmp["ks"], cmp["p_value"])
     fig.update_xaxes(title="log10 truth ratio R (the KS test is unchanged by the log)")
     st.plotly_chart(fig, key="truth_ratios")
-    st.caption(ks_caption(cmp, recorded_forget_quality(evals.get(tr_name), tr_step)))
+    run_evals = evals.get(tr_name)
+    st.caption(
+        ks_caption(
+            cmp,
+            recorded_forget_quality(run_evals, tr_step),
+            recorded_ks_interval(run_evals, tr_step),
+        )
+    )

@@ -39,7 +39,7 @@ def test_ga_is_swept_over_its_learning_rate_and_rmu_over_its_coefficient():
 def test_roles_come_from_the_methods_or_the_variant():
     assert role_of("atwu") == "method" and role_of("oracle") == "reference"
     assert role_of("atwu_nll") == "ablation" and role_of("uniform") == "ablation"
-    assert role_of("wga_b5") == "baseline" and role_of("static_p") == "ablation"
+    assert role_of("wga_b5") == "baseline" and role_of("static_p") == "baseline"
     assert variant_of({"method": "wga", "tags": {"variant": "wga_b5"}}) == "wga_b5"
     assert variant_of({"method": "wga"}) == "wga"
 

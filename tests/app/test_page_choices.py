@@ -25,7 +25,10 @@ from atwu.app.tradeoff_view import (
     default_step,
     evaluated_runs,
     ks_caption,
+    meets_rule,
+    no_best_text,
     recorded_forget_quality,
+    recorded_ks_interval,
     sweep_ids,
     sweep_runs,
 )
@@ -149,3 +152,41 @@ def test_comparison_choices(tmp_path):
 def test_run_caption_reads_the_configured_split_when_unresolved(tmp_path):
     info = RunInfo(tmp_path, "r", {"method": "ga", "split": "forget05"}, {"state": "queued"}, [])
     assert run_caption(info).endswith("queued · step ?/? · forget05")
+
+
+def test_no_checkpoint_meeting_the_rule_is_said_not_named_best():
+    best = pd.DataFrame(
+        [{"run": "b", "step": 20, "forget_quality": 3.1e-11, "model_utility": 0.45678}]
+    )
+    assert not meets_rule(best, 0.05)
+    assert meets_rule(best, 1e-12)
+    assert not meets_rule(best.iloc[0:0], 0.0)
+    assert no_best_text(best, 0.05) == (
+        "No checkpoint of these runs reaches forget quality ≥ 0.05, so none meets the rule. "
+        "The highest forget quality, 3.1e-11 (`b` at step 20, model utility 0.457), is marked "
+        "instead."
+    )
+
+
+def test_ks_caption_carries_the_recorded_interval():
+    evals = pd.DataFrame({"step": [0, 10], "ks_low": [0.7, None], "ks_high": [0.9, None]})
+    assert recorded_ks_interval(evals, 0) == (0.7, 0.9)
+    assert all(math.isnan(x) for x in recorded_ks_interval(evals, 10))
+    assert all(math.isnan(x) for x in recorded_ks_interval(pd.DataFrame({"step": [0]}), 0))
+    assert all(math.isnan(x) for x in recorded_ks_interval(None, 0))
+    cmp = {"n_unlearned": 20, "n_retain": 19, "ks": 0.81234, "p_value": 1e-9}
+    assert ks_caption(cmp, math.nan, (0.7, 0.9)) == (
+        "20 unlearned vs 19 retain-model questions: KS statistic 0.812 (95% bootstrap "
+        "interval 0.700–0.900), p-value 1e-09."
+    )
+
+
+def test_comparison_at_default_settings_starts_from_default_strengths(tmp_path):
+    def tagged(name, multiplier, state="done"):
+        tags = {"variant": "atwu", "strength_multiplier": multiplier}
+        return _run(tmp_path, name, state=state, tags=tags)
+
+    runs = [tagged("x1", 1.0), tagged("x4", 4.0), tagged("x025", 0.25), _run(tmp_path, "plain")]
+    assert default_selection(runs) == ["x1", "plain"]
+    assert default_selection(runs[1:3]) == ["x4", "x025"]  # none at default: all finished ones
+    assert default_selection([tagged("r", 1.0, state="running")]) == ["r"]

@@ -8,13 +8,17 @@ import pandas as pd
 import pytest
 
 from atwu.app.token_compare import (
+    GROUND_TRUTHS,
     alignment_curves,
     colour_range,
     comparable_runs,
     default_compare,
     example_header_html,
+    example_table_columns,
+    ground_truth_caption,
     no_model_note,
     prf_table,
+    relabelled,
     row_label,
     rows_csv,
     score_text,
@@ -129,3 +133,46 @@ def test_colour_range(normalise):
         assert (lo, hi) == (0.0, 1.0)
     else:
         assert lo <= -0.3 and hi >= 1.7
+
+
+def test_the_retain_conflict_ground_truth_counts_specific_against_shared():
+    tokens = pd.DataFrame(
+        {
+            "example_id": "e1",
+            "position": range(5),
+            "token": "t",
+            "weight": [0.9, 0.8, 0.2, 0.7, 0.1],
+            "label": [1, 1, 1, 0, -1],
+            "span_kind": ["specific", "specific", "shared", None, "context"],
+        }
+    )
+    assert relabelled(tokens, "facts") is tokens  # the default keeps the recorded labels
+    conflict = relabelled(tokens, "conflict")
+    assert conflict["label"].tolist() == [1, 1, 0, -1, -1]
+    assert tokens["label"].tolist() == [1, 1, 1, 0, -1]  # the input is left as it was
+    # at 0.5: the template token above the threshold no longer counts as a false positive
+    table = prf_table([("a", conflict)], 0.5, normalise=False)
+    assert table.iloc[0][["precision", "recall", "F1"]].tolist() == ["1.00", "1.00", "1.00"]
+    facts = prf_table([("a", tokens)], 0.5, normalise=False)
+    assert facts.iloc[0]["precision"] == "0.67"
+    no_kinds = relabelled(tokens.drop(columns="span_kind"), "conflict")
+    assert set(no_kinds["label"]) == {-1}  # without span kinds nothing can be counted
+    with pytest.raises(ValueError, match="unknown ground truth"):
+        relabelled(tokens, "nonsense")
+    assert example_table_columns("conflict")["mean weight (facts)"] == "mean weight (specific)"
+    assert example_table_columns("facts") == {}
+    assert "specific to this author as positive" in ground_truth_caption("conflict")
+    assert set(GROUND_TRUTHS) == {"facts", "conflict"}
+
+
+def test_alignment_curves_carry_the_retain_conflict_auroc_when_recorded():
+    frame = pd.DataFrame(
+        {
+            "step": [0, 10],
+            "auroc": [0.5, 0.8],
+            "auprc": [0.3, 0.6],
+            "auroc_retain_conflict": [0.5, 0.7],
+        }
+    )
+    curves, _ = alignment_curves([("a", frame, None)])
+    assert curves["auroc_retain_conflict"].tolist() == [0.5, 0.7]

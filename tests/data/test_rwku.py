@@ -276,3 +276,39 @@ def test_cli_run_on_rwku_fixture(home, plain_model, tmp_path, capsys):
     config = json.loads((out / "config.json").read_text())
     assert config["params"]["alpha"] == 0.0
     assert config["benchmark_options"]["targets"] == "1-2"
+
+
+def test_rwku_probe_scores_join_checkpoint_evaluation(home, plain_model, tmp_path):
+    from atwu.cli import main
+    from atwu.io import read_jsonl
+
+    out = tmp_path / "run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(
+            [
+                "run",
+                "--method",
+                "graddiff",
+                "--benchmark",
+                "rwku",
+                "--targets",
+                "1-2",
+                "--data-dir",
+                str(RWKU),
+                "--model",
+                str(plain_model),
+                "--steps",
+                "2",
+                "--checkpoint-every",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+    assert code == 0
+    records = read_jsonl(out / "eval.jsonl")
+    assert [r["step"] for r in records] == [0, 2]
+    for record in records:
+        for key in ("rwku_forget_level1", "rwku_forget_mean", "rwku_neighbor_mean"):
+            assert 0.0 <= record[key] <= 1.0, (key, record[key])

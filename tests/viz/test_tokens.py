@@ -266,3 +266,19 @@ def test_uniform_weights_legend_and_inset_marker() -> None:
     assert "all weights = 0.953" in out
     spans = spans_of(out)
     assert all("inset" in style_of(s)["box-shadow"] for s in spans)
+
+
+def test_retain_conflict_view_names_labels_and_says_what_counts() -> None:
+    # rows arrive relabelled: 1 specific, 0 shared, -1 everything else
+    df = make_tokens([0.9, 0.4, 0.1], label=[1, 0, -1], span_kind=["specific", "shared", None])
+    out = compare_html([("atwu", df)], threshold=0.5, ground_truth="conflict")
+    titles = [s["title"] for s in spans_of(out)]
+    assert "label: 1 (specific fact)" in titles[0]
+    assert "label: 0 (shared fact)" in titles[1]
+    assert "label: -1 (left out)" in titles[2]
+    assert "specific facts 1, shared facts 0, template and context left out" in out
+    facts = compare_html([("atwu", df)], threshold=0.5, ground_truth="facts")
+    assert "fact tokens 1, template 0, context left out" in facts
+    assert "label: 0 (other)" in [s["title"] for s in spans_of(facts)][1]
+    # no ground truth named: the legend says nothing about counting (the default before)
+    assert "counted:" not in compare_html([("atwu", df)], threshold=0.5)
