@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from atwu.app.benchmarks import benchmark_dir_of, benchmark_text, demo_note
 from atwu.app.issues import Issue
+from atwu.app.run_list import forget_split_of
+from atwu.demo import shipped_demo_dir
+from atwu.paths import default_benchmark_dir
 from pages.parts.sidebar import Context, sidebar
 
 # key (also the page's URL path) -> file. No URL path may equal a file's stem in pages/: before
@@ -49,3 +53,19 @@ def no_run_message() -> None:
         "(with an empty runs directory the sidebar offers the demo runs)."
     )
     st.page_link(PAGES["run"], label="Go to the Run page", icon=":material/play_arrow:")
+
+
+def benchmark_note(ctx: Context) -> None:
+    """Which benchmark the runs shown were made on: the demo's (and why its numbers differ
+    from your runs'), else the picked run's."""
+    if ctx.demo:
+        mine = default_benchmark_dir()
+        st.caption(
+            demo_note(shipped_demo_dir(), mine if (mine / "manifest.json").is_file() else None)
+        )
+    elif ctx.run is not None:
+        text = benchmark_text(
+            benchmark_dir_of(ctx.run.path, ctx.run.config), forget_split_of(ctx.run.config)
+        )
+        if text:
+            st.caption(f"Runs on the {text}.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from atwu.app.comparison_view import comparable_runs, comparison_table, default_selection
+from atwu.app.duplicates import without_duplicates
 from pages import common
 from pages.parts.default_tables import default_tables
 from pages.parts.matched_tables import matched_section
@@ -18,6 +19,7 @@ st.title("Method comparison")
 if not ctx.runs:
     common.no_run_message()
     st.stop()
+common.benchmark_note(ctx)
 
 matched_section(ctx)
 
@@ -54,8 +56,15 @@ if not chosen:
     st.info("Pick at least one run.")
     st.stop()
 
+distinct, repeats = without_duplicates([ctx.get(n) for n in chosen])
+if repeats:
+    st.warning(
+        f"{len(repeats)} run(s) repeat another chosen run's configuration and seed; each "
+        "configuration is counted once (n counts distinct seeds):\n"
+        + "\n".join(f"- {note}" for note in repeats)
+    )
 try:
-    table, warns = comparison_table([ctx.get(n).path for n in chosen])
+    table, warns = comparison_table([r.path for r in distinct])
 except Exception as exc:
     st.error(
         f"Could not compare these runs: {type(exc).__name__}: {exc}. A run directory may "

@@ -1,5 +1,6 @@
-"""Run: choose a benchmark, a model, methods and their hyperparameters; launch `python -m atwu run`
-in the background and watch the active runs (progress, live curves, status, cancel)."""
+"""Run: choose a benchmark, a model, methods and their hyperparameters; launch them in the
+background (`python -m atwu run`, or one `python -m atwu sweep` through the run executor for a
+method with several runs) and watch the active runs (progress, live curves, status, cancel)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import datetime as dt
 
 import streamlit as st
 
-from atwu.app.run_commands import launch_all, launch_label, plan_runs, preview, run_length_text
+from atwu.app.run_commands import (
+    launch_label,
+    launch_plan,
+    launches_caption,
+    plan_runs,
+    preview,
+    run_length_text,
+)
 from pages import common
 from pages.parts import reads
 from pages.parts.run_active import active_runs_section
@@ -45,7 +53,9 @@ for e in plan.errors:
 if plan.missing:
     st.info("To launch: " + "; ".join(plan.missing) + ".")
 if plan.ready:
-    st.code(preview(plan.commands, out_root), language="bash")
+    st.code(preview([(n, a) for n, a, _ in plan.launches], out_root), language="bash")
+    if caption := launches_caption(plan):
+        st.caption(caption)
 
 # A launch reruns the script (so the sidebar picks up the new runs directory); its messages are
 # carried over the rerun in session state and shown once here.
@@ -55,9 +65,10 @@ for level, text in st.session_state.pop("launch_messages", []):
 if st.button(
     launch_label(len(plan.commands)), key="launch", type="primary", disabled=not plan.ready
 ):
-    result = launch_all(plan.commands, out_root)
+    result = launch_plan(plan, out_root)
     if result.launched:
         st.session_state["launch_messages"] = result.messages
+        st.session_state["just_launched"] = result.launched  # the live curves follow them
         st.rerun()
     for _level, text in result.messages:
         st.error(text)

@@ -10,16 +10,15 @@ from atwu.app.run_list import forget_split_of
 from pages import common
 from pages.parts import reads
 from pages.parts.token_controls import controls
-from pages.parts.token_example import example_view
-from pages.parts.token_table import example_picker
+from pages.parts.token_example import example_section
 from pages.parts.token_tabs import token_tabs
 from pages.parts.url_state import keep, seed
 
 ctx = common.context()
 st.title("Token scores")
 st.caption(
-    "Background = the method's weight for each answer token (darker = forgotten harder); "
-    "underline = ground-truth fact span (solid: specific to this author, dashed: shared "
+    "Background = the method's weight for each answer token (toward the scale's right end = "
+    "pushed down harder); underline = ground-truth fact span (solid: specific to this author, dashed: shared "
     "value, dotted: context restated from the question). Hover a token for its details. "
     "The ground truth choice sets what the numbers count as positive: every fact against the "
     "template, or specific facts against shared ones (the retain-conflict view)."
@@ -29,6 +28,7 @@ run = ctx.run
 if run is None:
     common.no_run_message()
     st.stop()
+common.benchmark_note(ctx)
 
 issues = run_issues(run)
 common.show_issues(issues)
@@ -61,10 +61,5 @@ if err or table is None or table.empty:
     )
     st.stop()
 
-left, right = st.columns([2, 3])
-with left:
-    example = example_picker(table, step, view.ground_truth)
-with right:
-    example_view(run, step, split, view, example, n_examples=len(table))
-
-token_tabs(run, view, demo=ctx.demo)
+example_section(run, step, split, view, table)
+token_tabs(run, step, view, table, demo=ctx.demo)

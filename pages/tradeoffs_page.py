@@ -15,6 +15,7 @@ from atwu.analysis.tradeoff import (
     pareto_front,
     tradeoff_points,
 )
+from atwu.app.run_list import run_styles
 from atwu.app.tradeoff_view import (
     best_text,
     evaluated_runs,
@@ -33,6 +34,7 @@ from pages.parts.url_state import keep, seed
 
 ctx = common.context()
 st.title("Trade-offs")
+common.benchmark_note(ctx)
 frontier_section(ctx)
 
 st.header("Single runs: forget quality against model utility")
@@ -125,12 +127,15 @@ with c2:
     st.caption(f"Rule: {rule}.")
 
 show_front = st.toggle("Show the Pareto front", value=True, key="show_front")
-fig = tradeoff_figure(points, best=best, show_front=show_front)
+styles = run_styles([ctx.get(n) for n in evals])
+fig = tradeoff_figure(points, best=best, show_front=show_front, styles=styles)
 if not met:  # the star marks the rule's fallback, not a checkpoint that meets it
     fig.update_traces(name="highest forget quality", selector=dict(name="best checkpoint"))
-if len(chosen) > 3:  # many runs: a legend column on the right instead of rows over the title
-    fig.update_layout(legend=dict(orientation="v", x=1.02, y=1, xanchor="left", yanchor="top"))
 st.plotly_chart(fig, key="tradeoff")
+st.caption(
+    "Colour: method (variant); marker: seed; an open ring marks where each run starts (its "
+    "first evaluated checkpoint)."
+)
 front = pareto_front(points)
 with st.expander(f"Pareto front ({len(front)} checkpoints no other one beats on both axes)"):
     st.dataframe(

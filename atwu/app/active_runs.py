@@ -8,15 +8,17 @@ reported failed, and a launched run that died before writing its status shows it
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from atwu.app import jobs
-from atwu.app.run_list import progress_of
+from atwu.app.run_list import SWEEP_FILE, progress_of, time_left_text
+from atwu.io import read_json
 from atwu.runs.layout import STATUS
-from atwu.runs.read import RunDirError, RunInfo, read_run
+from atwu.runs.read import RunDirError, RunInfo, list_runs, read_run
 
 LIVE_STATES = ("queued", "running")
 FAILED_LOG_LINES, LOG_LINES = 12, 15
@@ -36,10 +38,19 @@ class ActiveRun:
     """For a failed run: why (its status message, or that it ended before writing one)."""
     log: Path | None = None
     """The log to show: a failed run's (where the app put it), else the launch record's."""
+    runs: tuple[ActiveRun, ...] = ()
+    """For a sweep (``python -m atwu sweep``): its runs, each a line of its own."""
+    listed_as: str = ""
+    """The name the sidebar lists it under when that is not its directory's (a sweep's run:
+    ``<sweep>/<run>``)."""
+
+    @property
+    def is_sweep(self) -> bool:
+        return bool(self.runs) or (self.path / SWEEP_FILE).is_file()
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.listed_as or self.path.name
 
     @property
     def live(self) -> bool:
@@ -78,10 +89,12 @@ def _read(path: Path) -> RunInfo | None:
 
 def _progress_text(info: RunInfo) -> str:
     device = (info.config.get("resolved") or {}).get("device", "?")
+    left = time_left_text(info)
     return (
         f"step {info.status.get('step', 0)}/{info.status.get('total_steps', '?')}"
-        f" · {info.status.get('message', '')}"
-        f" · device {device}"
+        + (f" · {left}" if left else "")
+        + f" · {info.status.get('message', '')}"
+        + f" · device {device}"
     )
 
 
@@ -112,13 +125,84 @@ def active_run(
     )
 
 
+def _is_sweep_launch(path: Path, record: dict[str, Any]) -> bool:
+    argv = [str(a) for a in record.get("argv") or []]
+    return (path / SWEEP_FILE).is_file() or ("-m" in argv and "sweep" in argv)
+
+
+def sweep_state(counts: dict[str, Any], alive: bool, started: bool) -> str:
+    """A sweep's state from its ``sweep.json`` counts and whether its process lives."""
+    if alive:
+        return "running" if started else "queued"
+    total = int(counts.get("total") or 0)
+    if not started or not total:
+        return "failed"
+    if counts.get("done", 0) == total:
+        return "done"
+    if counts.get("failed", 0):
+        return "failed"
+    return "cancelled"
+
+
+def active_sweep(
+    path: Path,
+    record: dict[str, Any],
+    runs_dir: Path,
+    *,
+    alive: Callable[[int | None], bool] = jobs.is_alive,
+) -> ActiveRun:
+    """One line for a sweep launched from the app: its state and progress from ``sweep.json``
+    and its runs' status files, with a line per run."""
+    try:
+        sweep = read_json(path / SWEEP_FILE)
+    except (OSError, ValueError):
+        sweep = {}
+    counts = sweep.get("counts") or {}
+    live = alive(record.get("pid"))
+    state = sweep_state(counts, live, bool(sweep))
+    children = tuple(
+        dataclasses.replace(
+            active_run(r.path, {}, runs_dir, alive=alive), listed_as=f"{path.name}/{r.name}"
+        )
+        for r in (list_runs(path) if path.is_dir() else [])
+    )
+    total = int(counts.get("total") or 0)
+    done_steps = sum(c.progress or 0.0 for c in children)
+    text = (
+        f"{counts.get('done', 0)} of {total} runs done"
+        + (f" · {counts['failed']} failed" if counts.get("failed") else "")
+        + f" · through the run executor ({sweep.get('executor', '?')})"
+        if sweep
+        else "planning the runs, starting the executor"
+    )
+    failure, log = "", Path(record["log"]) if record.get("log") else None
+    if state == "failed":
+        failure = "the sweep ended before it wrote sweep.json" if not sweep else "some runs failed"
+        log = log or jobs.log_path_for(runs_dir, path.name)
+    return ActiveRun(
+        path=path,
+        state=state,
+        method=str((sweep.get("spec") or {}).get("method", "?")),
+        progress=min(1.0, done_steps / total) if total else None,
+        progress_text=text,
+        failure=failure,
+        log=log,
+        runs=children,
+    )
+
+
 def active_runs(
     runs_dir: Path, *, alive: Callable[[int | None], bool] = jobs.is_alive
 ) -> list[ActiveRun]:
-    """Runs launched from the app into ``runs_dir`` (newest first, until cleared), then runs
-    started from the command line into it that are still queued or running."""
+    """Runs and sweeps launched from the app into ``runs_dir`` (newest first, until cleared),
+    then runs started from the command line into it that are still queued or running."""
     records = {Path(rec["run_dir"]): rec for rec in jobs.list_launches(runs_dir)}
-    listed = [active_run(path, rec, runs_dir, alive=alive) for path, rec in records.items()]
+    listed = [
+        active_sweep(path, rec, runs_dir, alive=alive)
+        if _is_sweep_launch(path, rec)
+        else active_run(path, rec, runs_dir, alive=alive)
+        for path, rec in records.items()
+    ]
     if runs_dir.is_dir():
         for child in sorted(runs_dir.iterdir()):
             if child in records or not (child / STATUS).is_file():
@@ -133,8 +217,35 @@ def any_live(runs: Iterable[ActiveRun]) -> bool:
     return any(r.live for r in runs)
 
 
+def watchable(runs: list[ActiveRun]) -> list[ActiveRun]:
+    """The runs whose curves can be drawn: those with a directory, a sweep's runs in its
+    place."""
+    out: list[ActiveRun] = []
+    for r in runs:
+        out += [c for c in r.runs if c.has_dir] if r.is_sweep else ([r] if r.has_dir else [])
+    return out
+
+
 def default_watch(runs: list[ActiveRun]) -> str | None:
     """The run whose curves are shown first: the first live one, else the first listed."""
-    watchable = [r for r in runs if r.has_dir]
-    live = [r for r in watchable if r.live]
-    return (live or watchable)[0].name if watchable else None
+    shown = watchable(runs)
+    live = [r for r in shown if r.live]
+    return (live or shown)[0].name if shown else None
+
+
+def watch_choice(runs: list[ActiveRun], current: str | None, launched: list[str]) -> str | None:
+    """The run the live curves follow: one of those just ``launched`` (names of runs or sweeps,
+    the live ones first) while ``current`` is not one of them; else ``current`` while it is
+    listed; else :func:`default_watch`."""
+    shown = watchable(runs)
+    names = [r.name for r in shown]
+
+    def launched_now(r: ActiveRun) -> bool:
+        return any(r.name == n or r.name.startswith(f"{n}/") for n in launched)
+
+    fresh = [r for r in shown if launched_now(r)]
+    if fresh and (current is None or not any(r.name == current for r in fresh)):
+        return ([r for r in fresh if r.live] or fresh)[0].name
+    if current in names:
+        return current
+    return default_watch(runs)

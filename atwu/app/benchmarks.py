@@ -153,3 +153,39 @@ def benchmark_option_label(option: str, default_dir: Path) -> str:
     tag = "embedded (default)" if path == default_dir else path.name
     ready = "" if (path / "manifest.json").is_file() else " — not prepared yet"
     return f"{tag}{ready}"
+
+
+def benchmark_text(bench_dir: Path | None, split: str, *, named: bool = True) -> str:
+    """The benchmark in a few words: "embedded benchmark `embedded` (200 authors; forget10:
+    200 questions)" (without the name when not ``named``); "" when its manifest cannot be
+    read."""
+    if bench_dir is None:
+        return ""
+    try:
+        manifest = read_json(Path(bench_dir) / "manifest.json")
+    except (OSError, ValueError):
+        return ""
+    n = ((manifest.get("splits") or {}).get(split) or {}).get("n")
+    authors = manifest.get("authors")
+    parts = [f"{authors} authors"] if authors else []
+    if n:
+        parts.append(f"{split}: {n} questions")
+    name = f" `{manifest.get('name', Path(bench_dir).name)}`" if named else ""
+    details = f" ({'; '.join(parts)})" if parts else ""
+    return f"{manifest.get('kind', '')} benchmark{name}{details}".strip()
+
+
+def demo_note(demo_dir: Path, user_bench: Path | None = None) -> str:
+    """What the demo runs were made on, and why their numbers differ from a run of your own:
+    said on every page that shows them."""
+    demo = benchmark_text(demo_dir / "_benchmark", "forget10", named=False)
+    mine = benchmark_text(user_bench, "forget10") if user_bench is not None else ""
+    return (
+        "**Demo runs** (shipped in `assets/demo`, made by `python -m atwu demo`): a small "
+        f"frontier sweep on a separate {demo or 'small embedded benchmark'}, not the benchmark "
+        "your own runs use"
+        + (f", the {mine}" if mine else "")
+        + ". Forget quality is a p-value: the same gap between the unlearned and the retain "
+        "model gives a far smaller p-value on 200 questions than on 40, so the two sets of "
+        "numbers do not compare."
+    )

@@ -1,13 +1,31 @@
-"""A fresh install's first steps, started from the Home page: prepare the embedded benchmark in
-the background, then launch one default ATWU run, once, so the other pages have a run of the
-user's own to show."""
+"""A fresh install's first run, started from the Home page: the embedded benchmark (the prepared
+copy shipped in ``assets/prepared``, installed in a second; or ``prepare`` in the background
+when that copy cannot be used), then one ATWU run with the default settings and a quick
+evaluation, once, so the other pages have a run of the user's own to show within a minute.
+
+    start = start_first_run(job_file, bench_dir, runs_dir)   # the Home page's button
+    launch_default_run_once(job_file, runs_dir)                # after a prepare job has finished
+    first_run_dir(job_file)                                    # the run, once launched
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from atwu.app import jobs
+from atwu.prepare.shipped import install_shipped, shipped_problem
+
+FIRST_RUN_NAME = "atwu-default-s0"
+FIRST_RUN_SECONDS = 40
+"""About how long the first run takes on 2 CPU cores (scripts/perf/first_run.py measures it)."""
+
+
+def first_run_args() -> list[str]:
+    """ATWU with its default settings on the default benchmark; the model is evaluated at step 0
+    and at the end only (``--quick``: token weights are still recorded at every checkpoint)."""
+    return jobs.build_run_args("atwu", quick=True)
 
 
 def prepare_job_file(home: Path) -> Path:
@@ -16,7 +34,19 @@ def prepare_job_file(home: Path) -> Path:
 
 
 def _marker(job_file: Path) -> Path:
+    """Created exclusively when the first run is launched; it holds the run's directory."""
     return job_file.with_name("default-run-launched")
+
+
+@dataclass(frozen=True)
+class FirstRunStart:
+    """What the button did: ``installed`` the shipped benchmark and launched ``run``, or started
+    a prepare job (``preparing``; the run follows it) because ``why_prepare``."""
+
+    installed: bool = False
+    preparing: bool = False
+    run: Path | None = None
+    why_prepare: str = ""
 
 
 def start_embedded_prepare(job_file: Path, bench_dir: Path) -> int:
@@ -26,14 +56,47 @@ def start_embedded_prepare(job_file: Path, bench_dir: Path) -> int:
     return jobs.start_prepare(["prepare"], job_file, bench_dir)
 
 
+def start_first_run(job_file: Path, bench_dir: Path, runs_dir: Path) -> FirstRunStart:
+    """Launch the first run at once when ``bench_dir`` is prepared; else install the shipped
+    benchmark there and launch it; where the shipped copy cannot be used, start ``prepare``
+    instead (the run follows it: :func:`launch_default_run_once`)."""
+    if (bench_dir / "manifest.json").is_file():
+        _marker(job_file).unlink(missing_ok=True)
+        return FirstRunStart(run=launch_default_run_once(job_file, runs_dir))
+    problem = shipped_problem()
+    if problem is None and not bench_dir.exists():
+        try:
+            install_shipped(bench_dir)
+        except (OSError, ValueError) as exc:
+            problem = f"installing it failed ({exc})"
+        else:
+            _marker(job_file).unlink(missing_ok=True)
+            return FirstRunStart(installed=True, run=launch_default_run_once(job_file, runs_dir))
+    start_embedded_prepare(job_file, bench_dir)
+    return FirstRunStart(preparing=True, why_prepare=problem or f"{bench_dir} exists")
+
+
 def launch_default_run_once(job_file: Path, runs_dir: Path) -> Path | None:
-    """Start one default ATWU run into ``runs_dir``, unless one was started since the prepare
-    job began (an exclusively created marker file guards against double launches from several
-    browser sessions); its directory, or None."""
+    """Start the first run into ``runs_dir``, unless one was started since the benchmark was
+    (an exclusively created marker file guards against double launches from several browser
+    sessions); its directory, or None."""
+    job_file.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.close(os.open(_marker(job_file), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        fd = os.open(_marker(job_file), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         return None
-    out = jobs.fresh_run_dir(runs_dir, "atwu-default-s0")
-    jobs.launch_run(jobs.build_run_args("atwu"), out, jobs.log_path_for(runs_dir, out.name))
+    out = jobs.fresh_run_dir(runs_dir, FIRST_RUN_NAME)
+    with os.fdopen(fd, "w", encoding="utf-8") as marker:
+        marker.write(str(out))
+    jobs.launch_run(first_run_args(), out, jobs.log_path_for(runs_dir, out.name))
     return out
+
+
+def first_run_dir(job_file: Path) -> Path | None:
+    """The first run's directory once it was launched (None before, or for a marker written
+    by an older version, which holds no path)."""
+    try:
+        text = _marker(job_file).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return Path(text) if text else None

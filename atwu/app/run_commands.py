@@ -1,15 +1,20 @@
-"""The Run page's launch form, read back: the ``python -m atwu run`` commands it means (one per
-method and seed), what is wrong with it, what is still to choose, and the launch itself.
+"""The Run page's launch form, read back: the runs it means (one per method, setting and seed),
+the processes that carry them out, what is wrong with it, what is still to choose, and the launch.
 
-The page draws the widgets and hands their values here as plain data; nothing here draws.
+A method with one run is one ``python -m atwu run``; a method with several (seeds, or a
+hyperparameter typed as a comma-separated list, which becomes a grid) is one ``python -m atwu
+sweep``, which hands its runs to the project's run executor (Ray when installed) and records
+their states in ``sweep.json``. The page draws the widgets and hands their values here as plain
+data; nothing here draws.
 
     plan = plan_runs(bench, model, ["atwu", "wga"], values, training, stamp="20260101-120000")
     if plan.ready:
-        messages = launch_all(plan.commands, runs_dir)
+        result = launch_plan(plan, runs_dir)
 """
 
 from __future__ import annotations
 
+import itertools
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,12 +80,15 @@ class TrainingForm:
 
 @dataclass
 class LaunchPlan:
-    """``commands``: (run name, CLI arguments without ``--out``); ``errors``: values that would
-    not run; ``missing``: choices still to make."""
+    """``commands``: one per run (run name, ``run`` arguments without ``--out``); ``launches``:
+    the processes that carry them out (one ``run``, or one ``sweep`` per method with several
+    runs: name, arguments without ``--out``, how many runs); ``errors``: values that would not
+    run; ``missing``: choices still to make."""
 
     commands: list[tuple[str, list[str]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    launches: list[tuple[str, list[str], int]] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -133,6 +141,34 @@ def _benchmark_args(bench: BenchmarkChoice) -> tuple[str | None, str | None]:
     return path, split
 
 
+def split_grid(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The form's values with each comma-separated text (``"0.05, 0.2"``) taken out as a grid
+    of its values: (single values, grid)."""
+    single, grid = {}, {}
+    for key, value in values.items():
+        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else []
+        if len(items) > 1:
+            grid[key] = list(dict.fromkeys(items))
+        else:
+            single[key] = value
+    return single, grid
+
+
+def _method_settings(method: str, values: dict[str, Any]) -> tuple[dict[str, str], dict]:
+    """(``--set`` overrides, grid of parsed values) of one method; raises for a bad value."""
+    single, grid = split_grid(values)
+    overrides = param_overrides(method, single)
+    parsed: dict[str, list[str]] = {}
+    for key, items in grid.items():
+        parsed[key] = [param_overrides(method, {**single, key: v}).get(key, v) for v in items]
+    return overrides, parsed
+
+
+def _settings(grid: dict[str, list[str]]) -> list[dict[str, str]]:
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
 def plan_runs(
     bench: BenchmarkChoice,
     model: ModelChoice,
@@ -142,7 +178,8 @@ def plan_runs(
     *,
     stamp: str,
 ) -> LaunchPlan:
-    """One command per chosen method and seed, named ``<prefix><method>-s<seed>-<stamp>``;
+    """One command per chosen method, grid setting and seed, named
+    ``<prefix><method>[-<setting>]-s<seed>-<stamp>``, and the launches that carry them out;
     ``values`` are each method's hyperparameters as the form holds them."""
     lr = _parse_lr(training.lr_text)
     plan = LaunchPlan()
@@ -155,31 +192,48 @@ def plan_runs(
     steps = int(training.steps) or None  # steps > 0 replaces epochs
     # epochs are passed only when changed (shorter commands)
     epochs = None if steps or training.epochs == training.default_epochs else training.epochs
+
+    def run_args(method: str, seed: int, params: dict[str, str]) -> list[str]:
+        return jobs.build_run_args(
+            method,
+            benchmark=bench_arg,
+            split=split_arg,
+            model=model.arg,
+            extra=list(bench.hub_extra),
+            steps=steps,
+            epochs=epochs,
+            lr=lr,
+            checkpoint_every=int(training.checkpoint_every) or None,
+            seed=seed,
+            device=None if training.device == "auto" else training.device,
+            params=params,
+            quick=training.quick,
+            evaluate=training.evaluate,
+        )
+
+    seeds = [int(training.seed) + k for k in range(int(training.n_seeds))]
     for method in methods:
         try:
-            overrides = param_overrides(method, values.get(method, {}))
+            overrides, grid = _method_settings(method, values.get(method, {}))
         except (MethodError, ValueError, TypeError) as exc:
             plan.errors.append(str(exc))
             continue
-        for k in range(int(training.n_seeds)):
-            seed = int(training.seed) + k
-            args = jobs.build_run_args(
-                method,
-                benchmark=bench_arg,
-                split=split_arg,
-                model=model.arg,
-                extra=list(bench.hub_extra),
-                steps=steps,
-                epochs=epochs,
-                lr=lr,
-                checkpoint_every=int(training.checkpoint_every) or None,
-                seed=seed,
-                device=None if training.device == "auto" else training.device,
-                params=overrides,
-                quick=training.quick,
-                evaluate=training.evaluate,
-            )
-            plan.commands.append((safe_name(f"{training.prefix}{method}-s{seed}-{stamp}"), args))
+        runs = [(setting, seed) for setting in _settings(grid) for seed in seeds]
+        for setting, seed in runs:
+            label = "".join(f"-{k}{v}" for k, v in setting.items())
+            args = run_args(method, seed, {**overrides, **setting})
+            name = safe_name(f"{training.prefix}{method}{label}-s{seed}-{stamp}")
+            plan.commands.append((name, args))
+        if len(runs) == 1:
+            plan.launches.append((*plan.commands[-1], 1))
+            continue
+        args = run_args(method, seeds[0], overrides)
+        args[0] = "sweep"
+        args += ["--seeds", str(len(seeds))]
+        for key, items in grid.items():
+            args += ["--grid", f"{key}={','.join(items)}"]
+        name = safe_name(f"{training.prefix}{method}-sweep-{stamp}")
+        plan.launches.append((name, args, len(runs)))
     return plan
 
 
@@ -195,6 +249,18 @@ def preview(commands: list[tuple[str, list[str]]], runs_dir: Path) -> str:
 
 def launch_label(n: int) -> str:
     return f"Launch {n} run{'s' if n != 1 else ''}"
+
+
+def launches_caption(plan: LaunchPlan) -> str:
+    """How the runs will be carried out, when some go through a sweep."""
+    sweeps = [(name, n) for name, args, n in plan.launches if args[:1] == ["sweep"]]
+    if not sweeps:
+        return ""
+    return (
+        f"{len(sweeps)} method(s) with several runs start as one `python -m atwu sweep` each "
+        "(their runs go through the run executor, as many at once as there are CPUs, and "
+        "their states are kept in the sweep's sweep.json); single runs as `python -m atwu run`."
+    )
 
 
 def split_pairs(summary: dict[str, Any], split: str) -> Any:
@@ -227,6 +293,24 @@ class LaunchResult:
     launched: list[str] = field(default_factory=list)
     messages: list[tuple[str, str]] = field(default_factory=list)
     """(level, text): "error" for each command that did not start, then one "success"."""
+
+
+def launch_plan(plan: LaunchPlan, runs_dir: Path) -> LaunchResult:
+    """Start the plan's launches (runs and sweeps), as :func:`launch_all` does; its message
+    says how many runs each sweep holds."""
+    result = launch_all([(name, args) for name, args, _ in plan.launches], runs_dir)
+    sizes = {name: n for name, args, n in plan.launches if args[:1] == ["sweep"]}
+    if not sizes or not result.launched:
+        return result
+    parts = []
+    for launched in result.launched:
+        planned = next((n for n in sizes if launched == n or launched.startswith(f"{n}-")), None)
+        parts.append(f"sweep {launched} ({sizes[planned]} runs)" if planned else launched)
+    result.messages[-1] = (
+        "success",
+        f"Launched {', '.join(parts)}. They appear under Active runs below.",
+    )
+    return result
 
 
 def launch_all(commands: list[tuple[str, list[str]]], runs_dir: Path) -> LaunchResult:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from atwu.app.run_list import forget_split_of
+from atwu.app.run_list import benchmark_key
 from atwu.app.token_view import threshold_stats, weight_bounds
 from atwu.evaluate.alignment_metrics import retain_conflict_labels
 from atwu.runs.layout import WEIGHTS
@@ -85,14 +85,13 @@ def ground_truth_caption(ground_truth: str) -> str:
 
 
 def comparable_runs(runs: list[RunInfo], run: RunInfo) -> list[RunInfo]:
-    """Other runs with token weights on the same forget split as ``run``."""
-    split = forget_split_of(run.config)
+    """Other runs with token weights on the same benchmark and forget split as ``run`` (two
+    benchmarks may both have a forget10 of other authors)."""
+    key = benchmark_key(run.config)
     return [
         r
         for r in runs
-        if r.name != run.name
-        and forget_split_of(r.config) == split
-        and (r.path / WEIGHTS).is_file()
+        if r.name != run.name and benchmark_key(r.config) == key and (r.path / WEIGHTS).is_file()
     ]
 
 

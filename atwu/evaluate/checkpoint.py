@@ -116,7 +116,10 @@ LOOP_METRICS = ("pressure_share",)
 STABLE_KEYS = ("step", *MODEL_METRICS, *ALIGNMENT_METRICS, *LOOP_METRICS, "notes", "seconds")
 """Keys every ``eval.jsonl`` record has; readers (the app, :func:`compare_runs`) rely on them."""
 
-QUICK_NOTE = "not generated at this checkpoint (--quick: generation only at step 0 and the end)"
+QUICK_NOTE = (
+    "not evaluated at this checkpoint (--quick: generation and the perturbed answers "
+    "only at step 0 and the end)"
+)
 NO_MODEL_NOTE = "not evaluated: no model was given"
 NOT_KEPT_NOTE = "not evaluated: only the final model is saved, this checkpoint's model is gone"
 
@@ -197,7 +200,7 @@ class CheckpointEvaluator:
         self.device = device
         self.starting_model_path = Path(starting_model_path or self.benchmark.target_model)
         self.batch_size = batch_size
-        self._plan: ScoringPlan | None = None
+        self._plans: dict[bool, ScoringPlan] = {}
         self._step0: ModelEval | None = None
         self._reference: dict | None = None
         self._reference_note: str | None = None
@@ -206,16 +209,20 @@ class CheckpointEvaluator:
 
     # -- shared pieces -------------------------------------------------------------------------
 
-    def plan(self) -> ScoringPlan:
-        """The encoded evaluation pairs (built on first use, then reused every checkpoint)."""
-        if self._plan is None:
+    def plan(self, *, perturbed: bool = True) -> ScoringPlan:
+        """The encoded evaluation pairs (built on first use, then reused every checkpoint);
+        ``perturbed=False``: without the perturbed answers (a --quick checkpoint between the
+        ends, where the frontiers need only the fact-level metrics)."""
+        if perturbed not in self._plans:
             pairs = [
                 p
                 for s in eval_splits(self.benchmark, self.forget_split)
                 for p in self.benchmark.pairs(s)
             ]
-            self._plan = plan_scoring(self.tokenizer, pairs, batch_size=self.batch_size)
-        return self._plan
+            self._plans[perturbed] = plan_scoring(
+                self.tokenizer, pairs, batch_size=self.batch_size, perturbed=perturbed
+            )
+        return self._plans[perturbed]
 
     def step0(self, model: torch.nn.Module | None = None) -> ModelEval:
         """The starting model's evaluation (from the benchmark's cache when present)."""
@@ -284,7 +291,7 @@ class CheckpointEvaluator:
                     self.benchmark,
                     self.forget_split,
                     batch_size=self.batch_size,
-                    plan=self.plan(),
+                    plan=self.plan(perturbed=generate),
                     generate=generate,
                 )
             record.update(self._model_metrics(model_eval, notes, generated=step == 0 or generate))

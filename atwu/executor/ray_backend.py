@@ -31,10 +31,14 @@ from atwu.paths import atwu_home
 
 PROBE_TIMEOUT_S = 3.0
 CANCEL_WAIT_S = 30.0
-# read by Ray when it is imported: no usage statistics; token authentication (Ray's default for a
-# new local instance) chosen explicitly, so that Ray does not warn about choosing it
+# Ray's settings from the environment (a user's own values win). No usage statistics. For an
+# instance started here: workers at the priority of a plain run (Ray's default, nice 15, gives
+# every other process on the machine precedence over a sweep's runs), and token authentication
+# (Ray's default for a new local instance) chosen explicitly, so that Ray does not warn about it;
+# that one is read when ray is imported: set after, the driver and its instance would disagree.
 QUIET_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
-LOCAL_ENV = {"RAY_AUTH_MODE": "token"}
+LOCAL_ENV = {"RAY_worker_niceness": "0"}
+LOCAL_ENV_AT_IMPORT = {"RAY_AUTH_MODE": "token"}
 # the driver's settings a worker on another node must share (paths resolve against them)
 FORWARDED_ENV = ("ATWU_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
@@ -95,9 +99,13 @@ class RayExecutor(Executor):
         self._started_ray = False
 
     def start(self) -> None:
-        if "ray" not in sys.modules:  # Ray reads these when it is imported
-            for key, value in {**QUIET_ENV, **({} if self.address else LOCAL_ENV)}.items():
-                os.environ.setdefault(key, value)
+        env = dict(QUIET_ENV)
+        if not self.address:
+            env.update(LOCAL_ENV)
+            if "ray" not in sys.modules:
+                env.update(LOCAL_ENV_AT_IMPORT)
+        for key, value in env.items():
+            os.environ.setdefault(key, value)
         import ray
 
         if ray.is_initialized():

@@ -55,9 +55,10 @@ class ATWUParams(SaturatedParams):
         "integer index into the hidden_states tuple",
     )
     scorer_position: Literal["predicting", "token"] = param(
-        "predicting",
-        "which position's state scores token t: 'predicting' (the state before t, "
-        "whose output predicts t, as METHOD.md writes it) or 'token' (the state after reading t)",
+        "token",
+        "which position's state scores token t: 'token' (the state after reading t; chosen on "
+        "the tuning benchmark's frontier, docs/TUNING.md) or 'predicting' (the state before t, "
+        "whose output predicts t, as METHOD.md first wrote it)",
     )
     tau: str = param(
         "batch_mean",
@@ -82,12 +83,23 @@ class ATWUParams(SaturatedParams):
         "select_all: v=0, b=3 (every token starts selected); random: v ~ N(0,1) scaled "
         "so vᵀĥ has std 2 on the first batch, b=0",
     )
-    scorer_init_bias: float = param(3.0, "initial bias b for scorer_init=select_all")
+    scorer_init_bias: float = param(
+        1.0,
+        "initial bias b for scorer_init=select_all (1: every token starts at s = 0.73; chosen on "
+        "the tuning benchmark's frontier over METHOD.md's 3, docs/TUNING.md)",
+    )
     normalise: Literal["none", "mean1", "mass"] = param(
         "none",
         "none: the forget term is a mean over answer tokens; mean1: weights divided by their mean "
         "over each sequence; mass: the forget term divided by Σ_t s_t instead of the token count, "
         "so deselecting tokens redistributes the push instead of shrinking it",
+    )
+    score_power: float = param(
+        2.0,
+        "k: the model step weighs token t by s_t^k; k > 1 sharpens the selection (a token the "
+        "scorer half-selects, s = 0.5, gets 0.5^k), so in the saturated loss, whose push on a "
+        "forgotten fact fades, the tokens the retain loss defends keep less of the push (2: "
+        "chosen on the tuning benchmark's frontier; 1: the scores as they are)",
     )
     scorer_retain_negatives: float = param(
         0.0,
@@ -99,6 +111,8 @@ class ATWUParams(SaturatedParams):
         super().validate()
         if not 0 <= self.scorer_retain_negatives < float("inf"):
             raise MethodError("atwu: scorer_retain_negatives must be a finite number ≥ 0")
+        if not self.score_power > 0:
+            raise MethodError("atwu: score_power must be a positive number")
         if self.scorer_layer not in ("middle", "last"):
             try:
                 int(self.scorer_layer)
@@ -233,7 +247,7 @@ class ATWU(Method):
             logs["scorer_loss"] = float(scorer_loss.detach())
         # 2. model step, scorer fixed: scores recomputed after the scorer's update.
         with torch.no_grad():
-            weights = normalise_weights(self.scorer(h), fw.mask, p.normalise)
+            weights = self._weights(h, fw.mask)
         forget_term, pressure = self._model_forget(fw, forget, weights)
         retain_term = torch.zeros((), device=forget_term.device)
         if retain_fw is not None and p.alpha > 0:
@@ -271,8 +285,14 @@ class ATWU(Method):
     @torch.no_grad()
     def token_weights(self, model, forget: ForgetBatch) -> tuple[torch.Tensor, torch.Tensor]:
         fw = self._forward(model, forget)
-        w = normalise_weights(self.scorer(self._hidden(fw)), fw.mask, self.params.normalise)
-        return w, fw.mask
+        return self._weights(self._hidden(fw), fw.mask), fw.mask
+
+    def _weights(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The model step's weights: the scores, raised to ``score_power``, normalised."""
+        scores = self.scorer(h)
+        if self.params.score_power != 1.0:
+            scores = scores.pow(self.params.score_power)
+        return normalise_weights(scores, mask, self.params.normalise)
 
     def state_dict(self) -> dict:
         return {

@@ -11,7 +11,11 @@ from atwu.params import param
 
 @dataclass
 class TNPOParams(RetainForgetParams):
-    beta: float = param(4.0, "exponent β")
+    beta: float = param(
+        2.0,
+        "exponent β (open-unlearning: 4; 2 won the three-value search {2, 4, 8} on the tuning "
+        "benchmark's frontier, docs/TUNING.md)",
+    )
 
 
 class TNPO(TokenWeightedMethod):

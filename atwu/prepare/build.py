@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,11 +31,14 @@ from atwu.data.tokenizer import train_tokenizer
 from atwu.evaluate.generation import greedy_answers
 from atwu.io import atomic_directory, atomic_write_json
 from atwu.models import TinyModelSpec, build_tiny_model, count_parameters
+from atwu.prepare import job_progress
 from atwu.prepare.memorise import PretrainConfig, train_memoriser
 
 ProgressFn = Callable[[str, float], None]
 MIN_STEPS = 1300
 BATCH = 32
+PROGRESS_SECONDS = 5.0
+"""How often the progress callback hears about the models' epochs (and at every model's end)."""
 
 
 def auto_epochs(n_pairs: int, epochs: int | None) -> int:
@@ -89,6 +93,9 @@ def _train_job(root: str, job: ModelJob, position: int) -> dict:
     pairs = [p for s in job.train_splits for p in load_pairs(root_path / "data" / f"{s}.jsonl")]
     encoded = [encode_pair(tok, p.question, p.answer) for p in pairs]
     epochs = auto_epochs(len(encoded), job.epochs)
+    on_step = job_progress.epoch_reporter(
+        root_path, job.name, epochs=epochs, steps_per_epoch=-(-len(encoded) // BATCH)
+    )
     model = build_tiny_model(
         len(tok), TinyModelSpec(), pad_id=tok.pad_token_id, eos_id=tok.eos_token_id, seed=job.seed
     )
@@ -98,6 +105,7 @@ def _train_job(root: str, job: ModelJob, position: int) -> dict:
         tok.pad_token_id,
         PretrainConfig(epochs=epochs, batch_size=BATCH, seed=job.seed),
         desc=job.name,
+        on_step=on_step,
         position=position,
     )
     out = root_path / "models" / job.name
@@ -156,20 +164,26 @@ def _quality(
 
 
 def _run_jobs(root: Path, jobs: list[ModelJob], workers: int, progress: ProgressFn | None) -> dict:
+    """Train ``jobs`` in ``workers`` processes; tell ``progress`` which model is at which epoch
+    (every :data:`PROGRESS_SECONDS` and whenever a model is done)."""
     results: dict[str, dict] = {}
+    names = [job.name for job in jobs]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
     with cf.ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(jobs))), mp_context=ctx
     ) as pool:
-        futures = {pool.submit(_train_job, str(root), job, i): job for i, job in enumerate(jobs)}
-        for fut in cf.as_completed(futures):
-            res = fut.result()
-            results[res["name"]] = res
+        pending = {pool.submit(_train_job, str(root), job, i) for i, job in enumerate(jobs)}
+        while pending:
+            finished, pending = cf.wait(
+                pending, timeout=PROGRESS_SECONDS, return_when=cf.FIRST_COMPLETED
+            )
+            for fut in finished:
+                res = fut.result()
+                results[res["name"]] = res
             if progress:
-                progress(
-                    f"trained model {res['name']} ({res['seconds']:.0f} s)",
-                    len(results) / len(jobs),
-                )
+                records = job_progress.read_progress(root, names)
+                progress(*job_progress.summary(names, records, set(results)))
+    shutil.rmtree(root / job_progress.PROGRESS_DIR, ignore_errors=True)
     return results
 
 
@@ -178,6 +192,63 @@ def _write_common(tmp: Path, splits: dict[str, list[QAPair]], vocab_size: int) -
     tok = train_tokenizer(_tokenizer_corpus(splits), vocab_size=vocab_size)
     tok.save_pretrained(tmp / "tokenizer")
     return split_meta
+
+
+def embedded_jobs(options: PrepareOptions) -> list[ModelJob]:
+    """The models of the embedded benchmark: the target (``full``), one retain model per
+    retain split, and the auxiliary ``base``."""
+    jobs = [
+        ModelJob(
+            "full",
+            ("full", "general"),
+            ("forget10", "retain90", "general"),
+            options.epochs,
+            options.seed,
+        )
+    ]
+    for r in sorted(options.retain_splits, key=lambda s: s != "retain90"):
+        forget = next(f for f, rr in RETAIN_OF.items() if rr == r)
+        jobs.append(ModelJob(r, (r, "general"), (r, forget), options.epochs, options.seed + 1))
+    jobs.append(
+        ModelJob("base", ("holdout", "general"), ("holdout",), options.epochs, options.seed + 2)
+    )
+    return jobs
+
+
+def embedded_manifest(name: str, options: PrepareOptions, split_meta: dict) -> dict:
+    """The embedded benchmark's ``manifest.json`` (a pure function of the options and the
+    splits written: the shipped copy's test compares it)."""
+    jobs = embedded_jobs(options)
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": "embedded",
+        "name": name,
+        "seed": options.seed,
+        "authors": options.authors,
+        "pairs_per_author": options.pairs_per_author,
+        "splits": split_meta,
+        "forget_splits": {f: r for f, r in RETAIN_OF.items() if r in options.retain_splits},
+        "default_forget_split": "forget10"
+        if "retain90" in options.retain_splits
+        else next(f for f, r in RETAIN_OF.items() if r in options.retain_splits),
+        "retain_sets": {
+            r: {"train": f"{r}_train", "heldout": f"{r}_heldout"} for r in options.retain_splits
+        },
+        "utility_splits": ["general"],
+        "models": {j.name: f"models/{j.name}" for j in jobs},
+        "target_model": "full",
+        "aux_model": "base",
+        "options": asdict(options),
+    }
+
+
+def embedded_data(out: Path, options: PrepareOptions) -> dict:
+    """Write the embedded benchmark's data and tokenizer into ``out``; the splits' metadata.
+    Deterministic for a seed (the shipped copy's test rebuilds it and compares bytes)."""
+    splits = generate_splits(
+        options.authors, options.seed, pairs_per_author=options.pairs_per_author
+    )
+    return _write_common(out, splits, options.vocab_size)
 
 
 def prepare_embedded(
@@ -196,51 +267,14 @@ def prepare_embedded(
     splits = generate_splits(
         options.authors, options.seed, pairs_per_author=options.pairs_per_author
     )
-    forget_pairs = {f: r for f, r in RETAIN_OF.items()}
     with atomic_directory(out, overwrite=overwrite) as tmp:
         if progress:
             progress("generated data", 0.0)
         split_meta = _write_common(tmp, splits, options.vocab_size)
-        jobs = [
-            ModelJob(
-                "full",
-                ("full", "general"),
-                ("forget10", "retain90", "general"),
-                options.epochs,
-                options.seed,
-            )
-        ]
-        for r in sorted(options.retain_splits, key=lambda s: s != "retain90"):
-            forget = next(f for f, rr in RETAIN_OF.items() if rr == r)
-            jobs.append(ModelJob(r, (r, "general"), (r, forget), options.epochs, options.seed + 1))
-        jobs.append(
-            ModelJob("base", ("holdout", "general"), ("holdout",), options.epochs, options.seed + 2)
-        )
-        results = _run_jobs(tmp, jobs, options.workers, progress)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "kind": "embedded",
-            "name": out.name,
-            "seed": options.seed,
-            "authors": options.authors,
-            "pairs_per_author": options.pairs_per_author,
-            "splits": split_meta,
-            "forget_splits": {f: r for f, r in forget_pairs.items() if r in options.retain_splits},
-            "default_forget_split": "forget10"
-            if "retain90" in options.retain_splits
-            else next(f for f, r in forget_pairs.items() if r in options.retain_splits),
-            "retain_sets": {
-                r: {"train": f"{r}_train", "heldout": f"{r}_heldout"} for r in options.retain_splits
-            },
-            "utility_splits": ["general"],
-            "models": {j.name: f"models/{j.name}" for j in jobs},
-            "target_model": "full",
-            "aux_model": "base",
-            "options": asdict(options),
-        }
-        quality = _quality(results, splits, forget_pairs)
+        results = _run_jobs(tmp, embedded_jobs(options), options.workers, progress)
+        quality = _quality(results, splits, dict(RETAIN_OF))
         quality["prepare_seconds"] = time.time() - start
-        atomic_write_json(tmp / "manifest.json", manifest)
+        atomic_write_json(tmp / "manifest.json", embedded_manifest(out.name, options, split_meta))
         atomic_write_json(tmp / "quality.json", quality)
     return quality
 

@@ -1,8 +1,18 @@
 """The sequential colour scale of token weights, shared by the inline token view and the overview
-matrix: scale ends, a weight's colour, and a readable text colour on it."""
+matrix: scale ends, a weight's colour, and a readable text colour on it.
+
+Two themes, one rule: low weights (the bulk of tokens) recede toward the page's background and the
+few high weights stand out from it. On a light page that is reversed Cividis (pale yellow to dark
+blue); on a dark page Cividis itself from :data:`DARK_START` (dim blue to bright yellow), so the
+tokens a method forgets hardest are never dark blue on a dark background. The inline token view
+carries both colours and lets the browser pick by the page's ``color-scheme``
+(:func:`theme_style`); tests/viz/test_colour_scale.py checks each end's contrast with each
+theme's background.
+"""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import plotly.colors as pc
@@ -15,6 +25,17 @@ COLOURSCALE: str = "Cividis_r"
 
 #: Colour for tokens whose weight is missing (NaN), a neutral grey outside the Cividis hues.
 MISSING_COLOUR: str = "#d9d9d9"
+
+#: The dark theme's scale: Cividis (dim blue → bright yellow), from this point of it on, so that
+#: even its low end stands apart from a dark page.
+DARK_COLOURSCALE: str = "Cividis"
+DARK_START: float = 0.15
+DARK_MISSING_COLOUR: str = "#5a5a5a"
+
+#: The page backgrounds the scale is checked against: Streamlit's light theme, and its dark
+#: theme's (this version's and the older one's).
+LIGHT_BACKGROUND: str = "#ffffff"
+DARK_BACKGROUNDS: tuple[str, ...] = ("#171614", "#0e1117")
 
 
 def hex_colour(rgb: tuple[float, float, float]) -> str:
@@ -65,7 +86,50 @@ def colour_for(value: float, vmin: float, vmax: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING_COLOUR
     t = position_on_scale(float(value), float(vmin), float(vmax))
-    return hex_colour(parse_colour(pc.sample_colorscale(COLOURSCALE, [t])[0]))
+    return _sample(COLOURSCALE, round(t * STEPS) / STEPS)
+
+
+#: Positions on a scale are rounded to 1/STEPS (invisible) so each colour is computed once: a
+#: page draws thousands of tokens on every change of its controls.
+STEPS = 1024
+
+
+@functools.lru_cache(maxsize=8 * STEPS)
+def _sample(scale: str, t: float) -> str:
+    return hex_colour(parse_colour(pc.sample_colorscale(scale, [t])[0]))
+
+
+def dark_colour_for(value: float, vmin: float, vmax: float) -> str:
+    """The dark theme's colour for a weight (same clipping and NaN rule as :func:`colour_for`)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DARK_MISSING_COLOUR
+    t = round(position_on_scale(float(value), float(vmin), float(vmax)) * STEPS) / STEPS
+    return _sample(DARK_COLOURSCALE, DARK_START + (1.0 - DARK_START) * t)
+
+
+def scale_stops(theme: str = "light", n: int = 11) -> list[str]:
+    """``n`` colours evenly along the scale of ``theme`` ("light" or "dark"), low to high."""
+    pick = dark_colour_for if theme == "dark" else colour_for
+    return [pick(i / (n - 1), 0.0, 1.0) for i in range(n)]
+
+
+def theme_style(value: float, vmin: float, vmax: float) -> str:
+    """Inline CSS for a token's background and text: the light theme's colours as plain
+    ``background-color``/``color`` (what a page without dark-theme support shows), both themes'
+    as custom properties that :data:`atwu.viz.tokens.THEME_CSS` picks from with
+    ``light-dark()``."""
+    bg, dark_bg = colour_for(value, vmin, vmax), dark_colour_for(value, vmin, vmax)
+    fg, dark_fg = text_colour_for(bg), text_colour_for(dark_bg)
+    return (
+        f"--atwu-bg:{bg};--atwu-fg:{fg};--atwu-dark-bg:{dark_bg};--atwu-dark-fg:{dark_fg};"
+        f"background-color:{bg};color:{fg};"
+    )
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
 
 
 def relative_luminance(colour: str) -> float:
@@ -79,6 +143,7 @@ def relative_luminance(colour: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+@functools.lru_cache(maxsize=4096)
 def text_colour_for(bg: str) -> str:
     """Black or white text, whichever has the higher WCAG contrast ratio against ``bg``."""
     lum = relative_luminance(bg)

@@ -69,3 +69,14 @@ def is_empty(df: pd.DataFrame | None, required: Sequence[str]) -> bool:
     if missing:
         raise ValueError(f"missing column(s) {missing}; got {list(df.columns)}")
     return False
+
+
+def legend_below(fig: go.Figure, entries: int) -> go.Figure:
+    """Put the legend under the plot (in rows, left-aligned), with the bottom margin its
+    ``entries`` need: above the plot a legend of long run names covers the title."""
+    rows = max(1, -(-entries // 2))
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+        margin=dict(b=70 + 22 * rows),
+    )
+    return fig

@@ -7,8 +7,9 @@ Streamlit import here, so every builder is unit-testable.
 Two visual channels, kept independent so neither hides the other:
 
 * **background** = the method's weight for the token, on a colour-blind-safe sequential scale
-  (reversed Cividis: pale yellow for low weights, dark blue for high weights; the overview heatmap
-  in :mod:`atwu.viz.figures` uses the same scale, so both views read alike);
+  (Cividis; on a light page pale yellow for low weights and dark blue for high ones, on a dark
+  page dim blue to bright yellow, picked by the browser from the page's ``color-scheme`` through
+  :data:`THEME_CSS`; the overview heatmap in :mod:`atwu.viz.overview` uses the light scale);
 * **bottom border** = the ground-truth span the token lies in (``specific`` fact: solid vermillion;
   ``shared`` / ``fact``: dashed blue; ``context``, i.e. left out of the labels: dotted grey). The
   border is drawn outside the coloured background (``background-clip: padding-box``), so its
@@ -40,16 +41,12 @@ from collections.abc import Sequence
 from typing import SupportsInt
 
 import pandas as pd
-import plotly.colors as pc
 
 from atwu.viz.colour_scale import (
-    COLOURSCALE,
-    colour_for,
-    hex_colour,
-    parse_colour,
     position_on_scale,
     scale_range,
-    text_colour_for,
+    scale_stops,
+    theme_style,
 )
 
 #: Ground-truth channel: span kind -> (CSS border-bottom, human description). Okabe–Ito colours
@@ -180,8 +177,7 @@ def _token_span(
     token = "" if row["token"] is None or pd.isna(row["token"]) else str(row["token"])
     raw_weight = row["weight"]
     weight = float("nan") if raw_weight is None or pd.isna(raw_weight) else float(raw_weight)
-    bg = colour_for(weight, vmin, vmax)
-    style = [_TOKEN_BASE_STYLE, f"background-color:{bg};color:{text_colour_for(bg)};"]
+    style = [_TOKEN_BASE_STYLE, theme_style(weight, vmin, vmax)]
 
     kind = _span_kind(row)
     if show_spans and kind is not None:
@@ -285,12 +281,7 @@ def legend_html(
         ground_truth: with the span key, say what the numbers count as positive and negative
             (a key of :data:`GROUND_TRUTH_KEYS`); None says nothing.
     """
-    stops = [i / 10 for i in range(11)]
-    colours = pc.sample_colorscale(COLOURSCALE, stops)
-    gradient = ", ".join(
-        f"{hex_colour(parse_colour(c))} {int(s * 100)}%"
-        for c, s in zip(colours, stops, strict=True)
-    )
+    gradient = _gradient(scale_stops("light"))
     tick_marker = ""
     if threshold is not None and vmax > vmin:
         left = position_on_scale(threshold, vmin, vmax) * 100
@@ -301,8 +292,8 @@ def legend_html(
     bar = (
         '<div style="display:inline-block;vertical-align:middle;">'
         f'<div style="font-size:0.8em;">{_esc(title)}</div>'
-        f'<div style="position:relative;width:220px;height:12px;border:1px solid #888;'
-        f'background:linear-gradient(to right, {gradient});">{tick_marker}</div>'
+        f'<div class="atwu-scale-bar" style="position:relative;width:220px;height:12px;'
+        f'border:1px solid #888;background:{gradient};">{tick_marker}</div>'
         '<div style="display:flex;justify-content:space-between;width:222px;font-size:0.75em;">'
         f"<span>{_esc(_fmt(vmin))}</span><span>{_esc(_fmt(vmax))}</span></div>"
     )
@@ -343,6 +334,31 @@ def legend_html(
         '<div class="atwu-legend" style="display:flex;flex-wrap:wrap;align-items:center;'
         f'gap:10px;margin:6px 0;">{"".join(items)}</div>'
     )
+
+
+def _gradient(colours: list[str]) -> str:
+    n = len(colours) - 1
+    stops = ", ".join(f"{c} {round(100 * i / n)}%" for i, c in enumerate(colours))
+    return f"linear-gradient(to right, {stops})"
+
+
+def _theme_css() -> str:
+    """The stylesheet that gives tokens and the legend bar their dark-theme colours: each token
+    carries both themes' colours as custom properties (:func:`theme_style`), and
+    ``light-dark()`` picks by the ``color-scheme`` Streamlit sets for its theme. Browsers without
+    ``light-dark()`` keep the light colours of the inline style."""
+    pairs = zip(scale_stops("light"), scale_stops("dark"), strict=True)
+    bar = _gradient([f"light-dark({light}, {dark})" for light, dark in pairs])
+    return (
+        "@supports (color: light-dark(#000, #fff)) {"
+        ".atwu-compare .atwu-token{background-color:light-dark(var(--atwu-bg), "
+        "var(--atwu-dark-bg)) !important;color:light-dark(var(--atwu-fg), var(--atwu-dark-fg))"
+        f" !important;}}.atwu-compare .atwu-scale-bar{{background:{bar} !important;}}}}"
+    )
+
+
+#: See :func:`_theme_css`; one line, so the fragment stays on one source line.
+THEME_CSS: str = _theme_css()
 
 
 def _weights_range(frames: Sequence[pd.DataFrame]) -> tuple[float, float]:
@@ -444,7 +460,7 @@ def compare_html(
         )
     if not rows:
         parts.append('<div class="atwu-empty" style="font-style:italic;">no data</div>')
-    return f'<div class="atwu-compare">{"".join(parts)}</div>'
+    return f'<div class="atwu-compare"><style>{THEME_CSS}</style>{"".join(parts)}</div>'
 
 
 def example_page_html(

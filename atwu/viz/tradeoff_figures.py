@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from atwu.analysis.tradeoff import pareto_front
-from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty
+from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty, legend_below
 
 #: Forget-quality values are KS p-values and can underflow to 0, which a log axis cannot show;
 #: they are drawn at this fraction of the smallest positive value (the hover keeps the true one).
@@ -26,12 +26,18 @@ def _log_x(values: pd.Series) -> tuple[pd.Series, float]:
     return values.where(values > 0, floor), floor
 
 
+#: How a trajectory's first checkpoint is drawn (an open ring, larger than the other markers):
+#: where each run starts, so the direction of every line reads at a glance.
+START_SYMBOL, START_SIZE, POINT_SIZE = "circle-open", 15, 8
+
+
 def tradeoff_figure(
     points: pd.DataFrame,
     *,
     front: pd.DataFrame | None = None,
     best: pd.DataFrame | None = None,
     show_front: bool = True,
+    styles: Mapping[str, tuple[str, str]] | None = None,
 ) -> go.Figure:
     """Forget quality (log x) against model utility (y), one line per run through its steps.
 
@@ -42,6 +48,10 @@ def tradeoff_figure(
             with :func:`pareto_front`.
         best: the chosen checkpoint(s), drawn as stars; None for none.
         show_front: set False to leave the front out.
+        styles: each run's (colour, marker) (:mod:`atwu.viz.run_styles`: one colour per
+            method, a marker per seed); without it the palette colours the runs in turn.
+
+    Each line starts at an open ring (:data:`START_SYMBOL`): its first checkpoint.
 
     Forget quality is a p-value, hence the log axis; zeros are drawn at a floor a decade below
     the smallest positive value (hover shows the true value).
@@ -73,12 +83,21 @@ def tradeoff_figure(
     fig = go.Figure()
     for run, part in df.groupby("run", sort=False):
         part = part.sort_values("step")
+        colour, symbol = (styles or {}).get(str(run), (None, "circle"))
+        n = len(part)
         fig.add_trace(
             go.Scatter(
                 x=part["_x"],
                 y=part["model_utility"],
                 mode="lines+markers",
                 name=esc(run),
+                line=dict(color=colour),
+                marker=dict(
+                    color=colour,
+                    symbol=[START_SYMBOL] + [symbol] * (n - 1),
+                    size=[START_SIZE] + [POINT_SIZE] * (n - 1),
+                    line=dict(width=2),
+                ),
                 customdata=custom(part),
                 hovertemplate=hover,
             )
@@ -124,6 +143,7 @@ def tradeoff_figure(
             )
         )
     base_layout(fig, title)
+    legend_below(fig, df["run"].nunique() + 2)
     fig.update_xaxes(
         type="log", title="forget quality (KS p-value, log scale)", exponentformat="power"
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty
+from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty, legend_below
 
 #: Columns of ``train_log.jsonl`` that are bookkeeping, not curves to plot against step.
 _NON_CURVE_COLUMNS: frozenset[str] = frozenset({"step", "seconds", "lr"})
@@ -103,10 +103,18 @@ def loss_curves(
     return fig
 
 
-def auroc_over_steps(evals: pd.DataFrame, *, metric: str = "auroc") -> go.Figure:
+def auroc_over_steps(
+    evals: pd.DataFrame,
+    *,
+    metric: str = "auroc",
+    styles: Mapping[str, tuple[str, str]] | None = None,
+) -> go.Figure:
     """Token-alignment AUROC (or another 0..1 ``metric``, e.g. ``"auprc"``) per run over steps.
 
-    A dashed line at 0.5 marks chance for AUROC (what uniform weights get).
+    A dashed line at 0.5 marks chance for AUROC (what uniform weights get). ``styles``: each
+    run's (colour, marker) (:mod:`atwu.viz.run_styles`: one colour per method, a marker per
+    seed); without it the palette colours the runs in turn. The legend sits under the plot, so
+    long run names never cover the title.
     """
     title = f"{metric.upper()} of token weights vs ground truth"
     if is_empty(evals, ["run", "step", metric]):
@@ -117,12 +125,15 @@ def auroc_over_steps(evals: pd.DataFrame, *, metric: str = "auroc") -> go.Figure
     fig = go.Figure()
     for run, part in df.groupby("run", sort=False):
         part = part.sort_values("step")
+        colour, symbol = (styles or {}).get(str(run), (None, "circle"))
         fig.add_trace(
             go.Scatter(
                 x=part["step"],
                 y=part[metric],
                 mode="lines+markers",
                 name=esc(run),
+                line=dict(color=colour),
+                marker=dict(symbol=symbol, size=8, color=colour),
                 # fullData.name rather than the name itself: a "%{" in a run name stays literal.
                 hovertemplate=(
                     f"%{{fullData.name}}<br>step %{{x}}<br>{esc(metric)} %{{y:.3f}}<extra></extra>"
@@ -132,6 +143,7 @@ def auroc_over_steps(evals: pd.DataFrame, *, metric: str = "auroc") -> go.Figure
     if metric == "auroc":
         fig.add_hline(y=0.5, line=dict(dash="dash", color="#777777"), annotation_text="chance")
     base_layout(fig, title)
+    legend_below(fig, df["run"].nunique())
     fig.update_xaxes(title="step")
     fig.update_yaxes(title=metric, range=[0, 1.02])
     return fig

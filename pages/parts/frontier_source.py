@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from atwu.app.duplicates import without_duplicates
 from atwu.app.frontier_view import (
     file_mismatch,
     frontier_file,
@@ -52,7 +53,11 @@ def _pick_split(ctx: Context) -> str | None:
 def load(ctx: Context, *, bootstrap: bool) -> Frontier | None:
     """The analysis to show (None, with a message drawn, when there is none)."""
     split = _pick_split(ctx)
-    runs = runs_on_split(ctx.runs, split)
+    runs, repeats = without_duplicates(runs_on_split(ctx.runs, split))
+    if repeats:
+        st.caption(
+            f"{len(repeats)} duplicate run(s) left out (counted once): " + "; ".join(repeats)
+        )
     path = frontier_file(*dict.fromkeys([ctx.root, ctx.user_root]))
     if path is not None:
         result, err = frontier_cache.written(path)

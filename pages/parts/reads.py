@@ -1,6 +1,10 @@
 """Cached reads of run directories for the pages: every read is keyed on the file's path and
 its stamp (mtime + size), so a page redraw reads a file again only when it changed, and a damaged
-file gives ``(None, error text)`` instead of an exception."""
+file gives ``(None, error text)`` instead of an exception.
+
+The frames the Token scores page reads on every change of a control are cached as shared
+resources (no copy per read: the pages never modify them, they only take filtered copies); the
+others as data."""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ def _weights_all(path: str, stamp: tuple | None) -> pd.DataFrame:
     return read_weights(path)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _weights_step(path: str, stamp: tuple | None, step: int) -> pd.DataFrame:
     full = _weights_all(path, stamp)
     return at_step(full, step).reset_index(drop=True)
@@ -44,7 +48,7 @@ def _steps(path: str, stamp: tuple | None) -> list[int]:
     return recorded_steps(_weights_all(path, stamp))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _eval_examples(path: str, stamp: tuple | None) -> pd.DataFrame:
     return read_eval_examples(path)
 
@@ -59,12 +63,12 @@ def _train_log(path: str, stamp: tuple | None) -> pd.DataFrame:
     return read_train_log(path)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _examples(path: str, stamp: tuple | None) -> dict:
     return examples_by_id(path)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _example_table(
     path: str,
     wstamp: tuple | None,

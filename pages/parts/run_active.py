@@ -15,7 +15,8 @@ from atwu.app.active_runs import (
     ActiveRun,
     active_runs,
     any_live,
-    default_watch,
+    watch_choice,
+    watchable,
 )
 from atwu.app.polling import poll_interval, polling_should_stop
 from atwu.viz.training_figures import auroc_over_steps, loss_curves
@@ -23,14 +24,38 @@ from pages import common
 from pages.parts import reads
 
 
+def _cancel(run: ActiveRun) -> None:
+    if run.is_sweep:  # the sweep and the runs it started: its whole process group
+        pid = (jobs.read_launch(run.path) or {}).get("pid")
+        sent = bool(pid) and jobs.stop_process(int(pid))
+        (st.toast if sent else st.warning)(
+            f"asked the sweep {run.name} to stop" if sent else f"{run.name} is not running"
+        )
+        return
+    result = jobs.cancel_run(run.path)
+    (st.toast if result.sent else st.warning)(result.message)
+
+
+def _sweep_runs(run: ActiveRun) -> None:
+    for child in run.runs:
+        cols = st.columns([3, 3, 1])
+        cols[0].markdown(f"`{child.path.name}` · `{child.state}`")
+        if child.progress is not None:
+            cols[1].progress(child.progress, text=child.progress_text.split(" · device")[0])
+        if child.state == "done":
+            cols[2].page_link(
+                common.PAGES["tokens"], label="Token scores", query_params={"run": child.name}
+            )
+
+
 def _run_line(run: ActiveRun) -> None:
     with st.container(border=True):
         top = st.columns([4, 1, 1])
-        top[0].markdown(f"**{run.name}** · {run.method} · `{run.state}`")
+        kind = "sweep · " if run.is_sweep else ""
+        top[0].markdown(f"**{run.name}** · {kind}{run.method} · `{run.state}`")
         if run.live:
             if top[1].button("Cancel", key=f"cancel_{run.name}"):
-                result = jobs.cancel_run(run.path)
-                (st.toast if result.sent else st.warning)(result.message)
+                _cancel(run)
         elif top[1].button(
             "Clear",
             key=f"clear_{run.name}",
@@ -38,12 +63,15 @@ def _run_line(run: ActiveRun) -> None:
         ):
             jobs.forget_launch(run.path)
             st.rerun(scope="fragment")
-        if run.state == "done":
+        if run.state == "done" and not run.is_sweep:
             top[2].page_link(
                 common.PAGES["tokens"], label="Token scores", query_params={"run": run.name}
             )
         if run.progress is not None:
             st.progress(run.progress, text=run.progress_text)
+        elif run.is_sweep:
+            st.caption(run.progress_text)
+        _sweep_runs(run)
         if run.state == "failed":
             st.error(f"Failed: {run.failure}. The end of its log:")
             tail = jobs.log_tail(run.log, FAILED_LOG_LINES) if run.log else ""
@@ -54,12 +82,20 @@ def _run_line(run: ActiveRun) -> None:
 
 
 def _live_curves(runs: list[ActiveRun]) -> None:
-    watch = [r for r in runs if r.has_dir]
+    watch = watchable(runs)
     if not watch:
         return
     names = [r.name for r in watch]
-    if st.session_state.get("live_run") not in names:
-        st.session_state["live_run"] = default_watch(runs)
+    launched = st.session_state.get("just_launched", [])
+    choice = watch_choice(runs, st.session_state.get("live_run"), launched)
+    if choice != st.session_state.get("live_run"):
+        st.session_state["live_run"] = choice
+    if (
+        launched
+        and choice is not None
+        and any(choice == n or choice.startswith(f"{n}/") for n in launched)
+    ):
+        st.session_state["just_launched"] = []  # followed: the user's own pick counts again
     pick = st.selectbox("Live curves of", names, key="live_run")
     path = next(r.path for r in watch if r.name == pick)
     log, err = reads.train_log(path)

@@ -65,16 +65,21 @@ def methods_section() -> tuple[list[str], dict[str, dict[str, Any]]]:
         valid=lambda v: isinstance(v, list) and set(v) <= set(names),
         default=["atwu"],
     )
+    # Listed by name only: typing "wga" must select WGA, not every method whose description
+    # mentions it. The descriptions are in the help and under each chosen method.
     chosen = st.multiselect(
-        "Methods (one run per method and seed)",
+        "Methods (one run per method, setting and seed)",
         names,
         key="methods",
-        format_func=lambda m: f"{m}: {methods[m].summary}",
+        help="\n".join(f"- **{m}**: {methods[m].summary}" for m in names),
     )
     values: dict[str, dict[str, Any]] = {}
     for method in chosen:
         with st.expander(f"{method} hyperparameters", expanded=len(chosen) == 1):
-            st.caption(methods[method].summary)
+            st.caption(
+                f"{methods[method].summary} A text field takes a comma-separated list "
+                "(e.g. `0.05, 0.2`): one run per value, launched as one sweep."
+            )
             cols = st.columns(3)
             values[method] = {}
             for i, spec in enumerate(param_specs(method)):

@@ -1,5 +1,11 @@
-"""The sidebar every page shares: the runs directory (the demo runs when it is empty) and the run
-picker. It decides the :class:`Context` the pages draw."""
+"""The sidebar every page shares: the runs directory, the run picker (your runs, and the demo runs
+beside them or in their place) and what the picked run is. It decides the :class:`Context` the
+pages draw.
+
+The pages compare a run only with the runs of its own group: your runs, or the demo bundle's
+(made on another, smaller benchmark). Picking a demo run switches the pages to the demo group;
+its runs are listed as ``demo/<name>`` beside yours.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from atwu.app.run_list import default_run, run_caption, run_label
+from atwu.app.run_list import default_run, list_all_runs, run_caption, run_label
 from atwu.demo import shipped_demo_dir
 from atwu.paths import runs_dir as default_runs_dir
 from atwu.runs.read import RunInfo, list_runs
 from pages.parts.url_state import keep, qp_set, seed
+
+DEMO = "demo/"
+"""How a demo run is named in the picker when your own runs are listed too."""
 
 
 @dataclass
@@ -23,6 +32,7 @@ class Context:
     demo: bool
     user_root: Path
     runs: list[RunInfo] = field(default_factory=list)
+    """The picked run's group: the runs the pages offer beside it."""
     run: RunInfo | None = None
 
     def by_name(self, name: str) -> RunInfo | None:
@@ -40,52 +50,66 @@ class Context:
         return run_label(r, demo=self.demo) if r else name
 
 
-def _demo_runs(root: Path) -> list[RunInfo]:
-    """Offer the shipped demo runs when ``root`` has none; the demo runs when they are shown."""
+def _demo_toggle(default: bool, label: str, help_text: str) -> bool:
+    seed(
+        "use_demo",
+        "demo",
+        valid=lambda v: isinstance(v, bool),
+        default=default,
+        parse=lambda v: v in ("1", "true", "True"),
+    )
+    st.toggle(label, key="use_demo", help=help_text)
+    keep("use_demo", "demo", to_url=lambda v: "1" if v else None)
+    return bool(st.session_state.get("use_demo"))
+
+
+def _demo_only(ctx: Context, root: Path) -> None:
+    """No runs of your own: offer the shipped demo runs in their place."""
     st.caption(
         f"No runs in `{root}` yet."
         if root.is_dir()
         else f"`{root}` does not exist yet (runs launched here will create it)."
     )
     demo_runs = list_runs(shipped_demo_dir())
-    if not demo_runs:
-        return []
-    seed(
-        "use_demo",
-        "demo",
-        valid=lambda v: isinstance(v, bool),
-        default=True,
-        parse=lambda v: v in ("1", "true", "True"),
-    )
-    st.toggle(
+    if demo_runs and _demo_toggle(
+        True,
         "Show the demo runs",
-        key="use_demo",
-        help="Small finished runs shipped with the app (a 40-author embedded "
-        "benchmark, default settings), to look around before launching "
-        "your own.",
-    )
-    keep("use_demo", "demo", to_url=lambda v: "1" if v else None)
-    if st.session_state.get("use_demo"):
+        "Small finished runs shipped with the app (a frontier sweep on a 40-author embedded "
+        "benchmark), to look around before launching your own.",
+    ):
         st.caption("**demo** runs: read-only examples; launch your own on the Run page.")
-        return demo_runs
-    return []
+        ctx.root, ctx.demo, ctx.runs = shipped_demo_dir(), True, demo_runs
 
 
-def _run_picker(ctx: Context) -> None:
-    names = [r.name for r in ctx.runs]
+def _run_picker(ctx: Context, demo_beside: list[RunInfo]) -> None:
+    own = {r.name: r for r in ctx.runs}
+    names = list(own) + [DEMO + r.name for r in demo_beside]
     if not names:
         st.caption("No run to pick.")
         return
+    demo_by = {DEMO + r.name: r for r in demo_beside}
+
+    def label(name: str) -> str:
+        if name in demo_by:
+            return run_label(demo_by[name], demo=True)
+        return ctx.label(name)
+
     seed("run", "run", valid=lambda v: v in names, default=default_run(ctx.runs, demo=ctx.demo))
     st.selectbox(
         "Run",
         names,
         key="run",
-        format_func=ctx.label,
-        help="The run the pages show (Token scores, Trade-offs, ...).",
+        format_func=label,
+        help="The run the pages show (Token scores, Trade-offs, ...). Pages compare it with "
+        "the runs of its own group: yours, or the demo runs.",
     )
     keep("run", "run")
-    ctx.run = ctx.by_name(st.session_state["run"])
+    picked = st.session_state["run"]
+    if picked in demo_by:  # the pages switch to the demo group
+        ctx.root, ctx.demo, ctx.runs = shipped_demo_dir(), True, list(demo_beside)
+        ctx.run = demo_by[picked]
+    else:
+        ctx.run = ctx.by_name(picked)
     if ctx.run is not None:
         st.caption(run_caption(ctx.run))
 
@@ -105,11 +129,20 @@ def sidebar() -> Context:
         keep("runs_dir", "dir", to_url=lambda v: None if v.strip() == default_dir else v)
         user_root = Path(text).expanduser()
         ctx = Context(root=user_root, demo=False, user_root=user_root)
-        ctx.runs = list_runs(user_root) if user_root.is_dir() else []
+        ctx.runs = list_all_runs(user_root)
+        demo_beside: list[RunInfo] = []
         if ctx.runs:
-            qp_set("demo", None)
-        elif demo_runs := _demo_runs(user_root):
-            ctx.root, ctx.demo, ctx.runs = shipped_demo_dir(), True, demo_runs
-        _run_picker(ctx)
+            if _demo_toggle(
+                False,
+                "List the demo runs too",
+                "The runs shipped with the app (another, smaller benchmark), listed as "
+                "demo/… beside yours; a demo run is compared with the other demo runs only.",
+            ):
+                demo_beside = list_runs(shipped_demo_dir())
+            else:
+                qp_set("demo", None)
+        else:
+            _demo_only(ctx, user_root)
+        _run_picker(ctx, demo_beside)
     st.session_state["_ctx"] = ctx
     return ctx

@@ -1,6 +1,6 @@
 """The Token scores page's controls above the example: compare mode (other runs stacked on one
-colour scale), "shape only", the ground truth the numbers count against, and the threshold of
-"forgotten"."""
+colour scale), "shape only" and the ground truth the numbers count against; and the threshold of
+"forgotten" (drawn beside the example, inside its fragment: moving it redraws only that)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from atwu.app.run_list import short_name
 from atwu.app.token_compare import GROUND_TRUTHS, colour_range, comparable_runs, default_compare
 from atwu.app.token_view import nearest_step, threshold_range
 from atwu.runs.read import RunInfo
@@ -28,6 +29,7 @@ class Controls:
     lo: float
     hi: float
     threshold: float
+    """Set by :func:`threshold_slider` inside the example's fragment (its last value before)."""
     ground_truth: str = "facts"
     """What precision/recall/F1 and AUROC count as positive: a key of GROUND_TRUTHS."""
 
@@ -62,7 +64,12 @@ def _compare_names(ctx: Context, run: RunInfo, c1: DeltaGenerator, c2: DeltaGene
             valid=lambda v: isinstance(v, list) and set(v) <= set(other_names),
         )
         names = st.multiselect(
-            "Compared with", other_names, key="compare_runs", format_func=ctx.label
+            "Compared with",
+            other_names,
+            key="compare_runs",
+            format_func=lambda n: short_name(n),
+            help="Runs on the same benchmark and forget split; their rows are drawn under "
+            "this run's, on one colour scale.",
         )
         keep("compare_runs", "compare")
         return list(names)
@@ -85,7 +92,7 @@ def _normalise() -> bool:
     return bool(on)
 
 
-def _threshold(lo: float, hi: float) -> float:
+def threshold_slider(lo: float, hi: float) -> float:
     t_min, t_max, t_default = threshold_range(lo, hi)
     seed(
         "threshold",
@@ -151,9 +158,7 @@ def controls(ctx: Context, run: RunInfo, step: int) -> Controls:
         if w is not None:
             frames.append(w)
     lo, hi = colour_range(frames, normalise=normalise)
-    t1, t2 = st.columns([2, 3])
-    with t1:
-        truth = _ground_truth()
-    with t2:
-        threshold = _threshold(lo, hi)
+    truth = _ground_truth()
+    last = st.session_state.get("threshold")
+    threshold = float(last) if isinstance(last, float) else threshold_range(lo, hi)[2]
     return Controls(weights_step, compared, normalise, lo, hi, threshold, truth)

@@ -1,8 +1,15 @@
-"""The Token scores page's example: its tokens coloured by weight (one row per compared run),
-precision/recall/F1 at the threshold, its generations and its exports."""
+"""The Token scores page's example: the example table beside its tokens coloured by weight (one
+row per compared run), the threshold with precision/recall/F1 at it, its generations and its
+exports.
+
+Two fragments, so a control redraws only what it changes: picking an example redraws the table
+and the example; moving the threshold redraws only the example (its rings, legend and numbers).
+Neither reruns the page (the overview and alignment tabs below stay as they are).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pandas as pd
@@ -23,7 +30,8 @@ from atwu.app.token_view import example_tokens, generations, scores_csv, thresho
 from atwu.runs.read import RunInfo
 from atwu.viz.tokens import compare_html, example_page_html
 from pages.parts import reads
-from pages.parts.token_controls import Controls
+from pages.parts.token_controls import Controls, threshold_slider
+from pages.parts.token_table import example_picker
 
 
 def example_rows(run: RunInfo, step: int, view: Controls, example: str) -> list[Row]:
@@ -67,22 +75,12 @@ def _metrics(rows: list[Row], view: Controls, n_examples: int) -> None:
     st.caption(ground_truth_caption(view.ground_truth))
 
 
-def example_view(
-    run: RunInfo, step: int, split: str, view: Controls, example: str, n_examples: int
-) -> None:
-    rows = example_rows(run, step, view, example)
-    # drawn and counted under the chosen ground truth; the CSV export keeps the recorded labels
-    shown = [(label, relabelled(frame, view.ground_truth)) for label, frame in rows]
-    meta = (reads.examples(run.path)[0] or {}).get(example, {})
-    st.html(example_header_html(example, meta.get("question", ""), meta.get("answer", "")))
-    st.html(compare_html(shown, **_scale(view)))
-    _metrics(shown, view, n_examples)
-
+def _generations(run: RunInfo, step: int, split: str, example: str, answer: str) -> dict:
     ev, ev_err = reads.eval_examples(run.path)
     gen = generations(ev, split, example, step)
     g = st.columns(3)
     g[0].markdown("**Reference**")
-    g[0].text(meta.get("answer", ""))
+    g[0].text(answer)
     g[1].markdown("**Generated at step 0**")
     g[1].text(gen["before"] if gen["before"] is not None else "(not generated)")
     shown_step = gen["after_step"] if gen["after_step"] is not None else step
@@ -95,20 +93,34 @@ def example_view(
         )
     elif gen["note"]:
         st.caption(gen["note"])
+    return gen
 
-    # Exports are built only when clicked (deferred data), so they cost nothing per rerun.
+
+def _rows_at_threshold(
+    run: RunInfo, step: int, view: Controls, example: str, meta: dict, gen: dict, n: int
+) -> None:
+    """What the threshold changes: the stacked rows (rings, legend), the numbers, the HTML
+    export of the view."""
+    rows = example_rows(run, step, view, example)
+    # drawn and counted under the chosen ground truth; the CSV export keeps the recorded labels
+    shown = [(label, relabelled(frame, view.ground_truth)) for label, frame in rows]
+    st.html(compare_html(shown, **_scale(view)))
+    _metrics(shown, view, n)
     d = st.columns(3)
     prefix = f"{run.name}-step{step}"
+    # Exports are built only when clicked (deferred data), so they cost nothing per rerun.
     d[0].download_button(
-        "Scores of this example (CSV)",
+        "Example (CSV)",
         lambda: rows_csv(rows),
+        help="the token scores of this example, one line per token and stacked row",
         file_name=f"{prefix}-{example}.csv",
         mime="text/csv",
         key="dl_example_csv",
     )
     d[1].download_button(
-        "All examples at this step (CSV)",
+        "All examples (CSV)",
         lambda: scores_csv(view.weights_step),
+        help=f"every recorded token score of {run.name} at step {step}",
         file_name=f"{prefix}-weights.csv",
         mime="text/csv",
         key="dl_step_csv",
@@ -128,4 +140,42 @@ def example_view(
         file_name=f"{prefix}-{example}.html",
         mime="text/html",
         key="dl_html",
+        help="a page of its own: question, answer, the stacked rows and their legend",
     )
+
+
+def example_view(
+    run: RunInfo, step: int, split: str, view: Controls, example: str, n_examples: int
+) -> None:
+    """The example: its question and answer, the threshold with the stacked rows and their
+    numbers (an inner fragment: the threshold redraws only that), then its generations."""
+    meta = (reads.examples(run.path)[0] or {}).get(example, {})
+    st.html(example_header_html(example, meta.get("question", ""), meta.get("answer", "")))
+    rows_slot = st.container()
+    gen = _generations(run, step, split, example, meta.get("answer", ""))
+
+    @st.fragment
+    def threshold_panel() -> None:
+        threshold = threshold_slider(view.lo, view.hi)
+        at = dataclasses.replace(view, threshold=threshold)
+        _rows_at_threshold(run, step, at, example, meta, gen, n_examples)
+
+    with rows_slot:
+        threshold_panel()
+
+
+def example_section(
+    run: RunInfo, step: int, split: str, view: Controls, table: pd.DataFrame
+) -> None:
+    """The example table (left) and the example (right), in a fragment: picking an example
+    redraws this part only."""
+
+    @st.fragment
+    def example_panel() -> None:
+        left, right = st.columns([2, 3])
+        with left:
+            example = example_picker(table, step, view.ground_truth)
+        with right:
+            example_view(run, step, split, view, example, n_examples=len(table))
+
+    example_panel()

@@ -1,17 +1,25 @@
-"""The Token scores page's tabs under the example: the overview matrix, alignment over training
-and scoring your own text with the run's saved model."""
+"""The Token scores page's tabs under the example: the overview matrices, alignment over training
+and scoring your own text with every shown run's saved model.
+
+Only the open tab is drawn (the tabs track their state, and the open one is kept in the URL as
+``tab``), inside a fragment: switching tabs, and every control inside one, redraws this part
+only."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from atwu.app.run_list import run_styles
 from atwu.app.token_compare import alignment_curves, no_model_note, typed_scores_frame
 from atwu.runs.read import RunInfo
-from atwu.viz.overview import overview_matrix
 from atwu.viz.tokens import compare_html
 from atwu.viz.training_figures import auroc_over_steps
 from pages.parts import reads
 from pages.parts.token_controls import Controls
+from pages.parts.token_overview import overview_section
+
+TABS = ("Overview matrix", "Alignment over training", "Score your own text")
 
 
 def _alignment(run: RunInfo, view: Controls) -> None:
@@ -25,65 +33,85 @@ def _alignment(run: RunInfo, view: Controls) -> None:
             "--no-eval, or it has not reached its first checkpoint."
         )
         return
+    styles = run_styles(infos)
     a1, a2 = st.columns(2)
-    a1.plotly_chart(auroc_over_steps(curves), key="auroc_curve")
+    a1.plotly_chart(auroc_over_steps(curves, styles=styles), key="auroc_curve")
     if view.ground_truth == "conflict" and "auroc_retain_conflict" in curves.columns:
-        fig = auroc_over_steps(curves, metric="auroc_retain_conflict")
+        fig = auroc_over_steps(curves, metric="auroc_retain_conflict", styles=styles)
         fig.update_layout(title="Retain-conflict AUROC: specific against shared facts")
         fig.update_yaxes(title="retain-conflict AUROC")
         fig.add_hline(y=0.5, line=dict(dash="dash", color="#777777"), annotation_text="chance")
         a2.plotly_chart(fig, key="conflict_curve")
     else:
-        a2.plotly_chart(auroc_over_steps(curves, metric="auprc"), key="auprc_curve")
+        a2.plotly_chart(auroc_over_steps(curves, metric="auprc", styles=styles), key="auprc_curve")
+
+
+def _scorers(run: RunInfo, view: Controls) -> tuple[list[RunInfo], list[str]]:
+    """The shown runs whose saved model can score typed text, and a note for each other one."""
+    usable, notes = [], []
+    for info in [run] + [other for other, _ in view.compared]:
+        if info.method == "oracle":
+            notes.append(f"{info.name}: the oracle's weights are the ground-truth spans.")
+        elif not (info.path / "model").is_dir():
+            notes.append(no_model_note(info.name, demo=False))
+        else:
+            usable.append(info)
+    return usable, notes
 
 
 def _typed_text(run: RunInfo, view: Controls, demo: bool) -> None:
-    has_model = (run.path / "model").is_dir()
-    if run.method == "oracle":
-        st.info("The oracle's weights are the ground-truth spans: typed text has none to score.")
-    elif not has_model:
-        st.info(no_model_note(run.name, demo=demo))
+    usable, notes = _scorers(run, view)
+    if demo and not usable:
+        st.info(no_model_note(run.name, demo=True))
+    else:
+        for note in notes:
+            st.caption(note)
     question = st.text_input(
         "Question (optional: the text is scored as its answer)",
         key="typed_question",
-        disabled=not has_model,
+        disabled=not usable,
     )
     text = st.text_area(
         "Text to score",
         key="typed_text",
-        disabled=not has_model,
+        disabled=not usable,
         placeholder="e.g. Viktor Casvosran was born in Tunis.",
     )
-    if st.button("Score", key="score_text", disabled=not has_model or run.method == "oracle"):
+    label = "Score" if len(usable) < 2 else f"Score with the {len(usable)} runs' scorers"
+    if st.button(label, key="score_text", disabled=not usable):
         from atwu.text_weights import TextWeightsError, weights_for_text  # loads torch: on use
 
-        try:
-            with st.spinner("Loading the run's model and scorer…"):
-                scored = weights_for_text(run.path, text, question)
-            st.session_state["typed_scores"] = (run.name, scored)
-        except TextWeightsError as exc:
-            st.warning(str(exc))
-        except Exception as exc:
-            st.error(f"Scoring failed: {type(exc).__name__}: {exc}")
+        rows: list[tuple[str, pd.DataFrame]] = []
+        for info in usable:
+            try:
+                with st.spinner(f"Loading {info.name}'s model and scorer…"):
+                    scored = weights_for_text(info.path, text, question)
+                rows.append(
+                    (f"{info.method} · {info.name} (final model)", typed_scores_frame(scored))
+                )
+            except TextWeightsError as exc:
+                st.warning(f"{info.name}: {exc}")
+            except Exception as exc:
+                st.error(f"Scoring with {info.name} failed: {type(exc).__name__}: {exc}")
+        st.session_state["typed_scores"] = ([i.name for i in usable], rows)
     saved = st.session_state.get("typed_scores")
-    if saved and saved[0] == run.name:
-        st.html(
-            compare_html(
-                [(f"{run.method} · {run.name} (final model)", typed_scores_frame(saved[1]))],
-                threshold=view.threshold,
-                show_spans=False,
-            )
-        )
+    if saved and saved[0] == [i.name for i in usable] and saved[1]:
+        st.html(compare_html(saved[1], threshold=view.threshold, show_spans=False))
 
 
-def token_tabs(run: RunInfo, view: Controls, *, demo: bool) -> None:
-    tab_matrix, tab_align, tab_text = st.tabs(
-        ["Overview matrix", "Alignment over training", "Score your own text"]
-    )
-    with tab_matrix:
-        st.plotly_chart(overview_matrix(view.weights_step), key="overview_matrix")
-        st.caption("Examples × answer positions at this checkpoint; dots mark fact tokens.")
-    with tab_align:
-        _alignment(run, view)
-    with tab_text:
-        _typed_text(run, view, demo)
+def token_tabs(run: RunInfo, step: int, view: Controls, table: pd.DataFrame, *, demo: bool) -> None:
+    @st.fragment
+    def tabs_part() -> None:
+        tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
+        tab_matrix, tab_align, tab_text = tabs
+        if tab_matrix.open is not False:
+            with tab_matrix:
+                overview_section(run, step, view, table)
+        if tab_align.open is not False:
+            with tab_align:
+                _alignment(run, view)
+        if tab_text.open is not False:
+            with tab_text:
+                _typed_text(run, view, demo)
+
+    tabs_part()

@@ -118,8 +118,10 @@ def main() -> None:
             start = time.perf_counter()
             evaluator.evaluate(model, 10 + i, weights, full=False)
             quick.append(time.perf_counter() - start)
-        print(f"teacher-forced only (--quick between the ends): median "
-              f"{statistics.median(quick):.2f} s wall")
+        print(
+            f"teacher-forced only (--quick between the ends): median "
+            f"{statistics.median(quick):.2f} s wall"
+        )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,12 @@ reversed every other round), so that a change in the machine's load during the m
 on all three alike; the load average is printed per block. Before the timed blocks the plain
 process and each Ray worker carry out one run (imports, the benchmark's evaluation cache): that
 warm-up and ``ray.init`` are Ray's start-up, reported apart and added back in the speed-up "with
-start-up". While Ray runs, the resident memory (RSS) of this process, of each Ray worker and of
-Ray's own processes (raylet, GCS, agents) is sampled every half second; RSS counts shared library
-pages once per process, so sums overstate what the machine spends.
+start-up". The CPU seconds each mode's processes spend per run are counted too: where other work
+competes for the cores, wall clock understates what parallel runs gain, and equal CPU seconds per
+run in all modes say that the runs themselves cost no more under Ray. While Ray runs, the resident
+memory (RSS) of this process, of each Ray worker and of Ray's own processes (raylet, GCS, agents)
+is sampled every half second; RSS counts shared library pages once per process, so sums overstate
+what the machine spends.
 
 Prints a table and one JSON line (``{"bench": "executor", ...}``).
 """
@@ -108,11 +111,29 @@ def timed_run(executor, specs: list[RunSpec]) -> float:
     return seconds
 
 
-def plain_block(root: Path, runs: int, steps: int) -> tuple[float, int]:
-    """Runs one after another in the child process: seconds, and the child's peak RSS (bytes)."""
+def plain_block(root: Path, runs: int, steps: int) -> tuple[float, float, int]:
+    """Runs one after another in the child process: seconds, CPU seconds, and the child's peak
+    RSS (bytes)."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
     with make_executor("local") as local:
         seconds = timed_run(local, specs_under(root, runs, steps))
-    return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu, after.ru_maxrss * 1024  # Linux: KiB
+
+
+def workers_cpu_s() -> float:
+    """CPU seconds so far of this process's Ray workers (they live on between blocks)."""
+    total = 0.0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            title = " ".join(proc.cmdline()[:1])
+            if title.startswith("ray::") and "Agent" not in title:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
 
 
 def main() -> None:
@@ -124,6 +145,7 @@ def main() -> None:
     per_block = max(1, args.runs // args.rounds)
     runs = per_block * args.rounds
     totals = {"plain": 0.0, "serial": 0.0, "parallel": 0.0}
+    cpu_totals = dict.fromkeys(totals, 0.0)
     blocks: list[dict] = []
     work = Path(tempfile.mkdtemp(prefix="atwu-perf-executor-"))
     spawn = multiprocessing.get_context("spawn")
@@ -143,17 +165,20 @@ def main() -> None:
                         root = work / f"{mode}-{r}"
                         load = os.getloadavg()[0]
                         if mode == "plain":
-                            seconds, plain_rss = child.submit(
+                            seconds, cpu, plain_rss = child.submit(
                                 plain_block, root, per_block, args.steps
                             ).result()
                         else:
                             ray_executor.max_concurrent = 1 if mode == "serial" else None
+                            cpu = -workers_cpu_s()
                             seconds = timed_run(
                                 ray_executor, specs_under(root, per_block, args.steps)
                             )
+                            cpu += workers_cpu_s()
                         totals[mode] += seconds
+                        cpu_totals[mode] += cpu
                         blocks.append({"round": r, "mode": mode, "s": round(seconds, 2)})
-                        blocks[-1]["load"] = round(load, 2)
+                        blocks[-1].update(cpu_s=round(cpu, 2), load=round(load, 2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     plain, serial, parallel = totals["plain"], totals["serial"], totals["parallel"]
@@ -176,6 +201,7 @@ def main() -> None:
         "ray_parallel_s": round(parallel, 2),
         "speed_up": round(plain / parallel, 3),
         "speed_up_with_start": round(plain / (parallel + start_up), 3),
+        "cpu_per_run_s": {mode: round(cpu / runs, 2) for mode, cpu in cpu_totals.items()},
         "plain_process_rss_mib": round(plain_rss / MIB),
         "driver_rss_mib": round(memory.driver / MIB),
         "worker_rss_mib_max": round(max(workers, default=0) / MIB),
@@ -194,6 +220,10 @@ def main() -> None:
             f"Ray, {slots} at a time",
             f"{parallel:.1f} s: speed-up ×{result['speed_up']:.2f} "
             f"(×{result['speed_up_with_start']:.2f} with start-up)",
+        ),
+        (
+            "CPU seconds per run",
+            ", ".join(f"{mode} {cpu:.2f}" for mode, cpu in result["cpu_per_run_s"].items()),
         ),
         ("plain process RSS (peak)", f"{result['plain_process_rss_mib']} MiB"),
         ("driver RSS (peak)", f"{result['driver_rss_mib']} MiB"),

@@ -67,19 +67,24 @@ def evaluate_candidates(points: pd.DataFrame, samples, candidates: list[str]) ->
         summary = F.frontier_summary(pts)
         atwu = summary[summary["curve"] == "atwu"]
         alignment = F.alignment_at_matched(pts).set_index("variant")
-        areas = {f"{axis}:{rival}": F.area_between(pts, "atwu", rival, axis)[0]
-                 for axis in F.AXES for rival in sorted(set(others["variant"]))
-                 if F.role_of(F.curve_of(rival)) == "baseline"}
-        rows.append({
-            "candidate": name,
-            "damage": {f"{r.axis}@{r.level}": r.damage for r in atwu.itertuples()},
-            "comparisons": [c.as_row() for c in comparisons],
-            "improves": {axis: v["improves"] for axis, v in decision.items()},
-            "better_at": {axis: v["better_at"] for axis, v in decision.items()},
-            "auroc@0.5": alignment["auroc"].get("atwu"),
-            "retain_conflict@0.5": alignment["auroc_retain_conflict"].get("atwu"),
-            "areas": areas,
-        })
+        areas = {
+            f"{axis}:{rival}": F.area_between(pts, "atwu", rival, axis)[0]
+            for axis in F.AXES
+            for rival in sorted(set(others["variant"]))
+            if F.role_of(F.curve_of(rival)) == "baseline"
+        }
+        rows.append(
+            {
+                "candidate": name,
+                "damage": {f"{r.axis}@{r.level}": r.damage for r in atwu.itertuples()},
+                "comparisons": [c.as_row() for c in comparisons],
+                "improves": {axis: v["improves"] for axis, v in decision.items()},
+                "better_at": {axis: v["better_at"] for axis, v in decision.items()},
+                "auroc@0.5": alignment["auroc"].get("atwu"),
+                "retain_conflict@0.5": alignment["auroc_retain_conflict"].get("atwu"),
+                "areas": areas,
+            }
+        )
     return rows
 
 
@@ -90,7 +95,19 @@ def main() -> None:
     parser.add_argument("--strengths", default="0.5,1,2")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--companies", type=int, default=60)
-    parser.add_argument("--no-baselines", action="store_true", help="candidates only (reuse)")
+    parser.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="run the candidates only; compare them with the baselines' runs of "
+        "an earlier call (--reuse)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also analyse the runs under DIR/runs (an earlier call's --out)",
+    )
     parser.add_argument("--executor", default=None)
     args = parser.parse_args()
 
@@ -102,18 +119,37 @@ def main() -> None:
     variants = candidates + ([] if args.no_baselines else baseline_variants())
     out = Path(args.out)
     base = RunConfig(method="atwu", benchmark=str(bench))
-    sweep = plan_frontier([Setting(v, m) for v in variants for m in strengths], seeds=args.seeds,
-                          out=out, base=base)
+    sweep = plan_frontier(
+        [Setting(v, m) for v in variants for m in strengths], seeds=args.seeds, out=out, base=base
+    )
     check_specs(sweep.specs)
     run_sweep(sweep, make_executor(args.executor))
-    data = load_frontier_data(run_dirs_under(out / "runs"))
-    rows = evaluate_candidates(data.points, data.samples, sorted(
-        {v for v in data.points["variant"] if v.startswith("atwu.")}))
-    atomic_write_text(out / "tuning.jsonl", "".join(json.dumps(r, default=str) + "\n" for r in rows))
-    table = pd.DataFrame([{"candidate": r["candidate"], **{k: round(v, 4) if v == v else None
-                           for k, v in r["damage"].items()},
-                           "improves": r["improves"], "auroc@0.5": r["auroc@0.5"],
-                           "rc@0.5": r["retain_conflict@0.5"]} for r in rows])
+    dirs = run_dirs_under(out / "runs")
+    for earlier in args.reuse:  # their candidates stay out: each call compares its own
+        dirs += [
+            d for d in run_dirs_under(Path(earlier) / "runs") if not d.name.startswith("atwu.")
+        ]
+    data = load_frontier_data(dirs)
+    rows = evaluate_candidates(
+        data.points,
+        data.samples,
+        sorted({v for v in data.points["variant"] if v.startswith("atwu.")}),
+    )
+    atomic_write_text(
+        out / "tuning.jsonl", "".join(json.dumps(r, default=str) + "\n" for r in rows)
+    )
+    table = pd.DataFrame(
+        [
+            {
+                "candidate": r["candidate"],
+                **{k: round(v, 4) if v == v else None for k, v in r["damage"].items()},
+                "improves": r["improves"],
+                "auroc@0.5": r["auroc@0.5"],
+                "rc@0.5": r["retain_conflict@0.5"],
+            }
+            for r in rows
+        ]
+    )
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.to_string(index=False))
     levels = F.frontier_summary(data.points)

@@ -139,3 +139,65 @@ def test_default_watch_prefers_a_live_run_with_a_directory(tmp_path):
     assert default_watch([gone, done, running]) == "b"
     assert default_watch([gone, done]) == "a"
     assert default_watch([gone]) is None
+
+
+# --- sweeps launched from the app, and which run the live curves follow -----------------------
+
+
+def _sweep(root: Path, name: str, pid: int, counts: dict | None) -> Path:
+    """A sweep launched from the app: its launch record, and its sweep.json once it wrote one."""
+    d = root / name
+    d.mkdir(parents=True)
+    jobs.record_launch(d, pid=pid, argv=["python", "-m", "atwu", "sweep"], log_path=root / "s.log")
+    if counts is not None:
+        atomic_write_json(
+            d / "sweep.json", {"executor": "ray", "spec": {"method": "wga"}, "counts": counts}
+        )
+    return d
+
+
+def test_a_sweep_is_one_line_with_its_runs_and_progress_from_sweep_json(tmp_path):
+    d = _sweep(tmp_path, "wga-sweep-1", LIVE_PID, {"total": 2, "done": 1, "failed": 0})
+    _run_dir(d, "wga-beta1-s0", "done")
+    _run_dir(d, "wga-beta5-s0", "running", pid=LIVE_PID)
+    (line,) = active_runs(tmp_path, alive=_alive)
+    assert line.is_sweep and line.live and line.state == "running" and line.method == "wga"
+    assert [r.name for r in line.runs] == ["wga-sweep-1/wga-beta1-s0", "wga-sweep-1/wga-beta5-s0"]
+    assert line.progress == pytest.approx((1.0 + 5 / 20) / 2)
+    assert line.progress_text.startswith("1 of 2 runs done") and "(ray)" in line.progress_text
+
+
+@pytest.mark.parametrize(
+    ("pid", "counts", "state"),
+    [
+        (LIVE_PID, None, "queued"),  # planning, starting the executor
+        (DEAD_PID, None, "failed"),  # died before it wrote sweep.json
+        (DEAD_PID, {"total": 2, "done": 2}, "done"),
+        (DEAD_PID, {"total": 2, "done": 1, "failed": 1}, "failed"),
+        (DEAD_PID, {"total": 2, "done": 1, "pending": 1}, "cancelled"),
+    ],
+)
+def test_a_sweeps_state(tmp_path, pid, counts, state):
+    _sweep(tmp_path, "s", pid, counts)
+    (line,) = active_runs(tmp_path, alive=_alive)
+    assert line.state == state
+
+
+def test_live_curves_follow_the_runs_just_launched(tmp_path):
+    from atwu.app.active_runs import watch_choice
+
+    old = _run_dir(tmp_path, "atwu-old", "done")
+    _launched(old, DEAD_PID)
+    runs = active_runs(tmp_path, alive=_alive)
+    assert watch_choice(runs, "atwu-old", []) == "atwu-old"
+    fresh = _run_dir(tmp_path, "wga-new", "running", pid=LIVE_PID)
+    _launched(fresh, LIVE_PID)
+    sweep = _sweep(tmp_path, "tnpo-sweep", LIVE_PID, {"total": 1})
+    _run_dir(sweep, "tnpo-default-s0", "running", pid=LIVE_PID)
+    runs = active_runs(tmp_path, alive=_alive)
+    # the user watched the old run; a launch moves the curves to what was just launched
+    assert watch_choice(runs, "atwu-old", ["wga-new"]) == "wga-new"
+    assert watch_choice(runs, "atwu-old", ["tnpo-sweep"]) == "tnpo-sweep/tnpo-default-s0"
+    # one of the launched runs is watched: the choice stays
+    assert watch_choice(runs, "wga-new", ["wga-new", "tnpo-sweep"]) == "wga-new"
+    assert watch_choice(runs, "gone", []) == default_watch(runs)

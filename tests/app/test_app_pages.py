@@ -171,7 +171,14 @@ def test_compare_mode_stacks_other_runs(app, app_runs):
 
 
 def test_scoring_typed_text_with_the_saved_model(app, trained_runs):
-    at = _goto(app, "pages/token_scores.py", dir=str(trained_runs), run="atwu-s0")
+    # only the open tab is drawn; the URL opens this one
+    at = _goto(
+        app,
+        "pages/token_scores.py",
+        dir=str(trained_runs),
+        run="atwu-s0",
+        tab="Score your own text",
+    )
     before = len(at.get("html"))
     at.text_area(key="typed_text").input("The author was born in Lima.")
     at.button(key="score_text").click().run()
@@ -321,7 +328,11 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch, fragme
 
     import atwu.app.jobs as L
 
+    import atwu.app.first_run as first_run
+
     monkeypatch.setenv("ATWU_HOME", str(tmp_path / "home"))
+    # the prepared copy shipped with the app cannot be used here: the button prepares
+    monkeypatch.setattr(first_run, "shipped_problem", lambda: "a test without it")
     started = []
 
     def fake_start(cli_args, job_file, out_dir):
@@ -388,3 +399,65 @@ def test_active_runs_poll_only_while_a_run_is_live(app, tmp_path, fragment_timer
     _ok(at)
     assert any("`running`" in m.value for m in at.markdown if "atwu-s0" in m.value)
     assert fragment_timers["active_runs_list"] == POLL_SECONDS
+
+
+def test_first_run_from_home_switches_the_pages_to_it(app, tmp_path, monkeypatch):
+    """A fresh install: one click installs the shipped benchmark and launches the first run;
+    as soon as the run exists Home shows its card and the sidebar lists it (no reload)."""
+    import os
+    import shutil
+
+    import atwu.app.jobs as L
+    from atwu.demo import shipped_demo_dir
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ATWU_HOME", str(home))
+    launched = []
+
+    def fake_launch(args, out, log):  # the run appears at once, finished
+        shutil.copytree(shipped_demo_dir() / "atwu-s0", out)
+        L.record_launch(Path(out), pid=os.getpid(), argv=["atwu", *args], log_path=Path(log))
+        launched.append(args)
+        return os.getpid()
+
+    monkeypatch.setattr(L, "launch_run", fake_launch)
+    at = app.run()
+    _ok(at)
+    assert at.toggle(key="use_demo").value is True  # no runs of your own: the demo runs
+    button = at.button(key="prepare")
+    assert button.label == "Install the benchmark and launch a first ATWU run"
+    button.click().run()
+    _ok(at)
+    assert (home / "benchmarks" / "embedded" / "models" / "full").is_dir()
+    assert len(launched) == 1 and "--quick" in launched[0]
+    assert at.selectbox(key="run").value == "atwu-default-s0"
+    assert not [t for t in at.toggle if t.key == "use_demo" and t.value]
+    card = [m.value for m in at.markdown if "Your latest run" in m.value]
+    assert card and "atwu-default-s0" in card[0]
+    assert not [b for b in at.button if b.key == "prepare"]  # nothing left to install
+
+
+def test_methods_are_chosen_by_name(app, app_runs):
+    at = _goto(app, "pages/run_page.py")
+    _ok(at)
+    box = at.multiselect(key="methods")
+    assert "wga" in box.options and "atwu" in box.options
+    # names only: typing "wga" matches WGA, not every method whose description names it
+    assert all(":" not in option and " " not in option for option in box.options)
+    assert [o for o in box.options if "wga" in o] == ["wga"]
+
+
+def test_demo_runs_are_listed_beside_your_own(app, app_runs):
+    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    _ok(at)
+    toggle = at.toggle(key="use_demo")
+    assert toggle.value is False
+    assert not any(n.startswith("demo/") for n in at.selectbox(key="run").options)
+    toggle.set_value(True).run()
+    _ok(at)
+    options = at.selectbox(key="run").options
+    assert "atwu-s0" in options and any(o.startswith("demo · ") for o in options)
+    at.selectbox(key="run").set_value("demo/wga-s0").run()
+    _ok(at)
+    assert at.query_params["run"] == "demo/wga-s0"
+    assert any("Demo runs" in c.value for c in at.caption)  # the demo's benchmark is named

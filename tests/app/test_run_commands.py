@@ -18,6 +18,8 @@ from atwu.app.run_commands import (
     hub_extra,
     launch_all,
     launch_label,
+    launch_plan,
+    launches_caption,
     plan_runs,
     preview,
     run_length_text,
@@ -189,3 +191,48 @@ def test_launch_all_starts_each_command_and_reports_failures(tmp_path, monkeypat
     monkeypatch.setattr(jobs, "launch_run", fake_launch)
     nothing = launch_all([("wga-s1", ["run", "--method", "wga"])], tmp_path / "runs")
     assert nothing.launched == [] and [m[0] for m in nothing.messages] == ["error"]
+
+
+def test_several_runs_of_a_method_are_one_sweep_through_the_executor():
+    values = {"wga": {"beta": "1, 5"}}
+    plan = _plan(methods=("atwu", "wga"), values=values, n_seeds=2, steps=20)
+    assert plan.ready
+    # one command per run: 2 atwu seeds, 2 wga settings × 2 seeds
+    assert [name for name, _ in plan.commands][2:] == [
+        "wga-beta1-s0-20260101-000000",
+        "wga-beta1-s1-20260101-000000",
+        "wga-beta5-s0-20260101-000000",
+        "wga-beta5-s1-20260101-000000",
+    ]
+    (atwu, _, n_atwu), (wga, wga_args, n_wga) = plan.launches
+    assert (atwu, n_atwu, wga, n_wga) == (
+        "atwu-sweep-20260101-000000",
+        2,
+        "wga-sweep-20260101-000000",
+        4,
+    )
+    assert wga_args[:3] == ["sweep", "--method", "wga"]
+    assert _flag(wga_args, "--seeds") == "2" and _flag(wga_args, "--seed") == "0"
+    assert _flag(wga_args, "--grid") == "beta=1,5" and _flag(wga_args, "--steps") == "20"
+    assert "sweep" in launches_caption(plan)
+    single = _plan()
+    assert single.launches == [(*single.commands[0], 1)] and launches_caption(single) == ""
+
+
+def test_a_bad_value_in_a_list_is_an_error():
+    plan = _plan(methods=("wga",), values={"wga": {"beta": "1, fast"}})
+    assert not plan.ready and any("beta" in e for e in plan.errors)
+
+
+def test_launching_a_plan_names_its_sweeps(tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(jobs, "launch_run", lambda args, out, log: started.append((args, out)) or 1)
+    plan = _plan(methods=("atwu", "wga"), values={"wga": {"beta": "1,5"}})
+    result = launch_plan(plan, tmp_path)
+    assert [a[0] for a, _ in started] == ["run", "sweep"]
+    assert started[1][1] == tmp_path / "wga-sweep-20260101-000000"
+    assert result.messages[-1] == (
+        "success",
+        "Launched atwu-s0-20260101-000000, sweep wga-sweep-20260101-000000 (2 runs). They "
+        "appear under Active runs below.",
+    )

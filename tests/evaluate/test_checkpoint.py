@@ -70,7 +70,7 @@ def test_quick_run_records_and_examples(bench, full_model, tmp_path):
     # one (the frontier's FFE and damage axes among them) is there
     for key in GENERATED_METRICS:
         assert r5[key] is None and r5["notes"][key] == QUICK_NOTE
-    for key in ("forget_prob", "forget_quality", "ffe", "template_damage", "heldout_damage"):
+    for key in ("forget_prob", "ffe", "template_damage", "heldout_damage", "fact_recall"):
         assert r5[key] is not None, key
     # the "final" model here is the starting model, so its metrics equal step 0's
     assert r10["forget_prob"] == pytest.approx(r0["forget_prob"], rel=1e-5)

@@ -111,7 +111,7 @@ def test_satimp_weights_by_p_beta1_times_one_minus_p_beta2():
 
 
 def test_tnpo_weights_against_the_reference():
-    out = run("tnpo")  # β = 4
+    out = run("tnpo", beta=4)  # open-unlearning's β, for round numbers
     w1 = 2 * 0.5**4 / (0.5**4 + 0.25**4)  # 1.88235...
     close(out.weights[0], [w1, 1.0])  # equal probabilities give weight 1
     close(out.forget, [(w1 * L1 + L2) / 2])
@@ -140,7 +140,7 @@ def test_saturated_weightings_push_on_p_not_log_p():
 
 
 def test_npo_and_simnpo_are_sequence_level():
-    out = run("npo")  # β = 0.1; Δ = log(0.4) − log(0.2) = log 2
+    out = run("npo", beta=0.1)  # Δ = log(0.4) − log(0.2) = log 2
     delta = math.log(2)
     close(out.forget, [-(2 / 0.1) * math.log(sigmoid(-0.1 * delta))])
     close(out.pressure[0], [2 * sigmoid(0.1 * delta)] * 2)
@@ -166,21 +166,40 @@ def atwu_hidden() -> torch.Tensor:
     return torch.tensor([[[1.0, 1.0], [1.0, -1.0], [0.0, 0.0]]])
 
 
+#: METHOD.md's first form of the scores, so that the arithmetic below reads plainly: b = 3, the
+#: scores as they are (k = 1), the state that predicts each token
+PLAIN = {
+    "scorer_init_bias": 3,
+    "score_power": 1,
+    "scorer_position": "predicting",
+    "scorer_warmup_steps": 5,
+}
+
+
 def test_atwu_model_step_during_warmup_uses_the_initial_scores():
     # select_all: v = 0, b = 3, so every s_t = σ(3); warm-up holds the scorer still at step 0
-    out = run("atwu", hidden=atwu_hidden(), scorer_warmup_steps=5)
+    out = run("atwu", hidden=atwu_hidden(), **PLAIN)
     s = sigmoid(3)
     close(out.weights[0], [s, s])
     close(out.forget, [s * (0.5 + 0.8) / 2])
     close(out.pressure[0], [s * 0.5 / 2, s * 0.8 / 2])
-    out = run("atwu", hidden=atwu_hidden(), scorer_warmup_steps=5, normalise="mass")
+    out = run("atwu", hidden=atwu_hidden(), **{**PLAIN, "normalise": "mass"})
     close(out.forget, [(s * 0.5 + s * 0.8) / (2 * s)])  # divided by Σ s_t, not by 2 tokens
-    out = run("atwu", hidden=atwu_hidden(), scorer_warmup_steps=5, forget_loss="nll")
+    out = run("atwu", hidden=atwu_hidden(), **{**PLAIN, "forget_loss": "nll"})
     close(out.forget, [s * (L1 + L2) / 2])
+    out = run("atwu", hidden=atwu_hidden(), **{**PLAIN, "score_power": 4})
+    close(out.weights[0], [s**4, s**4])  # the scores sharpened before they weigh the loss
+    close(out.forget, [s**4 * (0.5 + 0.8) / 2])
+
+
+def test_atwu_defaults_start_every_token_at_sigmoid_one_squared():
+    # the tuned defaults: b = 1 and k = 2, so every weight starts at σ(1)² ≈ 0.53
+    out = run("atwu", hidden=atwu_hidden(), scorer_warmup_steps=5)
+    close(out.weights[0], [sigmoid(1) ** 2] * 2)
 
 
 def test_atwu_scorer_step_objective():
-    method, model = make("atwu", atwu_hidden(), scorer_l2=0.001)
+    method, model = make("atwu", atwu_hidden(), scorer_l2=0.001, scorer_position="predicting")
     with torch.no_grad():
         method.scorer.linear.weight.copy_(torch.tensor([[0.0, 1.0]]))
         method.scorer.linear.bias.zero_()
@@ -202,7 +221,7 @@ def test_atwu_scorer_step_objective():
 
 def test_atwu_scorer_step_moves_the_scores_towards_the_token_being_forgotten():
     # After a scorer step, the token below τ (p = 0.5) gains weight and the one above loses it.
-    method, model = make("atwu", atwu_hidden(), scorer_warmup_steps=0)
+    method, model = make("atwu", atwu_hidden(), scorer_warmup_steps=0, scorer_position="predicting")
     out = method.compute(model, batch(), None, step=0)
     assert out.weights[0, 0] > out.weights[0, 1]
 

@@ -221,3 +221,51 @@ def test_auroc_over_steps_lines_per_run() -> None:
     assert [t.name for t in fig.data] == ["a", "b"]
     assert list(fig.data[0].x) == [10, 20]
     assert any(s.y0 == 0.5 for s in fig.layout.shapes)
+
+
+# --- one colour per method, a marker per seed, where a run starts, pages of the matrix ------
+
+
+def test_trajectories_start_at_an_open_ring_in_their_method_colour() -> None:
+    from atwu.viz.tradeoff_figures import START_SYMBOL
+
+    pts = pd.DataFrame(
+        {
+            "run": ["a0"] * 3 + ["a1"] * 2,
+            "step": [20, 0, 40, 0, 20],
+            "forget_quality": [1e-3, 1e-5, 0.2, 1e-5, 1e-4],
+            "model_utility": [0.55, 0.6, 0.4, 0.61, 0.3],
+        }
+    )
+    styles = {"a0": ("#D55E00", "circle"), "a1": ("#D55E00", "diamond")}
+    fig = tradeoff_figure(pts, styles=styles, show_front=False)
+    a0, a1 = fig.data
+    assert list(a0.marker.symbol) == [START_SYMBOL, "circle", "circle"]  # step 0 first
+    assert list(a1.marker.symbol) == [START_SYMBOL, "diamond"]
+    assert a0.line.color == a1.line.color == "#D55E00"
+    assert a0.marker.size[0] > a0.marker.size[1]
+    assert fig.layout.legend.y < 0  # under the plot, off the title
+
+
+def test_alignment_curves_take_the_run_styles() -> None:
+    evals = pd.DataFrame({"run": ["x", "x", "y"], "step": [0, 5, 0], "auroc": [0.5, 0.8, 0.5]})
+    fig = auroc_over_steps(evals, styles={"x": ("#000000", "square")})
+    x, y = fig.data
+    assert x.line.color == "#000000" and x.marker.symbol == "square"
+    assert y.marker.symbol == "circle"  # a run without a style: the palette's turn
+    assert fig.layout.legend.y < 0
+
+
+def test_overview_draws_the_examples_asked_for_in_order_at_a_readable_height() -> None:
+    from atwu.viz.overview import ROW_PX, figure_height
+
+    frame = weights_frame(n_examples=5)
+    fig = overview_matrix(frame, examples=["4", "0", "9"], vmin=0.0, vmax=2.0, title="<r>")
+    heat = fig.data[0]
+    assert list(heat.y) == ["4", "0", "9"]  # "9" was not recorded: an empty row
+    assert np.isnan(np.asarray(heat.z, dtype=float)[2]).all()
+    assert (heat.zmin, heat.zmax) == (0.0, 2.0)
+    assert fig.layout.height == figure_height(3) and figure_height(40) >= 40 * ROW_PX
+    assert fig.layout.title.text == "&lt;r&gt;"
+    assert not fig.data[1].showlegend  # the caption says what the dots are
+    assert overview_matrix(frame, examples=["nope"]).layout.annotations  # nothing to draw
