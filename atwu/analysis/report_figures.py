@@ -9,24 +9,8 @@ import numpy as np
 import pandas as pd
 
 from atwu.analysis import frontier as F
+from atwu.viz.frontier_figures import curve_colours  # the app's colours: one per variant
 
-#: Okabe–Ito, then greys: distinguishable under the common colour-vision deficiencies
-COLOURS = [
-    "#D55E00",
-    "#0072B2",
-    "#009E73",
-    "#CC79A7",
-    "#E69F00",
-    "#56B4E9",
-    "#F0E442",
-    "#000000",
-    "#7f7f7f",
-    "#b15928",
-    "#6a3d9a",
-    "#1b9e77",
-    "#a6761d",
-    "#666666",
-]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 AXIS_NAMES = {
     "template_damage": "template damage (nats per template token)",
@@ -49,10 +33,11 @@ def frontier_png(points: pd.DataFrame, axis: str, path: Path, *, title: str) -> 
     plt = _plt()
     pts = F.with_curves(points[points["step"] > 0])
     curves = sorted(pts["curve"].unique(), key=lambda c: (c != "atwu", c))
+    colours = curve_colours(curves)
     fig, ax = plt.subplots(figsize=(9, 5.5))
     grid = np.round(np.arange(0.0, 1.2001, 0.01), 4)
-    for i, curve in enumerate(curves):
-        colour = COLOURS[i % len(COLOURS)]
+    for curve in curves:
+        colour = colours[curve]
         mine = pts[pts["curve"] == curve]
         for k, seed in enumerate(sorted(mine["seed"].unique())):
             s = mine[mine["seed"] == seed]
@@ -92,9 +77,8 @@ def alignment_png(points: pd.DataFrame, path: Path, *, title: str) -> Path:
     plt = _plt()
     pts = points[(points["step"] > 0) & (points["strength_multiplier"].round(6) == 1.0)]
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, (variant, rows) in enumerate(
-        sorted(pts.groupby("variant"), key=lambda kv: kv[0] != "atwu")
-    ):
+    colours = curve_colours([str(v) for v in pts["variant"].unique()])
+    for variant, rows in sorted(pts.groupby("variant"), key=lambda kv: kv[0] != "atwu"):
         mean = rows.groupby("step")[["ffe", "auroc"]].mean().sort_index()
         if mean["auroc"].notna().any():
             ax.plot(
@@ -102,7 +86,7 @@ def alignment_png(points: pd.DataFrame, path: Path, *, title: str) -> Path:
                 mean["auroc"],
                 marker="o",
                 ms=3,
-                color=COLOURS[i % len(COLOURS)],
+                color=colours[str(variant)],
                 lw=2.6 if variant == "atwu" else 1.2,
                 label=str(variant),
             )

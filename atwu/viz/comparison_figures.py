@@ -40,7 +40,9 @@ def comparison_bars(
         return empty_figure(title)
     std = df[std_col].fillna(0.0) if std_col in df.columns else pd.Series(0.0, index=df.index)
     n = df["n"] if "n" in df.columns else pd.Series(np.nan, index=df.index)
-    methods = df["method"].map(esc)
+    # A group's settings go on lines of their own under its method, so long labels fit
+    # upright under their bars.
+    methods = df["method"].map(lambda m: esc(m).replace(" (", "<br>(", 1).replace(", ", ",<br>"))
     hover = "%{x}<br>mean %{y:.4g} ± %{customdata[0]:.3g}<br>n %{customdata[1]}<extra></extra>"
     custom = np.column_stack([std.to_numpy(dtype=float), n.to_numpy(dtype=object)])
     error = dict(type="data", array=std.to_numpy(dtype=float), visible=True)
@@ -69,7 +71,11 @@ def comparison_bars(
     base_layout(fig, title)
     # Keep the sorted order even if plotly would otherwise sort categories.
     fig.update_xaxes(
-        title="method", type="category", categoryorder="array", categoryarray=list(methods)
+        title="method",
+        type="category",
+        categoryorder="array",
+        categoryarray=list(methods),
+        tickangle=0,
     )
     fig.update_yaxes(title=f"{esc(shown)} (mean ± std)")
     return fig

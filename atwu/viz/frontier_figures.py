@@ -14,13 +14,15 @@ import plotly.graph_objects as go
 from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty
 
 #: each named variant keeps its colour in every figure (whichever variants are shown, whichever
-#: axis): ATWU vermillion, its ablations in reds, the oracle black and uniform grey (both drawn
-#: in a broken line too), the baselines in the other Okabe–Ito colours and darker extras
+#: axis): ATWU vermillion, its ablations in reds, the oracle wine and uniform grey (both drawn
+#: in a broken line too), the baselines in the other Okabe–Ito colours and darker extras. No
+#: colour is black or near white: the figures follow Streamlit's light and dark themes, and
+#: every colour here keeps a contrast of 2:1 or more with both backgrounds.
 VARIANT_COLOURS: dict[str, str] = {
     "atwu": "#D55E00",
-    "atwu_nll": "#F4A582",
+    "atwu_nll": "#EE9A72",
     "atwu_frozen_random": "#B2182B",
-    "oracle": "#000000",
+    "oracle": "#AA3377",
     "uniform": "#7F7F7F",
     "wga_b5": "#0072B2",
     "wga": "#56B4E9",
@@ -29,10 +31,10 @@ VARIANT_COLOURS: dict[str, str] = {
     "aux": "#E69F00",
     "static_p": "#8C564B",
     "threshold": "#A6761D",
-    "npo": "#6A3D9A",
+    "npo": "#8E63B9",
     "simnpo": "#FB9A99",
     "graddiff": "#33A02C",
-    "ga": "#1F3A93",
+    "ga": "#5C6BC0",
     "rmu": "#B15928",
 }
 #: colours for variants not named above, in turn (yellow left out: it vanishes on white)
@@ -43,11 +45,11 @@ PALETTE: list[str] = [
     "#CC79A7",
     "#E69F00",
     "#56B4E9",
-    "#000000",
+    "#AA3377",
     "#8C564B",
     "#7F7F7F",
-    "#1F3A93",
-    "#6A3D9A",
+    "#5C6BC0",
+    "#8E63B9",
     "#B15928",
     "#33A02C",
     "#FB9A99",

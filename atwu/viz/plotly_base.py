@@ -71,12 +71,16 @@ def is_empty(df: pd.DataFrame | None, required: Sequence[str]) -> bool:
     return False
 
 
-def legend_below(fig: go.Figure, entries: int) -> go.Figure:
-    """Put the legend under the plot (in rows, left-aligned), with the bottom margin its
-    ``entries`` need: above the plot a legend of long run names covers the title."""
-    rows = max(1, -(-entries // 2))
+def legend_below(fig: go.Figure, entries: int, *, per_row: int = 4) -> go.Figure:
+    """Put the legend at the bottom of the figure, under the x axis's title (in rows, left-
+    aligned), with the bottom margin its ``entries`` need: above the plot a legend of long run
+    names covers the title, and inside it the axis title."""
+    rows = max(1, -(-entries // per_row))
     fig.update_layout(
-        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
-        margin=dict(b=70 + 22 * rows),
+        legend=dict(
+            orientation="h", yref="container", y=0.0, yanchor="bottom", xanchor="left", x=0
+        ),
+        margin=dict(b=80 + 24 * rows),
+        height=420 + 24 * rows,
     )
     return fig

@@ -121,8 +121,9 @@ def tradeoff_figure(
                     mode="lines",
                     name="Pareto front",
                     # "hv": along the front, moving right trades utility away, so the staircase
-                    # steps across then down, bounding the region the front dominates.
-                    line=dict(shape="hv", width=6, color="rgba(0,0,0,0.25)"),
+                    # steps across then down, bounding the region the front dominates. Grey,
+                    # half transparent: it reads on light and dark pages.
+                    line=dict(shape="hv", width=6, color="rgba(128,128,128,0.35)"),
                     hoverinfo="skip",
                 )
             )

@@ -25,7 +25,11 @@ from pages.parts.url_state import keep, seed
 
 def _table(table: pd.DataFrame, metrics: list[str], key: str) -> None:
     st.dataframe(
-        without_empty_config(formatted_comparison(table, metrics)), hide_index=True, key=key
+        without_empty_config(formatted_comparison(table, metrics)),
+        hide_index=True,
+        key=key,
+        # the settings that differ from the defaults: shown whole, not cut at a narrow width
+        column_config={"config": st.column_config.TextColumn("config", width="large")},
     )
 
 

@@ -96,7 +96,7 @@ def _status_card(ctx: Context, runs_dir: Path) -> None:
             if run.state == "failed":
                 st.error(f"It failed: {run.failure}. The end of its log:")
                 st.code(L.log_tail(run.log, 12) if run.log else "(no log)", language="text")
-        if ctx.demo and list_runs(runs_dir):
+        if (ctx.demo_in_place or not ctx.runs) and list_runs(runs_dir):
             st.rerun()  # your first run exists: redraw the page so the sidebar lists it
         if polling_should_stop(every, run.live):
             st.rerun()

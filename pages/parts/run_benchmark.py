@@ -49,8 +49,8 @@ def _hub(hub: str, default_dir: Path) -> BenchmarkChoice:
 def _not_prepared(path: Path, default_dir: Path) -> None:
     if path == default_dir:
         st.warning(
-            "The embedded benchmark is not prepared yet: prepare it on the Home page "
-            "(or run `python -m atwu prepare`)."
+            "The embedded benchmark is not prepared yet: install it on the Home page (one "
+            "click, a copy ships with the app) or run `python -m atwu prepare`."
         )
         st.page_link(common.PAGES["home"], label="Go to Home", icon=":material/home:")
     else:

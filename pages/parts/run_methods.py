@@ -77,8 +77,8 @@ def methods_section() -> tuple[list[str], dict[str, dict[str, Any]]]:
     for method in chosen:
         with st.expander(f"{method} hyperparameters", expanded=len(chosen) == 1):
             st.caption(
-                f"{methods[method].summary} A text field takes a comma-separated list "
-                "(e.g. `0.05, 0.2`): one run per value, launched as one sweep."
+                f"{methods[method].summary.rstrip('.')}. A text field takes a comma-separated "
+                "list (e.g. `0.05, 0.2`): one run per value, launched as one sweep."
             )
             cols = st.columns(3)
             values[method] = {}

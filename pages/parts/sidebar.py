@@ -34,6 +34,8 @@ class Context:
     runs: list[RunInfo] = field(default_factory=list)
     """The picked run's group: the runs the pages offer beside it."""
     run: RunInfo | None = None
+    demo_in_place: bool = False
+    """The demo runs are shown because there is no run of your own (yet)."""
 
     def by_name(self, name: str) -> RunInfo | None:
         return next((r for r in self.runs if r.name == name), None)
@@ -50,17 +52,17 @@ class Context:
         return run_label(r, demo=self.demo) if r else name
 
 
-def _demo_toggle(default: bool, label: str, help_text: str) -> bool:
+def _demo_toggle(key: str, param: str, default: bool, label: str, help_text: str) -> bool:
     seed(
-        "use_demo",
-        "demo",
+        key,
+        param,
         valid=lambda v: isinstance(v, bool),
         default=default,
         parse=lambda v: v in ("1", "true", "True"),
     )
-    st.toggle(label, key="use_demo", help=help_text)
-    keep("use_demo", "demo", to_url=lambda v: "1" if v else None)
-    return bool(st.session_state.get("use_demo"))
+    st.toggle(label, key=key, help=help_text)
+    keep(key, param, to_url=lambda v: "1" if v else None)
+    return bool(st.session_state.get(key))
 
 
 def _demo_only(ctx: Context, root: Path) -> None:
@@ -72,6 +74,8 @@ def _demo_only(ctx: Context, root: Path) -> None:
     )
     demo_runs = list_runs(shipped_demo_dir())
     if demo_runs and _demo_toggle(
+        "use_demo",
+        "demo",
         True,
         "Show the demo runs",
         "Small finished runs shipped with the app (a frontier sweep on a 40-author embedded "
@@ -79,6 +83,7 @@ def _demo_only(ctx: Context, root: Path) -> None:
     ):
         st.caption("**demo** runs: read-only examples; launch your own on the Run page.")
         ctx.root, ctx.demo, ctx.runs = shipped_demo_dir(), True, demo_runs
+        ctx.demo_in_place = True
 
 
 def _run_picker(ctx: Context, demo_beside: list[RunInfo]) -> None:
@@ -132,15 +137,16 @@ def sidebar() -> Context:
         ctx.runs = list_all_runs(user_root)
         demo_beside: list[RunInfo] = []
         if ctx.runs:
+            qp_set("demo", None)  # the demo runs in place of yours: only while you have none
             if _demo_toggle(
+                "demo_beside",
+                "with_demo",
                 False,
                 "List the demo runs too",
                 "The runs shipped with the app (another, smaller benchmark), listed as "
                 "demo/… beside yours; a demo run is compared with the other demo runs only.",
             ):
                 demo_beside = list_runs(shipped_demo_dir())
-            else:
-                qp_set("demo", None)
         else:
             _demo_only(ctx, user_root)
         _run_picker(ctx, demo_beside)

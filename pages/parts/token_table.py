@@ -14,16 +14,27 @@ AUROC_HELP = {
     "(empty where the example lacks one of the two)",
 }
 
+# Short headers at small widths, so the numbers fit beside the example ids in a third of the
+# page; each header's help says what it is.
 COLUMNS = {
+    "example_id": st.column_config.TextColumn("example", width="medium"),
     "forget loss": st.column_config.NumberColumn(
-        "forget loss",
+        "loss",
         format="%.3f",
-        help="the model's answer NLL at this step (needs a full evaluation)",
+        width="small",
+        help="forget loss: the model's answer NLL at this step (needs a full evaluation)",
     ),
-    "mean weight (facts)": st.column_config.NumberColumn(format="%.3f"),
-    "mean weight (other)": st.column_config.NumberColumn(format="%.3f"),
-    "mean weight (specific)": st.column_config.NumberColumn(format="%.3f"),
-    "mean weight (shared)": st.column_config.NumberColumn(format="%.3f"),
+    **{
+        f"mean weight ({kind})": st.column_config.NumberColumn(
+            f"w̄ {kind}", format="%.3f", width="small", help=f"mean weight of the {kind} tokens"
+        )
+        for kind in ("facts", "other", "specific", "shared")
+    },
+    "fact tokens": st.column_config.NumberColumn("facts", width="small", help="fact tokens"),
+    "specific tokens": st.column_config.NumberColumn(
+        "specific", width="small", help="specific fact tokens"
+    ),
+    "tokens": st.column_config.NumberColumn("tokens", width="small"),
 }
 
 
@@ -42,7 +53,7 @@ def example_picker(table: pd.DataFrame, step: int, ground_truth: str = "facts") 
         column_config={
             **COLUMNS,
             "AUROC": st.column_config.NumberColumn(
-                "AUROC", format="%.3f", help=AUROC_HELP[ground_truth]
+                "AUROC", format="%.3f", width="small", help=AUROC_HELP[ground_truth]
             ),
         },
     )

@@ -1,9 +1,10 @@
 """URL state: widgets seeded from query parameters and mirrored back into them, so a copied link
 reproduces the view.
 
-Parameters: ``run`` (the run picked in the sidebar), ``dir`` (the runs directory when it is not
-the default), ``demo=1`` (the demo runs), and page parameters such as ``step``, ``example``,
-``compare``.
+Parameters: ``run`` (the run picked in the sidebar; ``demo/<name>`` for a demo run listed beside
+yours), ``dir`` (the runs directory when it is not the default), ``demo=1`` (the demo runs in
+place of yours, while you have none), ``with_demo=1`` (the demo runs listed beside yours), and
+page parameters such as ``step``, ``example``, ``compare``, ``tab`` (the Token scores tab open).
 """
 
 from __future__ import annotations

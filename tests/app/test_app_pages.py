@@ -326,9 +326,8 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch, fragme
     import json
     import os
 
-    import atwu.app.jobs as L
-
     import atwu.app.first_run as first_run
+    import atwu.app.jobs as L
 
     monkeypatch.setenv("ATWU_HOME", str(tmp_path / "home"))
     # the prepared copy shipped with the app cannot be used here: the button prepares
@@ -431,7 +430,7 @@ def test_first_run_from_home_switches_the_pages_to_it(app, tmp_path, monkeypatch
     assert (home / "benchmarks" / "embedded" / "models" / "full").is_dir()
     assert len(launched) == 1 and "--quick" in launched[0]
     assert at.selectbox(key="run").value == "atwu-default-s0"
-    assert not [t for t in at.toggle if t.key == "use_demo" and t.value]
+    assert at.toggle(key="demo_beside").value is False  # your run, not the demo runs, now
     card = [m.value for m in at.markdown if "Your latest run" in m.value]
     assert card and "atwu-default-s0" in card[0]
     assert not [b for b in at.button if b.key == "prepare"]  # nothing left to install
@@ -450,14 +449,45 @@ def test_methods_are_chosen_by_name(app, app_runs):
 def test_demo_runs_are_listed_beside_your_own(app, app_runs):
     at = _goto(app, "pages/token_scores.py", run="atwu-s0")
     _ok(at)
-    toggle = at.toggle(key="use_demo")
+    toggle = at.toggle(key="demo_beside")
     assert toggle.value is False
-    assert not any(n.startswith("demo/") for n in at.selectbox(key="run").options)
+    assert not any(n.startswith("demo · ") for n in at.selectbox(key="run").options)
     toggle.set_value(True).run()
     _ok(at)
-    options = at.selectbox(key="run").options
-    assert "atwu-s0" in options and any(o.startswith("demo · ") for o in options)
+    options = at.selectbox(key="run").options  # as labelled
+    assert "atwu-s0 (atwu, seed 0, done)" in options
+    assert "demo · atwu-s0 (atwu, seed 0, done)" in options
+    assert at.query_params["with_demo"] == "1"
     at.selectbox(key="run").set_value("demo/wga-s0").run()
     _ok(at)
     assert at.query_params["run"] == "demo/wga-s0"
     assert any("Demo runs" in c.value for c in at.caption)  # the demo's benchmark is named
+
+
+def test_a_sweep_launched_from_the_run_page_is_followed_and_its_runs_listed(app, tmp_path):
+    """Several runs of a method start as one `python -m atwu sweep`; the Run page shows it as
+    one line with its runs, and the sidebar lists them as <sweep>/<run>."""
+    import json
+    import shutil
+
+    from atwu.app import jobs
+    from atwu.demo import shipped_demo_dir
+
+    runs = tmp_path / "runs"
+    sweep = runs / "wga-sweep-20260101-000000"
+    for name in ("wga-beta1-s0", "wga-beta5-s0"):
+        shutil.copytree(shipped_demo_dir() / "wga-s0", sweep / name)
+    (sweep / "sweep.json").write_text(
+        json.dumps(
+            {"executor": "ray", "spec": {"method": "wga"}, "counts": {"total": 2, "done": 2}}
+        )
+    )
+    jobs.record_launch(
+        sweep, pid=999_999_999, argv=["python", "-m", "atwu", "sweep"], log_path=tmp_path / "l"
+    )
+    at = _goto(app, "pages/run_page.py", dir=str(runs))
+    _ok(at)
+    line = [m.value for m in at.markdown if "wga-sweep-20260101-000000" in m.value]
+    assert line and "sweep" in line[0] and "`done`" in line[0]
+    assert "wga-sweep-20260101-000000/wga-beta5-s0" in at.selectbox(key="run").options[1]
+    assert at.selectbox(key="live_run").value.startswith("wga-sweep-20260101-000000/")

@@ -11,6 +11,7 @@ starting one (for debugging the tests; the session's benchmark is then not prepa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,19 +62,13 @@ def _tail(path: Path, n: int = 40) -> str:
         return "(no log)"
 
 
-@pytest.fixture(scope="session")
-def app_url(request, atwu_home: Path, tmp_path_factory) -> str:
-    """Base URL of a `streamlit run app.py` serving ATWU_HOME = the session's home, where the
-    small embedded benchmark is prepared (so the Run page offers it ready to launch)."""
-    given = os.environ.get("ATWU_E2E_URL")
-    if given:
-        yield given.rstrip("/")
-        return
-    request.getfixturevalue("small_benchmark")
+@contextlib.contextmanager
+def running_app(home: Path, log: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port with ``ATWU_HOME=home``; its URL. On
+    exit the server and the runs it launched are stopped."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("e2e_server") / "streamlit.log"
-    env = {**os.environ, "ATWU_HOME": str(atwu_home), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "ATWU_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     cmd = [
         sys.executable,
         "-m",
@@ -125,7 +121,31 @@ def app_url(request, atwu_home: Path, tmp_path_factory) -> str:
                 break
             except subprocess.TimeoutExpired:
                 continue
-        _stop_launched_runs(atwu_home / "runs")
+        _stop_launched_runs(home / "runs")
+
+
+@pytest.fixture(scope="session")
+def app_url(request, atwu_home: Path, tmp_path_factory) -> Iterator[str]:
+    """Base URL of a `streamlit run app.py` serving ATWU_HOME = the session's home, where the
+    small embedded benchmark is prepared (so the Run page offers it ready to launch)."""
+    given = os.environ.get("ATWU_E2E_URL")
+    if given:
+        yield given.rstrip("/")
+        return
+    request.getfixturevalue("small_benchmark")
+    log = tmp_path_factory.mktemp("e2e_server") / "streamlit.log"
+    with running_app(atwu_home, log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fresh_app(tmp_path_factory) -> Iterator[str]:
+    """The app on an empty ATWU_HOME: no benchmark, no runs (what a fresh clone has)."""
+    if os.environ.get("ATWU_E2E_URL"):
+        pytest.fail("the fresh-install test needs an app of its own: unset ATWU_E2E_URL")
+    home = tmp_path_factory.mktemp("fresh_home")
+    with running_app(home, home / "streamlit.log") as url:
+        yield url
 
 
 def _stop_launched_runs(runs_dir: Path) -> None:

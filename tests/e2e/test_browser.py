@@ -13,73 +13,20 @@ import time
 from pathlib import Path
 
 import pytest
+from browser_helpers import assert_clean, full_screenshot, goto, settle
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RUN_TIMEOUT = 180  # seconds for two 20-step runs (evaluated at 0, 10, 20) to reach "done"
-LOAD_TIMEOUT = 120_000  # ms for a page's first draw (the first run of a page imports torch/plotly)
 STEPS, CHECKPOINT_EVERY = 20, 10
 METHODS = ("atwu", "wga")
-ERROR_TEXTS = ("Traceback", "unexpected error", "Page not found")
 REUSED_APP = bool(os.environ.get("ATWU_E2E_URL"))  # an app started by hand (see conftest.py)
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def settle(page: Page, timeout: float = LOAD_TIMEOUT) -> None:
-    """Wait until Streamlit has drawn the page and no script run is in progress."""
-    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout)
-    page.wait_for_selector("h1", timeout=timeout)
-    # The status widget ("Running...") shows while a script run is in flight; it may appear a
-    # moment after the first draw, so look twice.
-    status = page.locator('[data-testid="stStatusWidget"]')
-    for _ in range(2):
-        try:
-            status.wait_for(state="hidden", timeout=timeout)
-        except PlaywrightTimeoutError:
-            said = status.inner_text(timeout=1000) if status.count() else ""
-            pytest.fail(
-                f"{page.url}: the app stayed busy for {timeout / 1000:.0f} s (status "
-                f"widget: {said!r})"
-            )
-        page.wait_for_timeout(500)
-    page.wait_for_selector('[data-testid="stSkeleton"]', state="hidden", timeout=timeout)
-
-
-def goto(page: Page, path: str) -> None:
-    page.goto(path, timeout=60_000)
-    settle(page)
-
-
-def assert_clean(page: Page, where: str) -> None:
-    """No exception box, traceback, crash message or "page not found" dialog on the page."""
-    text = page.locator("body").inner_text()
-    found = [t for t in ERROR_TEXTS if t.lower() in text.lower()]
-    exceptions = page.locator('[data-testid="stException"]').count()
-    assert not found and not exceptions, (
-        f"{where}: the page shows {found or ''} {exceptions} exception box(es):\n{text[:3000]}"
-    )
-
-
-def full_screenshot(page: Page, path: Path) -> None:
-    """A screenshot of the whole page. Streamlit scrolls inside <main data-testid=stMain>, not the
-    document, so Playwright's full_page alone only captures the viewport: grow the viewport to
-    the content's height first."""
-    size = page.viewport_size or {"width": 1400, "height": 900}
-    height = page.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-        " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }"
-    )
-    page.set_viewport_size({"width": size["width"], "height": min(max(int(height), 900), 12_000)})
-    page.wait_for_timeout(1000)  # plotly charts redraw on resize
-    settle(page)
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size(size)
 
 
 def run_state_line(page: Page, name: str):
@@ -140,19 +87,22 @@ def finished_runs(browser, warm_app: str, screenshots: Path) -> dict[str, str]:
         )  # "embedded (default) — not prepared yet" when it is missing
         expect(page.get_by_text("20 forget pairs")).to_be_visible()
 
-        # 3 · Methods: atwu is preselected; add wga.
-        methods = page.locator('[data-testid="stMultiSelect"]').filter(
-            has_text="Methods (one run per method and seed)"
-        )
-        expect(methods).to_contain_text("atwu:")
-        # The option list is virtualised (only the first dozen are in the DOM): type to filter.
-        box = page.get_by_role("combobox", name="Methods (one run per method and seed)")
+        # 3 · Methods: atwu is preselected; add wga by typing its name and Enter. The box
+        # lists names only, so "wga" + Enter selects WGA alone (not every method whose
+        # description mentions WGA).
+        label = "Methods (one run per method, setting and seed)"
+        methods = page.locator('[data-testid="stMultiSelect"]').filter(has_text=label)
+        expect(methods).to_contain_text("atwu")
+        box = page.get_by_role("combobox", name=label)
         box.click()
         box.press_sequentially("wga")
-        page.get_by_role("option").filter(has_text=re.compile(r"^wga:")).click()
+        expect(page.get_by_role("option").first).to_have_text(re.compile(r"^\s*wga\s*$"))
+        box.press("Enter")
         page.keyboard.press("Escape")
         settle(page)
-        expect(methods).to_contain_text("wga:")
+        chips = methods.locator('[data-baseweb="tag"]')
+        expect(chips).to_have_count(2)
+        assert sorted(c.strip() for c in chips.all_inner_texts()) == ["atwu", "wga"]
 
         # Training: few steps, a checkpoint in the middle (number inputs commit on Enter).
         for label, value in (("steps", STEPS), ("checkpoint_every", CHECKPOINT_EVERY)):

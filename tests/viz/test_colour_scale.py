@@ -73,3 +73,11 @@ def test_the_token_view_ships_its_dark_theme_rule() -> None:
     dark = scale_stops("dark")
     assert re.search(re.escape(dark[0]) + r"\) 0%", THEME_CSS)
     assert re.search(re.escape(dark[-1]) + r"\) 100%", THEME_CSS)
+
+
+def test_method_colours_show_on_light_and_dark_pages() -> None:
+    from atwu.viz.frontier_figures import PALETTE, VARIANT_COLOURS
+
+    for colour in [*VARIANT_COLOURS.values(), *PALETTE]:
+        for _, background in THEMES:
+            assert contrast_ratio(colour, background) >= 2.0, (colour, background)

@@ -244,7 +244,7 @@ def test_trajectories_start_at_an_open_ring_in_their_method_colour() -> None:
     assert list(a1.marker.symbol) == [START_SYMBOL, "diamond"]
     assert a0.line.color == a1.line.color == "#D55E00"
     assert a0.marker.size[0] > a0.marker.size[1]
-    assert fig.layout.legend.y < 0  # under the plot, off the title
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0  # under the plot
 
 
 def test_alignment_curves_take_the_run_styles() -> None:
@@ -253,7 +253,7 @@ def test_alignment_curves_take_the_run_styles() -> None:
     x, y = fig.data
     assert x.line.color == "#000000" and x.marker.symbol == "square"
     assert y.marker.symbol == "circle"  # a run without a style: the palette's turn
-    assert fig.layout.legend.y < 0
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
 
 
 def test_overview_draws_the_examples_asked_for_in_order_at_a_readable_height() -> None:
