@@ -1,21 +1,50 @@
-"""Atomic file writes and JSON Lines helpers.
+"""Atomic file writes, JSON and JSON Lines readers, and safe CSV cells.
 
 Every file the project writes goes through a temporary file in the same directory and an
 ``os.replace``: a reader (the app polling a run directory) never sees half a file, and a killed
 process leaves either the old version or the new one.
+
+Every reader of the project's own files (run directories, benchmarks) raises one error for a
+damaged file, :class:`UnreadableFileError` (an :class:`~atwu.errors.InputError`: the CLI prints
+it in one line with exit code 2, the app shows it in place), naming the file and what is wrong.
+A last line cut by a kill is skipped with a :class:`TornLineWarning` naming the file where a
+reader asks for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
+import time
+import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from atwu.errors import InputError
+from atwu.runs.process import owner_alive, owner_tag
+
+
+class UnreadableFileError(InputError):
+    """A file of a run or a benchmark that cannot be read: cut, not JSON, not the expected
+    shape. ``str(error)`` is ``"<path>: <reason>"`` on one line."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path, self.reason = Path(path), reason
+        super().__init__(" ".join(f"{path}: {reason}".split()))
+
+
+class TornLineWarning(UserWarning):
+    """A JSON Lines file whose last line is cut (a writer was killed mid-line): the lines before
+    it were read."""
 
 
 def _json_default(value: Any) -> Any:
@@ -88,8 +117,100 @@ def atomic_write_json(path: str | Path, value: Any) -> None:
     atomic_write_text(path, dumps(value, indent=2) + "\n")
 
 
+def _decode(text: str) -> Any:
+    """``json.loads`` that refuses what JSON allows but no file of ours holds: NaN and
+    infinities, and strings that cannot be written back as UTF-8 (a lone surrogate)."""
+    value = json.loads(text, parse_constant=_refuse_constant)
+    if "\\u" in text and _has_lone_surrogate(value):
+        raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), which is not text")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+class JSONTextError(ValueError):
+    """Text that is not one JSON document. ``syntax``: the JSON itself is broken (as a line cut
+    by a kill is), rather than well-formed but unacceptable (too deep, NaN, a lone surrogate)."""
+
+    def __init__(self, reason: str, *, syntax: bool):
+        super().__init__(reason)
+        self.syntax = syntax
+
+
+def parse_json_text(text: str) -> Any:
+    """Decode one JSON document; :class:`JSONTextError` with a readable reason when it is not
+    one, also for nesting too deep for the parser, NaN or infinities, and lone surrogates."""
+    try:
+        return _decode(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+        reason = f"not valid JSON ({exc.msg} at {where})"
+        raise JSONTextError(reason, syntax=True) from None
+    except RecursionError:
+        raise JSONTextError("nested too deeply to be read as JSON", syntax=False) from None
+    except ValueError as exc:
+        raise JSONTextError(str(exc), syntax=False) from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFileError(
+            path, f"byte {exc.start + 1} is not UTF-8 text; the file is damaged"
+        ) from None
+
+
 def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """A JSON file; :class:`UnreadableFileError` when it is damaged, OSError when missing."""
+    path = Path(path)
+    try:
+        return parse_json_text(_read_text(path))
+    except UnreadableFileError:
+        raise
+    except ValueError as exc:
+        raise UnreadableFileError(path, f"{exc}; the file is damaged or was cut") from None
+
+
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """A JSON file that must hold one object (every config, status and manifest)."""
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise UnreadableFileError(path, f"holds {_json_type(value)}, not a JSON object")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
 
 
 def append_jsonl(path: str | Path, record: dict) -> None:
@@ -104,20 +225,116 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> None:
     atomic_write_text(path, "".join(dumps(r) + "\n" for r in records))
 
 
-def read_jsonl(path: str | Path, *, skip_torn_tail: bool = True) -> list[dict]:
-    """Read a JSON Lines file written by this project; a last line cut by a kill is dropped."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+def read_jsonl(
+    path: str | Path, *, skip_torn_tail: bool = True, warn_torn: bool = False
+) -> list[dict]:
+    """Read a JSON Lines file written by this project, one object per line.
+
+    A last line cut by a kill is dropped (with a :class:`TornLineWarning` naming the file when
+    ``warn_torn``: where the last record matters, e.g. the final checkpoint of ``eval.jsonl``);
+    any other line that is not a JSON object raises :class:`UnreadableFileError` with its number.
+    """
+    path = Path(path)
+    lines = _read_text(path).splitlines()
     out = []
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            if skip_torn_tail and i == len(lines) - 1:
+            record = parse_json_text(line)
+        except JSONTextError as exc:
+            if skip_torn_tail and exc.syntax and i == len(lines) - 1:
+                if warn_torn:
+                    warnings.warn(
+                        TornLineWarning(
+                            f"{path}: its last line (line {i + 1}) is cut off, as a killed "
+                            f"write leaves it; read up to line {i}"
+                        ),
+                        stacklevel=2,
+                    )
                 break
-            raise
+            raise UnreadableFileError(path, f"line {i + 1}: {exc}") from None
+        if not isinstance(record, dict):
+            raise UnreadableFileError(
+                path, f"line {i + 1} holds {_json_type(record)}, not a JSON object"
+            )
+        out.append(record)
     return out
+
+
+PARTIAL_SUFFIX = ".partial"
+TRASH_SUFFIX = ".old"
+LEGACY_PARTIAL_AGE_S = 24 * 3600.0
+"""A half-built folder named without its owner (older versions) is removed once this old."""
+
+
+_OWNED = re.compile(r"([A-Za-z0-9-]+_\d+_\d+)\.[A-Za-z0-9_]+")
+_LEGACY = re.compile(r"[A-Za-z0-9_]{8}|")  # mkdtemp's 8 random characters, or none (".old")
+
+
+def _leftovers(final: Path, suffix: str) -> list[tuple[Path, bool | None, bool]]:
+    """Folders ``.<final name>.<owner>.<random><suffix>`` beside ``final``, each with whether
+    its owner is alive (None: unknown, on another host) and whether it is of the older, unnamed
+    kind. Names that only start like them (a sibling called ``<final name>.x``) are not."""
+    prefix = f".{final.name}."
+    found = []
+    with contextlib.suppress(OSError):
+        for child in final.parent.iterdir():
+            name = child.name
+            if not (name.startswith(prefix) and name.endswith(suffix)) or not child.is_dir():
+                continue
+            middle = name[len(prefix) : len(name) - len(suffix)]
+            if (owned := _OWNED.fullmatch(middle)) is not None:
+                found.append((child, owner_alive(owned.group(1)), False))
+            elif _LEGACY.fullmatch(middle):
+                found.append((child, None, True))
+    return found
+
+
+def live_partials(final: str | Path) -> list[Path]:
+    """Folders another live process of this host is building for ``final`` right now."""
+    return [path for path, alive, _ in _leftovers(Path(final), PARTIAL_SUFFIX) if alive]
+
+
+def clean_leftovers(final: str | Path) -> list[Path]:
+    """Remove what killed builders of ``final`` left beside it; returns what was removed.
+
+    A half-built folder goes when its owner is gone (a live builder's, or another host's,
+    stays; an unnamed one from older versions goes once a day old). A replaced copy set aside by
+    a builder killed between its two renames is put back when ``final`` is missing (nothing is
+    lost), and removed otherwise.
+    """
+    final = Path(final)
+    removed = []
+    for path, alive, legacy in _leftovers(final, PARTIAL_SUFFIX):
+        if alive is False or (legacy and _age_s(path) > LEGACY_PARTIAL_AGE_S):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    trash = sorted(_leftovers(final, TRASH_SUFFIX), key=lambda item: _age_s(item[0]))
+    for path, alive, _ in trash:  # the youngest first: the latest replaced copy
+        if alive:
+            continue
+        if not final.exists():
+            with contextlib.suppress(OSError):
+                os.rename(path, final)
+                continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _is_empty_dir(path: Path) -> bool:
+    try:
+        return path.is_dir() and not any(path.iterdir())
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -125,18 +342,25 @@ def atomic_directory(final: str | Path, *, overwrite: bool = False) -> Iterator[
     """Build a directory under a temporary name beside ``final`` and rename it at the end.
 
     Nothing half-built ever sits at ``final``: on an exception the temporary directory is
-    removed and ``final`` is left as it was.
+    removed and ``final`` is left as it was. With ``overwrite`` an existing ``final`` is moved
+    aside, the new one renamed in, and only then the old one removed. The temporary folder is
+    named after its owner (host, pid and the pid's start time), so that what a killed builder
+    left is removed by the next one (:func:`clean_leftovers`) while a live builder's is kept.
+    An empty directory at ``final`` counts as absent.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    clean_leftovers(final)
+    tag = f".{final.name}.{owner_tag()}."
+    tmp = Path(tempfile.mkdtemp(prefix=tag, suffix=PARTIAL_SUFFIX, dir=final.parent))
     try:
         yield tmp
+        if _is_empty_dir(final):
+            final.rmdir()
         if final.exists():
             if not overwrite:
                 raise FileExistsError(f"{final} already exists")
-            trash = final.with_name(f".{final.name}.old")
-            shutil.rmtree(trash, ignore_errors=True)
+            trash = final.with_name(f"{tag}{uuid.uuid4().hex[:8]}{TRASH_SUFFIX}")
             os.replace(final, trash)
             os.replace(tmp, final)
             shutil.rmtree(trash, ignore_errors=True)
@@ -145,3 +369,37 @@ def atomic_directory(final: str | Path, *, overwrite: bool = False) -> Iterator[
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV exports
+# ---------------------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (and what Excel also treats so)."""
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` so that it is
+    shown as text; numbers and other values unchanged (a negative number stays a number)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(frame: Any) -> str:
+    """``frame`` (a pandas DataFrame) as CSV text with every text cell and column name
+    neutralised (:func:`neutralise_cell`): what every CSV export of the project writes."""
+    safe = frame.copy()
+    safe.columns = [neutralise_cell(str(c)) for c in safe.columns]
+    for column in safe.columns:
+        if safe[column].dtype == object or str(safe[column].dtype) in ("string", "category"):
+            safe[column] = safe[column].astype(object).map(neutralise_cell)
+    buffer = io.StringIO()
+    safe.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    return buffer.getvalue()
+
+
+def write_csv(path: str | Path, frame: Any) -> None:
+    """Write ``frame`` as a neutralised CSV file (:func:`csv_text`), atomically."""
+    atomic_write_text(path, csv_text(frame))

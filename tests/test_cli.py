@@ -202,14 +202,27 @@ def test_finished_run_is_not_overwritten_without_overwrite(small_benchmark, tmp_
 
 
 def test_directory_with_other_files_is_refused(small_benchmark, tmp_path, capsys):
+    # a directory that is not a run is never replaced, so the refusal does not offer
+    # --overwrite (issue 12, case 1), and --overwrite itself is refused as well
     out = tmp_path / "busy"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    rc, _, err = run_cli(
-        capsys, "run", "--method", "graddiff", "--steps", "3", "--no-eval", "--out", str(out)
-    )
-    assert rc == 2 and "--overwrite" in err
-    assert (out / "notes.txt").read_text() == "mine"
+    for extra in ([], ["--overwrite"]):
+        rc, _, err = run_cli(
+            capsys,
+            "run",
+            "--method",
+            "graddiff",
+            "--steps",
+            "3",
+            "--no-eval",
+            "--out",
+            str(out),
+            *extra,
+        )
+        assert rc == 2 and "not a run" in err and "--overwrite" not in err
+        assert [p.name for p in out.iterdir()] == ["notes.txt"]
+        assert (out / "notes.txt").read_text() == "mine"
 
 
 # -- evaluation through the CLI (needs atwu.evaluate.checkpoint) ----------------------------------

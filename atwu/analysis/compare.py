@@ -12,17 +12,19 @@ from typing import Any
 import pandas as pd
 
 from atwu.evaluate.checkpoint import STABLE_KEYS
-from atwu.io import read_json, read_jsonl
+from atwu.io import read_json_object, read_jsonl
 
 COMPARE_METRICS = tuple(k for k in STABLE_KEYS if k not in ("step", "notes", "seconds"))
 """Metrics :func:`compare_runs` aggregates (those of :data:`STABLE_KEYS` that are numbers)."""
 
 
 def _last_record(run_dir: Path) -> dict | None:
+    """The last evaluated checkpoint; a cut last line is left out with a warning naming the file
+    (the previous checkpoint is then the last one, which the user must know)."""
     path = run_dir / "eval.jsonl"
     if not path.is_file():
         return None
-    records = read_jsonl(path)
+    records = read_jsonl(path, warn_torn=True)
     return records[-1] if records else None
 
 
@@ -38,7 +40,9 @@ def compare_runs(
 
     Each run contributes its ``config.json`` (``method``, ``params``, ``seed``) and the last line
     of its ``eval.jsonl``; runs without an evaluation are skipped with a warning. Runs that share
-    the method and every parameter (all but the seed) form one group.
+    the method and every parameter (all but the seed) form one group. A damaged file raises
+    :class:`~atwu.io.UnreadableFileError` naming it; a cut last line of ``eval.jsonl`` is left
+    out with a :class:`~atwu.io.TornLineWarning`.
 
     Args:
         defaults: method → its default parameters. The ``config`` column then shows the
@@ -52,7 +56,7 @@ def compare_runs(
     """
     runs: list[dict[str, Any]] = []
     for run_dir in map(Path, run_dirs):
-        config = read_json(run_dir / "config.json")
+        config = read_json_object(run_dir / "config.json")
         record = _last_record(run_dir)
         if record is None:
             warnings.warn(

@@ -17,7 +17,6 @@ from atwu.runs.read import RunInfo
 NOT_COMPUTED = (
     "name",
     "sweep_id",
-    "tags",
     "schema_version",
     "created_at",
     "resolved",
@@ -28,7 +27,8 @@ NOT_COMPUTED = (
     "threads",
 )
 """config.json fields that name, group or place a run without changing what it computes (the
-benchmark and split enter as the resolved :func:`~atwu.app.run_list.benchmark_key`)."""
+benchmark and split enter as the resolved :func:`~atwu.app.run_list.benchmark_key`). The tags
+stay: runs a frontier sweep labels as different variants or strengths are never duplicates."""
 
 
 def computed_key(config: dict) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atwu.app import jobs
+from atwu.app.limits import check_upload
 from atwu.errors import InputError
 from atwu.io import atomic_write_bytes
 from atwu.paths import safe_name
@@ -53,9 +54,11 @@ def stage_upload(
 ) -> StagedUpload:
     """Save the two files as ``<home>/uploads/<name>/{forget,retain}.jsonl``. Raises
     :class:`~atwu.errors.InputError` when a benchmark of that name already exists (nothing is
-    written then). ``name`` must already be safe (:func:`benchmark_name`)."""
+    written then), and for a file over the size limit. ``name`` must already be safe (:func:`benchmark_name`)."""
     if not name or name.startswith(".") or "/" in name or "\\" in name:
         raise ValueError(f"benchmark name {name!r} is not safe for a path")
+    check_upload(forget, "The forget file")
+    check_upload(retain, "The retain file")
     target = benchmarks / name
     if target.exists():
         raise InputError(

@@ -11,7 +11,8 @@
     python -m atwu frontier --seeds 3 --out reports/frontier   # methods at matched forgetting
     python -m atwu demo --out assets/demo       # the demo runs the app ships
 
-Bad input ends with one clear line on stderr and exit code 2. Each command lives in one module of
+Bad input (a wrong option, a damaged run or benchmark file, a path that cannot be written) ends
+with one clear line on stderr and exit code 2; the project's warnings are one line each. Each command lives in one module of
 this package; this one builds the parser, imports a command's module only when it runs (most
 load torch; ``list`` and ``--help`` need not wait for it) and maps errors to exit codes.
 """
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import warnings
 from collections.abc import Callable
 
-from atwu.cli.common import fail
+from atwu.cli.common import fail, one_line_warnings, os_error_text
 from atwu.cli.executor_args import add_executor_args
 from atwu.cli.run_args import add_run_args
 from atwu.errors import InputError
@@ -52,6 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retain", default=None, help="your own retain pairs (JSON Lines)")
     p.add_argument(
         "--holdout", default=None, help="optional holdout pairs for the auxiliary base model"
+    )
+    p.add_argument(
+        "--target-model",
+        default=None,
+        help="fine-tune this pretrained model (smollm2-135m, a local directory or a hub id) on "
+        "the embedded data, TOFU's protocol, instead of training tiny models (docs/GPU.md)",
+    )
+    p.add_argument(
+        "--lr", type=float, default=None, help="--target-model: fine-tuning learning rate"
     )
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--progress-file", default=None, help=argparse.SUPPRESS)
@@ -178,9 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
-    except (InputError, FileNotFoundError, FileExistsError) as exc:
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line_warnings(warnings.showwarning)
+            return int(args.func(args))
+    except InputError as exc:
         return fail(str(exc))
+    except OSError as exc:  # a path that is missing, a file where a folder must be, no space...
+        return fail(os_error_text(exc))
     except ValueError as exc:
         # a plain ValueError is a library's "bad value" with a readable message; its subclasses
         # (e.g. from pandas or pyarrow) are bugs and keep their traceback

@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 EXIT_BAD_INPUT = 2
+_PACKAGE = str(Path(__file__).resolve().parents[1])
 
 
 def fail(message: str) -> int:
-    """Print ``error: message`` on stderr and return the bad-input exit code."""
-    print(f"error: {message}", file=sys.stderr)
+    """Print ``error: message`` on stderr (one line) and return the bad-input exit code."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def os_error_text(exc: OSError) -> str:
+    """``path: reason`` of an OSError (``[Errno 20] Not a directory: 'x'`` reads worse)."""
+    if exc.strerror and exc.filename is not None:
+        second = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+        return f"{exc.filename}{second}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def one_line_warnings(default: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``warnings.showwarning`` printing the project's own warnings as ``warning: message``
+    (their messages name the file at fault; the line of code that warned does not help a user);
+    other libraries' warnings keep ``default``'s form."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if str(filename).startswith(_PACKAGE):
+            text = " ".join(str(message).split())
+            print(f"warning: {text}", file=file or sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
 
 
 def parse_sets(items: list[str]) -> dict[str, str]:

@@ -27,6 +27,10 @@ def cmd_prepare(args) -> int:
         if progress_file:
             atomic_write_json(progress_file, {"message": message, "fraction": fraction})
 
+    if args.target_model and (args.forget or args.retain):
+        return fail("--target-model fine-tunes on the embedded data; drop --forget/--retain")
+    if args.lr is not None and not args.target_model:
+        return fail("--lr is the fine-tuning learning rate of --target-model")
     if args.forget or args.retain:
         if not (args.forget and args.retain):
             return fail("your own data needs both --forget F.jsonl and --retain R.jsonl")
@@ -40,6 +44,9 @@ def cmd_prepare(args) -> int:
             overwrite=args.overwrite,
             progress=progress,
         )
+    elif args.target_model:
+        out = Path(args.out) if args.out else default_benchmark_dir()
+        quality = _prepare_pretrained(args, out, options, progress)
     else:
         out = Path(args.out) if args.out else default_benchmark_dir()
         quality = prepare_embedded(out, options, overwrite=args.overwrite, progress=progress)
@@ -48,3 +55,14 @@ def cmd_prepare(args) -> int:
         em = ", ".join(f"{k} {v:.3f}" for k, v in entry["exact_match"].items())
         print(f"  {name}: exact match {em}")
     return 0
+
+
+def _prepare_pretrained(args, out: Path, options: PrepareOptions, progress) -> dict:
+    """``--target-model``: the embedded data with models fine-tuned from a pretrained LM."""
+    from atwu.prepare.pretrained import FinetuneConfig, prepare_pretrained
+
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("lr", args.lr)) if v is not None}
+    config = FinetuneConfig(seed=args.seed, **overrides)
+    return prepare_pretrained(
+        out, args.target_model, options, config, overwrite=args.overwrite, progress=progress
+    )

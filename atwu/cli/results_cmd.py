@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from atwu.io import read_json
+from atwu.io import read_json, write_csv
 from atwu.paths import runs_dir
 from atwu.runs.read import list_runs
 
@@ -50,16 +50,19 @@ def cmd_compare(args) -> int:
     with pd.option_context("display.max_columns", 50, "display.width", 200):
         cols = [c for c in table.columns if c in ("method", "config", "n") or c.endswith("_mean")]
         print(table[cols].to_string(index=False))
-    if args.csv:
-        table.to_csv(args.csv, index=False)
+    if args.csv:  # text cells a spreadsheet would run as formulas are neutralised
+        write_csv(args.csv, table)
     if args.latex:
         Path(args.latex).write_text(to_latex_table(table), encoding="utf-8")
     return 0
 
 
 def cmd_score(args) -> int:
+    from atwu.data.pairs_file import check_text_length
     from atwu.text_weights import weights_for_text
 
+    check_text_length(args.text, "--text")
+    check_text_length(args.question or "", "--question")
     rows = weights_for_text(Path(args.run), args.text, args.question or "")
     for token, score in rows:
         print(f"{token!r}\t{score:.4f}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from atwu.cli.executor_args import executor_from_args
@@ -18,12 +19,27 @@ def cmd_run(args) -> int:
 
     base = None
     if args.config:
-        base = RunConfig.from_json(read_json(args.config))
+        base = config_file(Path(args.config))
     elif args.resume and args.out and (Path(args.out) / "config.json").is_file():
-        base = RunConfig.from_json(read_json(Path(args.out) / "config.json"))
+        base = config_file(Path(args.out) / "config.json")
     cfg = config_from_args(args, base)
     out = Path(args.out) if args.out else default_out(cfg)
     return execute_run(cfg, out, resume=args.resume, overwrite=args.overwrite)
+
+
+def config_file(path: Path) -> RunConfig:
+    """A configuration read from a file (``--config``, or the run's own config.json for
+    ``--resume``), without ``trust_remote_code``: running code from a model folder is allowed
+    by the command line only (--trust-remote-code), never by a file that may come from anyone."""
+    cfg = RunConfig.from_json(read_json(path))
+    if cfg.trust_remote_code:
+        cfg.trust_remote_code = False
+        print(
+            f"note: {path} sets trust_remote_code, which is taken from the command line only; "
+            "pass --trust-remote-code if you trust the model's code",
+            file=sys.stderr,
+        )
+    return cfg
 
 
 def cmd_sweep(args) -> int:

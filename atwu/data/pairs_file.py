@@ -1,5 +1,13 @@
 """Reading and writing split files (JSON Lines in the format of :mod:`atwu.data.format`), every
-pair validated on the way in and on the way out, with one-line errors naming file, line and field."""
+pair validated on the way in and on the way out, with one-line errors naming file, line and field.
+
+Limits: a question, answer, paraphrase or perturbed answer holds at most :data:`MAX_TEXT_CHARS`
+characters and an id at most :data:`MAX_ID_CHARS`; a longer one is refused as the file is read
+(a passage of a real benchmark such as RWKU is a few thousand characters; a megabyte-long answer
+would spend minutes in tokenizer training and make a sequence no model of ours holds). Strings
+must be text: an escaped lone surrogate (``"\\ud800"``), which JSON allows but UTF-8 cannot
+write, is refused with its line.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +26,69 @@ from atwu.data.format import (
     QAPair,
     Span,
 )
+from atwu.errors import InputError
 from atwu.io import atomic_write_text
 
 # Long values are cut in messages so that an error stays one readable line.
 _MAX_SHOWN = 60
+
+MAX_TEXT_CHARS = 20_000
+"""The longest question, answer, paraphrase or perturbed answer a split file may hold."""
+MAX_ID_CHARS = 200
+"""The longest id."""
+
+
+def check_text_length(text: str, what: str, *, limit: int = MAX_TEXT_CHARS) -> None:
+    """Refuse a text longer than ``limit`` characters (InputError naming ``what``): the one
+    length rule for pairs, the text scored by ``atwu score`` and the app's typed text."""
+    if len(text) > limit:
+        raise InputError(
+            f"{what} is {len(text):,} characters long; the limit is {limit:,} (split a long "
+            "text into several shorter ones)"
+        )
+
+
+def _too_long(value: str, where: str, field: str, limit: int = MAX_TEXT_CHARS) -> None:
+    if len(value) > limit:
+        raise DataFormatError(
+            where,
+            f"is {len(value):,} characters long; the limit is {limit:,} characters (split a "
+            "long text into several pairs)",
+            field=field,
+        )
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in a decoded JSON value (strings, keys, nested), or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return item[exc.start]
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _check_surrogates(obj: Any, where: str) -> None:
+    """JSON can escape half of a UTF-16 pair alone (``"\\ud800"``); such a string is no text
+    and fails only later, when written. Refuse it here, with its field."""
+    items = obj.items() if isinstance(obj, dict) else [(None, obj)]
+    for key, value in items:
+        bad = _lone_surrogate(value) or (_lone_surrogate(key) if key is not None else None)
+        if bad is not None:
+            raise DataFormatError(
+                where,
+                f"holds a lone surrogate \\u{ord(bad):04x} (half of an escaped character "
+                "pair), which is not text; fix the \\u escape or save the file as UTF-8 text",
+                field=f"'{key}'" if key is not None and _lone_surrogate(key) is None else None,
+            )
 
 
 def _shown(value: Any) -> str:
@@ -74,6 +141,7 @@ def _required_text(obj: dict[str, Any], key: str, where: str) -> str:
             "is empty; give the text (a pair without it cannot be trained on)",
             field=f"'{key}'",
         )
+    _too_long(value, where, f"'{key}'")
     return value
 
 
@@ -87,6 +155,7 @@ def _optional_text(obj: dict[str, Any], key: str, where: str) -> str | None:
             f"must be a string, got {_type_name(value)} ({_shown(value)})",
             field=f"'{key}'",
         )
+    _too_long(value, where, f"'{key}'")
     return value
 
 
@@ -105,6 +174,7 @@ def _parse_id(obj: dict[str, Any], where: str, default_id: str) -> str:
         raise DataFormatError(
             where, "is an empty string; give a non-empty id or leave the key out", field="'id'"
         )
+    _too_long(value, where, "'id'", MAX_ID_CHARS)
     return value
 
 
@@ -125,6 +195,7 @@ def _parse_perturbed(obj: dict[str, Any], where: str) -> list[str] | None:
                 f"must be a string, got {_type_name(item)} ({_shown(item)})",
                 field=f"'perturbed_answers'[{i}]",
             )
+        _too_long(item, where, f"'perturbed_answers'[{i}]")
     return list(value)
 
 
@@ -282,6 +353,7 @@ def parse_pair(
             f"is {_type_name(obj)}, not a JSON object; each line must be one object like "
             '{"question": "...", "answer": "..."}',
         )
+    _check_surrogates(obj, where)
     _warn_unknown_keys(obj, where, seen_unknown_keys)
     question = _required_text(obj, "question", where)
     answer = _required_text(obj, "answer", where)
@@ -304,17 +376,21 @@ def check_unique(pair: QAPair, first_seen: dict[str, str], where: str) -> None:
         raise DataFormatError(
             where,
             f"duplicate id {_shown(pair.id)} (first used at {first_seen[pair.id]}); ids must be "
-            "unique within a file (a pair without 'id' takes its 0-based line number as id)",
+            "unique within a file (a pair without 'id' takes its 0-based line number as id, "
+            "after the file's prefix where files are combined, e.g. 'retain-3')",
             field="'id'",
         )
     first_seen[pair.id] = where
 
 
-def load_pairs(path: str | Path) -> list[QAPair]:
+def load_pairs(path: str | Path, *, implicit_id_prefix: str = "") -> list[QAPair]:
     """Read and validate a JSON Lines split.
 
     Blank lines are skipped but still counted, so line numbers in messages match an editor's and
     default ids (0-based line numbers) do not shift when a blank line is removed elsewhere.
+    ``implicit_id_prefix`` goes before those line numbers: files combined into one benchmark
+    (forget and retain) pass their own (``"forget-"``, ``"retain-"``), so that the implicit ids
+    of different files cannot collide.
 
     Raises:
         DataFormatError: for a missing file, an empty file, bytes that are not UTF-8, a line that
@@ -367,9 +443,20 @@ def load_pairs(path: str | Path) -> list[QAPair]:
                 path=name,
                 line=lineno,
             ) from None
+        except RecursionError:
+            raise DataFormatError(
+                where,
+                "is nested too deeply to be read; each line must be one flat object like "
+                '{"question": "...", "answer": "..."}',
+                path=name,
+                line=lineno,
+            ) from None
         try:
             pair = parse_pair(
-                obj, where=where, default_id=str(index), seen_unknown_keys=seen_unknown
+                obj,
+                where=where,
+                default_id=f"{implicit_id_prefix}{index}",
+                seen_unknown_keys=seen_unknown,
             )
             check_unique(pair, first_seen, where)
         except DataFormatError as exc:

@@ -18,7 +18,8 @@ from atwu.evaluate.checkpoint import (
     CheckpointEvaluator,
     write_examples,
 )
-from atwu.io import read_json, read_jsonl, write_jsonl
+from atwu.io import UnreadableFileError, read_json_object, read_jsonl, write_jsonl
+from atwu.runs.read import read_parquet
 
 
 def evaluate_run(
@@ -35,7 +36,7 @@ def evaluate_run(
     from atwu.models import load_model, load_tokenizer, resolve_device
 
     run_dir = Path(run_dir)
-    bench, split, start_model = _run_setup(read_json(run_dir / "config.json"))
+    bench, split, start_model = _run_setup(read_json_object(run_dir / "config.json"))
     final_dir = run_dir / "model"
     tokenizer = load_tokenizer(final_dir if final_dir.is_dir() else start_model)
     evaluator = CheckpointEvaluator(
@@ -48,13 +49,12 @@ def evaluate_run(
         batch_size=batch_size,
     )
     old_path, examples_path = run_dir / "eval.jsonl", run_dir / "eval_examples.parquet"
-    old = {int(r["step"]): r for r in read_jsonl(old_path)} if old_path.is_file() else {}
-    old_rows = pd.read_parquet(examples_path) if examples_path.is_file() else None
-    weights = (
-        pd.read_parquet(run_dir / "weights.parquet")
-        if (run_dir / "weights.parquet").is_file()
-        else None
-    )
+    old = _old_records(old_path)
+    old_rows = read_parquet(examples_path) if examples_path.is_file() else None
+    weights_path = run_dir / "weights.parquet"
+    weights = read_parquet(weights_path) if weights_path.is_file() else None
+    if weights is not None and "step" not in weights.columns:
+        raise UnreadableFileError(weights_path, "has no step column; it is not a run's weights")
     weight_steps = [] if weights is None else sorted(int(s) for s in weights["step"].unique())
     steps = sorted({0, *old, *weight_steps})
     final_step = steps[-1]
@@ -80,6 +80,19 @@ def evaluate_run(
         frames.append(rows)
     write_jsonl(old_path, records)
     write_examples(examples_path, frames)
+
+
+def _old_records(path: Path) -> dict[int, dict]:
+    """The earlier ``eval.jsonl`` by step (a cut last line is left out, with a warning)."""
+    if not path.is_file():
+        return {}
+    records = {}
+    for i, record in enumerate(read_jsonl(path, warn_torn=True)):
+        step = record.get("step")
+        if not isinstance(step, int) or isinstance(step, bool):
+            raise UnreadableFileError(path, f"record {i + 1} has no integer step")
+        records[step] = record
+    return records
 
 
 def _run_setup(config: Mapping[str, Any]) -> tuple[Benchmark, str, str]:

@@ -33,6 +33,7 @@ from atwu.io import atomic_directory, atomic_write_json
 from atwu.models import TinyModelSpec, build_tiny_model, count_parameters
 from atwu.prepare import job_progress
 from atwu.prepare.memorise import PretrainConfig, train_memoriser
+from atwu.prepare.output import check_prepare_options, check_prepare_output
 
 ProgressFn = Callable[[str, float], None]
 MIN_STEPS = 1300
@@ -258,6 +259,9 @@ def prepare_embedded(
     overwrite: bool = False,
     progress: ProgressFn | None = None,
 ) -> dict:
+    # refusals before the minutes of training: bad options, an output that may not be written
+    check_prepare_options(options)
+    check_prepare_output(out, overwrite=overwrite)
     for r in options.retain_splits:
         if r not in RETAIN_OF.values():
             raise ValueError(
@@ -289,17 +293,28 @@ def prepare_custom(
     overwrite: bool = False,
     progress: ProgressFn | None = None,
 ) -> dict:
-    """A user's own forget/retain (and optional holdout) files, in the same layout."""
+    """A user's own forget/retain (and optional holdout) files, in the same layout. A pair
+    without an id gets its file's name and line number (``forget-0``, ``retain-0``), so implicit
+    ids never collide; ids the files give must be unique across forget and retain."""
+    check_prepare_options(options)
+    check_prepare_output(out, overwrite=overwrite)
     start = time.time()
-    splits = {"forget": load_pairs(forget), "retain": load_pairs(retain)}
+    splits = {
+        "forget": load_pairs(forget, implicit_id_prefix="forget-"),
+        "retain": load_pairs(retain, implicit_id_prefix="retain-"),
+    }
     if holdout is not None:
-        splits["holdout"] = load_pairs(holdout)
+        splits["holdout"] = load_pairs(holdout, implicit_id_prefix="holdout-")
     # Ids must stay unique across the combined training set of the full model.
     overlap = {p.id for p in splits["forget"]} & {p.id for p in splits["retain"]}
     if overlap:
-        raise ValueError(
-            f"{forget} and {retain} share ids ({', '.join(sorted(overlap)[:3])}...); "
-            "ids must be unique across the forget and retain files"
+        shown = ", ".join(repr(i) for i in sorted(overlap)[:3])
+        raise DataFormatError(
+            str(retain),
+            f"shares ids with {forget} ({shown}{', ...' if len(overlap) > 3 else ''}); ids "
+            "must be unique across the forget and retain files (or leave them out: pairs "
+            "without ids are numbered per file)",
+            path=str(retain),
         )
     splits["full"] = splits["forget"] + splits["retain"]
     if len(splits["retain"]) < 2:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from atwu.errors import InputError
 from atwu.io import atomic_write_json, dumps
+from atwu.runs.process import process_alive, process_start
 from atwu.runs.status import HEARTBEAT_EVERY_S, STALE_AFTER_S, parse_time, utc_now
 
 LEASE = "lease.json"
@@ -70,34 +71,6 @@ class LeaseInfo:
         age = self.heartbeat_age_s(now)
         beat = "no heartbeat" if age == float("inf") else f"heartbeat {max(age, 0):.0f} s ago"
         return f"process {self.pid} on {self.host} ({beat})"
-
-
-def process_start(pid: int) -> str | None:
-    """The start time of process ``pid`` in clock ticks since boot (None where /proc is absent)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # the command name (field 2) may hold spaces and parentheses: split after its last ')'
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def process_alive(pid: int, start: str | None = None) -> bool:
-    """Whether ``pid`` runs on this host (and, when ``start`` is known, is the same process)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's process: it exists
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat[stat.rfind(")") + 2 :].startswith("Z"):
-            return False  # a zombie has exited; only its parent has not reaped it yet
-    except OSError:
-        return True
-    return start is None or process_start(pid) in (None, start)
 
 
 def read_lease(run_dir: str | Path) -> LeaseInfo | None:

@@ -1,8 +1,8 @@
 """Reading run directories: the one set of readers the CLI, the reports and the app share.
 
 :func:`read_run` never raises for a damaged directory (it lists the problems, so a list of runs
-always shows); the file readers return an empty frame for a missing file and raise on a damaged
-one, so the caller can say which file is at fault.
+always shows); the file readers return an empty frame for a missing file and raise
+:class:`~atwu.io.UnreadableFileError` (path and reason, one line) for a damaged one.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from atwu.errors import InputError
-from atwu.io import read_json, read_jsonl
+from atwu.io import UnreadableFileError, read_json_object, read_jsonl
 from atwu.runs.layout import (
     CONFIG,
     EVAL_EXAMPLES,
@@ -40,7 +39,7 @@ EVAL_EXAMPLE_COLUMNS = [
 ]
 
 
-class RunDirError(InputError):
+class RunDirError(UnreadableFileError):
     """A run directory that cannot be read (missing, corrupt or not a run)."""
 
 
@@ -75,24 +74,28 @@ def read_run(path: str | Path) -> RunInfo:
     config: dict = {}
     status: dict = {}
     if not root.is_dir():
-        raise RunDirError(f"{root} is not a directory")
+        raise RunDirError(root, "is not a directory")
     try:
-        config = read_json(root / CONFIG)
+        config = read_json_object(root / CONFIG)
     except FileNotFoundError:
         problems.append("config.json is missing: not a run directory, or its start failed")
     except (ValueError, OSError) as exc:
-        problems.append(f"config.json is unreadable ({exc})")
+        problems.append(f"config.json is unreadable ({_reason(exc)})")
     try:
-        status = read_json(root / STATUS)
+        status = read_json_object(root / STATUS)
     except FileNotFoundError:
         problems.append("status.json is missing")
     except (ValueError, OSError) as exc:
-        problems.append(f"status.json is unreadable ({exc})")
+        problems.append(f"status.json is unreadable ({_reason(exc)})")
     if status:
         state, message = effective_state(status)
         if state != status.get("state"):
             status = {**status, "state": state, "message": message}
     return RunInfo(path=root, name=root.name, config=config, status=status, problems=problems)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.reason if isinstance(exc, UnreadableFileError) else str(exc)
 
 
 def list_runs(runs_dir: str | Path) -> list[RunInfo]:
@@ -125,14 +128,29 @@ def read_train_log(run_dir: str | Path) -> pd.DataFrame:
 
 def read_evals(run_dir: str | Path) -> pd.DataFrame:
     """``eval.jsonl`` as a frame, one row per evaluated checkpoint (a re-evaluated step keeps
-    its last record). Raises ValueError when a line in the middle is not JSON."""
+    its last record). A cut last line is left out with a :class:`~atwu.io.TornLineWarning`;
+    a damaged line elsewhere raises :class:`~atwu.io.UnreadableFileError`."""
     path = Path(run_dir) / EVAL_LOG
     if not path.is_file():
         return pd.DataFrame()
-    frame = pd.DataFrame(read_jsonl(path))
+    frame = pd.DataFrame(read_jsonl(path, warn_torn=True))
     if frame.empty or "step" not in frame.columns:
         return pd.DataFrame()
     return frame.drop_duplicates("step", keep="last").sort_values("step", ignore_index=True)
+
+
+def read_parquet(path: str | Path, **options) -> pd.DataFrame:
+    """A parquet file of a run; :class:`~atwu.io.UnreadableFileError` when it is cut or
+    damaged (pyarrow's own errors name neither the file nor the cause a user can fix)."""
+    try:
+        return pd.read_parquet(path, **options)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnreadableFileError(
+            path, f"is not a readable parquet file ({first}); it is damaged or was cut"
+        ) from None
 
 
 def read_weights(run_dir: str | Path, *, step: int | None = None) -> pd.DataFrame:
@@ -142,10 +160,10 @@ def read_weights(run_dir: str | Path, *, step: int | None = None) -> pd.DataFram
     if not path.is_file():
         return pd.DataFrame(columns=WEIGHT_COLUMNS)
     filters = [("step", "==", int(step))] if step is not None else None
-    frame = pd.read_parquet(path, filters=filters)
+    frame = read_parquet(path, filters=filters)
     missing = {"step", "example_id", "position", "token", "weight"} - set(frame.columns)
     if missing:
-        raise ValueError(f"weights.parquet lacks column(s) {', '.join(sorted(missing))}")
+        raise UnreadableFileError(path, f"lacks column(s) {', '.join(sorted(missing))}")
     frame["example_id"] = frame["example_id"].astype(str)
     return frame
 
@@ -155,7 +173,7 @@ def read_eval_examples(run_dir: str | Path) -> pd.DataFrame:
     path = Path(run_dir) / EVAL_EXAMPLES
     if not path.is_file():
         return pd.DataFrame(columns=EVAL_EXAMPLE_COLUMNS)
-    frame = pd.read_parquet(path)
+    frame = read_parquet(path)
     if "example_id" in frame.columns:
         frame["example_id"] = frame["example_id"].astype(str)
     return frame

@@ -11,6 +11,7 @@ from typing import Any
 
 from atwu.io import atomic_write_json
 from atwu.runs.layout import STATUS
+from atwu.runs.process import process_start
 
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_S = 60.0
@@ -20,13 +21,16 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
+def parse_time(text: object) -> dt.datetime | None:
+    """An ISO 8601 time with its time zone; None for anything else (missing, not text, not a
+    time, or a time without a zone, which cannot be compared with the clock)."""
+    if not isinstance(text, str) or not text:
         return None
     try:
-        return dt.datetime.fromisoformat(text)
+        when = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
+    return when if when.tzinfo is not None else None
 
 
 class StatusWriter:
@@ -39,6 +43,8 @@ class StatusWriter:
             "state": "queued",
             "message": "",
             "pid": os.getpid(),
+            # with the pid, the process's start time: Cancel checks both (a pid is reused)
+            "pid_start": process_start(os.getpid()),
             "started_at": None,
             "ended_at": None,
             "heartbeat_at": utc_now(),
@@ -69,9 +75,14 @@ class StatusWriter:
 
 
 def effective_state(status: dict, *, now: dt.datetime | None = None) -> tuple[str, str]:
-    """(state, message), with a running run whose heartbeat stopped reported as died."""
+    """(state, message), with a running run whose heartbeat stopped reported as died. Values of
+    the wrong type (a hand-edited or damaged file) read as unknown."""
     state = status.get("state", "unknown")
     message = status.get("message", "")
+    if not isinstance(state, str):
+        state = "unknown"
+    if not isinstance(message, str):
+        message = str(message)
     if state == "running":
         beat = parse_time(status.get("heartbeat_at"))
         now = now or dt.datetime.now(dt.UTC)

@@ -74,6 +74,10 @@ class RunPlan:
 
 def plan_run(config: RunConfig) -> RunPlan:
     """Resolve and check ``config``; raises :class:`RunError` (or a method's error) on bad input."""
+    try:
+        config.check()  # every number finite and in range, before anything else
+    except InputError as exc:
+        raise RunError(str(exc)) from None
     method_cls = get_method(config.method)
     params = build_params(method_cls, config.params)
     bench = resolve_benchmark(config.benchmark, config.benchmark_options, split=config.split)

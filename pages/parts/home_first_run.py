@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from atwu.app import jobs as L
-from atwu.app.active_runs import active_run
+from atwu.app.active_runs import active_runs
 from atwu.app.first_run import (
     FIRST_RUN_SECONDS,
     launch_default_run_once,
@@ -19,9 +19,9 @@ from atwu.app.first_run import (
     start_first_run,
 )
 from atwu.app.polling import poll_interval, polling_should_stop
+from atwu.app.run_list import list_all_runs
 from atwu.paths import atwu_home, default_benchmark_dir
 from atwu.prepare.shipped import shipped_problem
-from atwu.runs.read import list_runs
 from pages import common
 from pages.parts.sidebar import Context
 
@@ -68,16 +68,14 @@ def _button(label: str, runs_dir: Path, bench_dir: Path, job_file: Path, busy: b
 
 def _status_card(ctx: Context, runs_dir: Path) -> None:
     """The latest run launched from the app: state, progress, time left, links."""
-    records = L.list_launches(runs_dir)
-    if not records:
+    if not L.list_launches(runs_dir):
         return
-    record = records[0]
-    live = active_run(Path(record["run_dir"]), record, runs_dir).live
-    every = poll_interval(live)
+    every = poll_interval(active_runs(runs_dir)[0].live)
 
     @st.fragment(run_every=every)
     def first_run_card() -> None:
-        run = active_run(Path(record["run_dir"]), record, runs_dir)
+        run = active_runs(runs_dir)[0]  # the newest launch first (a run or a sweep)
+        shown = run.runs[0] if run.is_sweep and run.runs else run  # a sweep: its first run
         with st.container(border=True):
             top = st.columns([3, 1, 1])
             top[0].markdown(f"**Your latest run**: `{run.name}` · {run.method} · `{run.state}`")
@@ -86,8 +84,8 @@ def _status_card(ctx: Context, runs_dir: Path) -> None:
                 common.PAGES["tokens"],
                 label="Token scores",
                 icon=":material/format_color_text:",
-                query_params={"run": run.name},
-                disabled=not run.has_dir,
+                query_params={"run": shown.name},
+                disabled=not shown.has_dir,
             )
             if run.progress is not None:
                 st.progress(run.progress, text=run.progress_text)
@@ -96,7 +94,7 @@ def _status_card(ctx: Context, runs_dir: Path) -> None:
             if run.state == "failed":
                 st.error(f"It failed: {run.failure}. The end of its log:")
                 st.code(L.log_tail(run.log, 12) if run.log else "(no log)", language="text")
-        if (ctx.demo_in_place or not ctx.runs) and list_runs(runs_dir):
+        if (ctx.demo_in_place or not ctx.runs) and list_all_runs(runs_dir):
             st.rerun()  # your first run exists: redraw the page so the sidebar lists it
         if polling_should_stop(every, run.live):
             st.rerun()
@@ -112,7 +110,7 @@ def first_run_section(ctx: Context) -> None:
     job = L.prepare_status(job_file)
     preparing = job is not None and job["state"] == "running"
     prepared = (bench_dir / "manifest.json").is_file()
-    has_own = bool(list_runs(runs_dir)) or bool(L.list_launches(runs_dir))
+    has_own = bool(list_all_runs(runs_dir)) or bool(L.list_launches(runs_dir))
     if st.session_state.get("first_run_note"):
         st.info(st.session_state["first_run_note"])
     if not prepared:

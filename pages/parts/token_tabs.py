@@ -10,8 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from atwu.app.limits import check_typed_text
 from atwu.app.run_list import run_styles
 from atwu.app.token_compare import alignment_curves, no_model_note, typed_scores_frame
+from atwu.errors import InputError
 from atwu.runs.read import RunInfo
 from atwu.viz.tokens import compare_html
 from atwu.viz.training_figures import auroc_over_steps
@@ -80,6 +82,13 @@ def _typed_text(run: RunInfo, view: Controls, demo: bool) -> None:
     label = "Score" if len(usable) < 2 else f"Score with the {len(usable)} runs' scorers"
     if st.button(label, key="score_text", disabled=not usable):
         from atwu.text_weights import TextWeightsError, weights_for_text  # loads torch: on use
+
+        try:  # scored in the app's own process: a size cap keeps the server responsive
+            check_typed_text(text, "The text")
+            check_typed_text(question, "The question")
+        except InputError as exc:
+            st.error(str(exc))
+            return
 
         rows: list[tuple[str, pd.DataFrame]] = []
         for info in usable:
