@@ -227,7 +227,9 @@ def test_bad_numbers_are_refused_before_the_run_directory_exists(tmp_path, capsy
 def test_run_out_pointing_at_a_file_is_one_line(small_benchmark, tmp_path, capsys):
     target = tmp_path / "notes.txt"
     target.write_text("mine")
-    rc, _, err = run_cli(capsys, "run", "--method", "graddiff", "--steps", "2", "--out", str(target))
+    rc, _, err = run_cli(
+        capsys, "run", "--method", "graddiff", "--steps", "2", "--out", str(target)
+    )
     assert rc == 2 and "is a file" in one_line_error(err)
     assert target.read_text() == "mine"
 
