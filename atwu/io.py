@@ -121,7 +121,7 @@ def _decode(text: str) -> Any:
     """``json.loads`` that refuses what JSON allows but no file of ours holds: NaN and
     infinities, and strings that cannot be written back as UTF-8 (a lone surrogate)."""
     value = json.loads(text, parse_constant=_refuse_constant)
-    if "\\u" in text and _has_lone_surrogate(value):
+    if "\\u" in text and lone_surrogate(value) is not None:
         raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), which is not text")
     return value
 
@@ -130,21 +130,24 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _has_lone_surrogate(value: Any) -> bool:
+def lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in a decoded JSON value (strings, keys, nested), or None: JSON
+    can escape half of a UTF-16 pair alone (``"\\ud800"``), which is no text and fails only
+    later, when written as UTF-8."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
+            except UnicodeEncodeError as exc:
+                return item[exc.start]
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, list):
+        elif isinstance(item, (list, tuple)):
             stack.extend(item)
-    return False
+    return None
 
 
 class JSONTextError(ValueError):
@@ -195,11 +198,12 @@ def read_json_object(path: str | Path) -> dict[str, Any]:
     """A JSON file that must hold one object (every config, status and manifest)."""
     value = read_json(path)
     if not isinstance(value, dict):
-        raise UnreadableFileError(path, f"holds {_json_type(value)}, not a JSON object")
+        raise UnreadableFileError(path, f"holds {json_type_name(value)}, not a JSON object")
     return value
 
 
-def _json_type(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """The JSON name of a value's type (what a user editing the file sees)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -208,9 +212,11 @@ def _json_type(value: Any) -> str:
         return "a number"
     if isinstance(value, str):
         return "a string"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "a list"
-    return "an object"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
 def append_jsonl(path: str | Path, record: dict) -> None:
@@ -256,7 +262,7 @@ def read_jsonl(
             raise UnreadableFileError(path, f"line {i + 1}: {exc}") from None
         if not isinstance(record, dict):
             raise UnreadableFileError(
-                path, f"line {i + 1} holds {_json_type(record)}, not a JSON object"
+                path, f"line {i + 1} holds {json_type_name(record)}, not a JSON object"
             )
         out.append(record)
     return out

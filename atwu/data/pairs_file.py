@@ -27,7 +27,7 @@ from atwu.data.format import (
     Span,
 )
 from atwu.errors import InputError
-from atwu.io import atomic_write_text
+from atwu.io import atomic_write_text, json_type_name, lone_surrogate
 
 # Long values are cut in messages so that an error stays one readable line.
 _MAX_SHOWN = 60
@@ -58,36 +58,18 @@ def _too_long(value: str, where: str, field: str, limit: int = MAX_TEXT_CHARS) -
         )
 
 
-def _lone_surrogate(value: Any) -> str | None:
-    """The first lone surrogate in a decoded JSON value (strings, keys, nested), or None."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                return item[exc.start]
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
-
-
 def _check_surrogates(obj: Any, where: str) -> None:
     """JSON can escape half of a UTF-16 pair alone (``"\\ud800"``); such a string is no text
     and fails only later, when written. Refuse it here, with its field."""
     items = obj.items() if isinstance(obj, dict) else [(None, obj)]
     for key, value in items:
-        bad = _lone_surrogate(value) or (_lone_surrogate(key) if key is not None else None)
+        bad = lone_surrogate(value) or (lone_surrogate(key) if key is not None else None)
         if bad is not None:
             raise DataFormatError(
                 where,
                 f"holds a lone surrogate \\u{ord(bad):04x} (half of an escaped character "
                 "pair), which is not text; fix the \\u escape or save the file as UTF-8 text",
-                field=f"'{key}'" if key is not None and _lone_surrogate(key) is None else None,
+                field=f"'{key}'" if key is not None and lone_surrogate(key) is None else None,
             )
 
 
@@ -99,23 +81,6 @@ def _shown(value: Any) -> str:
 
 def _is_json_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
-
-
-def _type_name(value: Any) -> str:
-    """The JSON name of a value's type, which is what a user editing the file sees."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _is_int(value: Any) -> bool:
@@ -132,7 +97,7 @@ def _required_text(obj: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str):
         raise DataFormatError(
             where,
-            f"must be a string, got {_type_name(value)} ({_shown(value)})",
+            f"must be a string, got {json_type_name(value)} ({_shown(value)})",
             field=f"'{key}'",
         )
     if not value.strip():
@@ -152,7 +117,7 @@ def _optional_text(obj: dict[str, Any], key: str, where: str) -> str | None:
     if not isinstance(value, str):
         raise DataFormatError(
             where,
-            f"must be a string, got {_type_name(value)} ({_shown(value)})",
+            f"must be a string, got {json_type_name(value)} ({_shown(value)})",
             field=f"'{key}'",
         )
     _too_long(value, where, f"'{key}'")
@@ -168,7 +133,7 @@ def _parse_id(obj: dict[str, Any], where: str, default_id: str) -> str:
         # or differ depending on who wrote the file.
         hint = f' (write it as "{value}")' if _is_int(value) else ""
         raise DataFormatError(
-            where, f"must be a string, got {_type_name(value)}{hint}", field="'id'"
+            where, f"must be a string, got {json_type_name(value)}{hint}", field="'id'"
         )
     if not value:
         raise DataFormatError(
@@ -185,14 +150,14 @@ def _parse_perturbed(obj: dict[str, Any], where: str) -> list[str] | None:
     if not isinstance(value, list):
         raise DataFormatError(
             where,
-            f"must be a list of strings, got {_type_name(value)} ({_shown(value)})",
+            f"must be a list of strings, got {json_type_name(value)} ({_shown(value)})",
             field="'perturbed_answers'",
         )
     for i, item in enumerate(value):
         if not isinstance(item, str):
             raise DataFormatError(
                 where,
-                f"must be a string, got {_type_name(item)} ({_shown(item)})",
+                f"must be a string, got {json_type_name(item)} ({_shown(item)})",
                 field=f"'perturbed_answers'[{i}]",
             )
         _too_long(item, where, f"'perturbed_answers'[{i}]")
@@ -211,7 +176,7 @@ def _parse_flags(flags: Any, where: str, field: str) -> bool:
     value = flags.get("neighbour", False)
     if not isinstance(value, bool):
         raise DataFormatError(
-            where, f"neighbour must be true or false, got {_type_name(value)}", field=field
+            where, f"neighbour must be true or false, got {json_type_name(value)}", field=field
         )
     return value
 
@@ -243,21 +208,23 @@ def _parse_span(item: Any, index: int, answer: str, where: str, key: str = "span
             neighbour = _parse_flags(item[3], where, field)
     else:
         raise DataFormatError(
-            where, f"is {_type_name(item)} ({_shown(item)}), expected a list; {fix}", field=field
+            where,
+            f"is {json_type_name(item)} ({_shown(item)}), expected a list; {fix}",
+            field=field,
         )
 
     for name, value in (("start", start), ("end", end)):
         if not _is_int(value):
             raise DataFormatError(
                 where,
-                f"{name} must be an integer character offset, got {_type_name(value)} "
+                f"{name} must be an integer character offset, got {json_type_name(value)} "
                 f"({_shown(value)})",
                 field=field,
             )
     if not isinstance(label, str):
         raise DataFormatError(
             where,
-            f"label must be a string (one of {', '.join(SPAN_LABELS)}), got {_type_name(label)}",
+            f"label must be a string (one of {', '.join(SPAN_LABELS)}), got {json_type_name(label)}",
             field=field,
         )
     if label not in SPAN_LABELS:
@@ -303,7 +270,7 @@ def _parse_spans(
     if not isinstance(value, list):
         raise DataFormatError(
             where,
-            f"must be a list of [start, end, label], got {_type_name(value)} ({_shown(value)}); "
+            f"must be a list of [start, end, label], got {json_type_name(value)} ({_shown(value)}); "
             "use [] for an annotated answer without facts, or leave the key out if unknown",
             field=f"'{key}'",
         )
@@ -350,7 +317,7 @@ def parse_pair(
     if not isinstance(obj, dict):
         raise DataFormatError(
             where,
-            f"is {_type_name(obj)}, not a JSON object; each line must be one object like "
+            f"is {json_type_name(obj)}, not a JSON object; each line must be one object like "
             '{"question": "...", "answer": "..."}',
         )
     _check_surrogates(obj, where)
