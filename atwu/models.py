@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GgufConfig,
+    LlamaConfig,
+    LlamaForCausalLM,
+)
 
 from atwu.errors import InputError
 
@@ -215,8 +221,18 @@ def load_model(
     gguf = packaged_gguf(model)
     if gguf is not None:
         lm = AutoModelForCausalLM.from_pretrained(
-            str(gguf.parent), gguf_file=str(gguf), dtype=dtype or torch.float32
+            str(gguf.parent),
+            gguf_file=str(gguf),
+            dtype=dtype or torch.float32,
+            # dense weights even where a GGUF matmul kernel is installed: those stay packed
+            # and cannot be trained
+            quantization_config=GgufConfig(dequantize=True),
         )
+        # the dequantised model is an ordinary one: drop the GGUF quantizer, or
+        # save_pretrained refuses ("quantized with gguf and is not serializable")
+        quantizer = getattr(lm, "hf_quantizer", None)
+        if quantizer is not None:
+            quantizer.remove_quantization_config(lm)
         # recorded by save_pretrained (and as a LoRA adapter's base model): the name resolves
         # again where the package's install path may not
         lm.config._name_or_path = str(model)

@@ -77,9 +77,9 @@ def test_cli_command_runs_this_interpreter():
 def test_fresh_run_dir_never_reuses_a_name(tmp_path):
     first = L.fresh_run_dir(tmp_path, "atwu s0/../x")
     assert first.parent == tmp_path and first.name not in ("", ".", "..")
-    first.mkdir()
-    second = L.fresh_run_dir(tmp_path, "atwu s0/../x")
-    assert second != first and second.name.startswith(first.name)
+    assert first.is_dir() and not any(first.iterdir())  # claimed (created), empty
+    second = L.fresh_run_dir(tmp_path, "atwu s0/../x")  # the same name again: another directory
+    assert second != first and second.name == f"{first.name}-2" and second.is_dir()
     L.record_launch(tmp_path / "queued", pid=1, argv=[], log_path=tmp_path / "l")
     assert L.fresh_run_dir(tmp_path, "queued").name == "queued-2"
 

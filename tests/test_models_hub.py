@@ -72,8 +72,16 @@ def test_no_chat_template_falls_back_to_plain_format_with_a_notice(models, home,
     assert not has_chat_template(tok)
     assert prompt_text(tok, "Q?") == PLAIN_PROMPT.format(question="Q?")
     code = _run(
-        ["--method", "ga", "--model", str(models["plain"]), "--steps", "2"]
-        + ["--out", str(tmp_path / "run")]
+        [
+            "--method",
+            "ga",
+            "--model",
+            str(models["plain"]),
+            "--steps",
+            "2",
+            "--out",
+            f"{tmp_path}/run",
+        ]
     )
     assert code == 0
     # the CLI prints the project's warnings as one line each, naming the model

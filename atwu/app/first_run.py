@@ -3,6 +3,7 @@ copy shipped in ``assets/prepared``, installed in a second; or ``prepare`` in th
 when that copy cannot be used), then one ATWU run with the default settings and a quick
 evaluation, once, so the other pages have a run of the user's own to show within a minute.
 
+    job_file = jobs.prepare_job_file(home, bench_dir)
     start = start_first_run(job_file, bench_dir, runs_dir)   # the Home page's button
     launch_default_run_once(job_file, runs_dir)                # after a prepare job has finished
     first_run_dir(job_file)                                    # the run, once launched
@@ -28,11 +29,6 @@ def first_run_args() -> list[str]:
     return jobs.build_run_args("atwu", quick=True)
 
 
-def prepare_job_file(home: Path) -> Path:
-    """The job description of the embedded benchmark's prepare job."""
-    return home / ".app" / "prepare-embedded.json"
-
-
 def _marker(job_file: Path) -> Path:
     """Created exclusively when the first run is launched; it holds the run's directory."""
     return job_file.with_name("default-run-launched")
@@ -49,11 +45,14 @@ class FirstRunStart:
     why_prepare: str = ""
 
 
-def start_embedded_prepare(job_file: Path, bench_dir: Path) -> int:
-    """Start ``python -m atwu prepare`` into ``bench_dir``; a default run follows it once more."""
-    job_file.parent.mkdir(parents=True, exist_ok=True)
-    _marker(job_file).unlink(missing_ok=True)
-    return jobs.start_prepare(["prepare"], job_file, bench_dir)
+def start_embedded_prepare(job_file: Path, bench_dir: Path) -> int | None:
+    """Start ``python -m atwu prepare`` into ``bench_dir`` (``job_file``:
+    :func:`atwu.app.jobs.prepare_job_file`); a default run follows it once more. None when
+    another session's prepare of it is live: both follow that one job."""
+    pid = jobs.start_prepare(["prepare"], job_file, bench_dir)
+    if pid is not None:
+        _marker(job_file).unlink(missing_ok=True)
+    return pid
 
 
 def start_first_run(job_file: Path, bench_dir: Path, runs_dir: Path) -> FirstRunStart:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from atwu.app.process_identity import identity, is_same_process, signal_recorded
 from atwu.io import atomic_write_json, read_json
 from atwu.paths import safe_name
 
@@ -128,17 +129,6 @@ def is_alive(pid: int | None) -> bool:
         return True
 
 
-def _is_atwu_process(pid: int) -> bool:
-    """Guard against a recycled pid: on Linux the command line must mention atwu."""
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if not cmdline.exists():
-        return True  # not Linux: nothing to check with
-    try:
-        return b"atwu" in cmdline.read_bytes()
-    except OSError:
-        return False
-
-
 @dataclass
 class CancelResult:
     sent: bool
@@ -146,49 +136,33 @@ class CancelResult:
 
 
 def cancel_run(run_dir: str | Path) -> CancelResult:
-    """Ask a running run to stop: SIGTERM to the pid in its ``status.json`` if it is alive.
+    """Ask a running run to stop: SIGTERM to the process its ``status.json`` names, if that
+    process (pid and start time) still runs.
 
     The run catches SIGTERM, writes status ``cancelled`` and exits. A run that has not written its
     status yet is found through its launch record. Never raises for a finished or vanished run.
     """
     run_dir = Path(run_dir)
-    pid: int | None = None
-    state = None
     try:
-        status = read_json(run_dir / "status.json")
-        pid, state = status.get("pid"), status.get("state")
+        record = read_json(run_dir / "status.json")
     except (OSError, ValueError):
-        status = None
-    if state in ("done", "failed", "cancelled"):
-        return CancelResult(False, f"{run_dir.name} has already ended ({state})")
-    if status is None:
-        record = read_launch(run_dir)
-        pid = record.get("pid") if record else None
-    if not pid:
-        return CancelResult(False, f"{run_dir.name}: no process id recorded, nothing to cancel")
-    if not is_alive(int(pid)) or not _is_atwu_process(int(pid)):
-        return CancelResult(False, f"{run_dir.name}: process {pid} is not running")
-    try:
-        os.kill(int(pid), signal.SIGTERM)
-    except ProcessLookupError:
-        return CancelResult(False, f"{run_dir.name}: process {pid} is not running")
-    except PermissionError as exc:
-        return CancelResult(False, f"{run_dir.name}: not allowed to stop process {pid} ({exc})")
-    return CancelResult(True, f"asked {run_dir.name} (process {pid}) to stop")
+        record = None
+    if not isinstance(record, dict):
+        record = read_launch(run_dir)  # not started far enough to write its status
+    elif record.get("state") in ("done", "failed", "cancelled"):
+        return CancelResult(False, f"{run_dir.name} has already ended ({record['state']})")
+    result = signal_recorded(record, what=run_dir.name)
+    return CancelResult(result.sent, result.message)
 
 
-def stop_process(pid: int) -> bool:
-    """SIGTERM a process this app started (e.g. a prepare job) and its process group."""
-    if not is_alive(pid) or not _is_atwu_process(pid):
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)  # the child leads its own session (start_new_session)
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            return False
-    return True
+def stop_process(pid: int, pid_start: str | None = None) -> bool:
+    """SIGTERM a process this app started (a prepare job, a sweep) and its process group, if
+    it is still that process: same start time when ``pid_start`` is known (a pid is reused
+    once its process ends), else an atwu command line (records older than start times)."""
+    if not is_alive(pid):
+        return False  # also reaps a child of this process that has ended
+    record = {"pid": pid, "pid_start": pid_start}
+    return signal_recorded(record, what=f"process {pid}", group=True).sent
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,7 +186,7 @@ def record_launch(run_dir: Path, *, pid: int, argv: list[str], log_path: Path) -
         launch_record_path(run_dir),
         {
             "run_dir": str(run_dir),
-            "pid": pid,
+            **identity(pid),  # pid and start time: Cancel signals only this very process
             "argv": argv,
             "log": str(log_path),
             "launched_at": now,
@@ -275,16 +249,26 @@ def log_tail(log_path: str | Path, lines: int = 30, *, max_bytes: int = 64_000) 
     return "\n".join(cleaned[-lines:])
 
 
-def fresh_run_dir(runs_dir: str | Path, name: str) -> Path:
-    """``runs_dir/<safe name>``, with ``-2``, ``-3``... appended until it does not exist."""
+def fresh_run_dir(runs_dir: str | Path, name: str, *, tries: int = 1000) -> Path:
+    """Create and return ``runs_dir/<safe name>`` (then ``-2``, ``-3``...): an empty directory
+    no other session got (``mkdir`` succeeds for one caller only, so two sessions launching the
+    same name in the same second get two directories), nor an earlier launch recorded.
+    ``run --out`` accepts it empty."""
     root = Path(runs_dir)
+    root.mkdir(parents=True, exist_ok=True)
     base = safe_name(name)
-    candidate = root / base
-    k = 2
-    while candidate.exists() or launch_record_path(candidate).exists():
-        candidate = root / f"{base}-{k}"
-        k += 1
-    return candidate
+    for k in range(1, tries + 1):
+        candidate = root / (base if k == 1 else f"{base}-{k}")
+        if launch_record_path(candidate).exists():
+            continue
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(
+        f"{root}: no free run name like {base} after {tries} tries; clear old runs"
+    )
 
 
 def build_run_args(
@@ -340,10 +324,61 @@ def build_run_args(
 # ---------------------------------------------------------------------------------------------
 
 
-def start_prepare(cli_args: list[str], job_file: str | Path, out_dir: str | Path) -> int:
-    """Launch ``python -m atwu prepare`` writing ``out_dir`` and keep its job description in
-    ``job_file`` (pid, progress file, log, output): :func:`prepare_status` reads it back."""
+CLAIM_GRACE_S = 10.0
+"""A claimed job file still without a process id belongs to a session writing it right now."""
+
+
+def prepare_job_file(home: str | Path, target: str | Path) -> Path:
+    """The job file of the prepare writing ``target``: one per output directory, so sessions
+    preparing the same benchmark meet at one job and different benchmarks never share one."""
+    return Path(home) / ".app" / f"prepare-{safe_name(Path(target).name)}.json"
+
+
+def claim_job_file(job_file: str | Path) -> bool:
+    """Claim ``job_file`` for a job this session is about to start: True when it was free (or
+    named a job whose process is gone), False when another session's job is live or being
+    started (follow that one). ``O_EXCL`` lets one caller only create the file."""
     job_file = Path(job_file)
+    job_file.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):
+        try:
+            fd = os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if _job_live(_read_job(job_file), job_file):
+                return False
+            job_file.unlink(missing_ok=True)  # a finished or dead job: take its place
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("{}\n")
+        return True
+    return False
+
+
+def _read_job(job_file: Path) -> dict[str, Any]:
+    try:
+        job = read_json(job_file)
+    except (OSError, ValueError):
+        return {}
+    return job if isinstance(job, dict) else {}
+
+
+def _job_live(job: dict[str, Any], job_file: Path) -> bool:
+    """The job's process runs, or the job was claimed moments ago and its pid is not written yet."""
+    if job.get("pid") is None:
+        try:
+            return time.time() - job_file.stat().st_mtime < CLAIM_GRACE_S
+        except OSError:
+            return False
+    return is_same_process(job.get("pid"), job.get("pid_start"))
+
+
+def start_prepare(cli_args: list[str], job_file: str | Path, out_dir: str | Path) -> int | None:
+    """Launch ``python -m atwu prepare`` writing ``out_dir`` and keep its job description in
+    ``job_file`` (pid, start time, progress file, log, output): :func:`prepare_status` reads it
+    back. None, and nothing started, when another session's job holds ``job_file`` (follow it)."""
+    job_file = Path(job_file)
+    if not claim_job_file(job_file):
+        return None
     stem = job_file.with_suffix("")
     progress, log = Path(f"{stem}.progress.json"), Path(f"{stem}.log")
     progress.unlink(missing_ok=True)
@@ -353,7 +388,7 @@ def start_prepare(cli_args: list[str], job_file: str | Path, out_dir: str | Path
     atomic_write_json(
         job_file,
         {
-            "pid": pid,
+            **identity(pid),
             "progress": str(progress),
             "log": str(log),
             "out": str(out_dir),
@@ -363,27 +398,44 @@ def start_prepare(cli_args: list[str], job_file: str | Path, out_dir: str | Path
     return pid
 
 
+def cancel_prepare(job_file: str | Path) -> CancelResult:
+    """Stop a prepare job (its whole process group) if its process is still the one recorded,
+    and mark the job cancelled so that :func:`prepare_status` says so rather than "failed"."""
+    job_file = Path(job_file)
+    job = _read_job(job_file)
+    if not job:
+        return CancelResult(False, f"{job_file.name}: no prepare job to stop")
+    result = signal_recorded(job, what="the prepare job", group=True)
+    if result.sent:
+        atomic_write_json(job_file, {**job, "cancelled": True})
+    return CancelResult(result.sent, result.message)
+
+
 def prepare_status(job_file: str | Path) -> dict[str, Any] | None:
-    """``{"state": running|done|failed, "fraction", "message", "out", "log"}`` of a prepare job,
-    None when there is no job file."""
-    try:
-        job = read_json(job_file)
-    except (OSError, ValueError):
+    """``{"state": running|done|failed|cancelled, "fraction", "message", "out", "log"}`` of a
+    prepare job, None when there is no job file."""
+    job_file = Path(job_file)
+    if not job_file.exists():
         return None
+    job = _read_job(job_file)
     progress = read_progress(job.get("progress", "")) or {}
     out = Path(job.get("out", ""))
-    alive = is_alive(job.get("pid"))
-    if (out / "manifest.json").is_file() and not alive:
-        state = "done"
-    elif alive:
+    pid = job.get("pid")
+    alive = _job_live(job, job_file)  # a zombie child counts as ended (process_alive)
+    if alive:
         state = "running"
+    elif (out / "manifest.json").is_file():
+        state = "done"
     else:
-        state = "failed"
+        state = "cancelled" if job.get("cancelled") else "failed"
+    message = progress.get("message") or ("starting" if alive else "")
+    if alive and job.get("cancelled"):
+        message = "stopping (cancel requested)"
     return {
         "state": state,
         "fraction": float(progress.get("fraction") or 0.0),
-        "message": progress.get("message") or ("starting" if alive else ""),
+        "message": message,
         "out": str(out),
         "log": job.get("log", ""),
-        "pid": job.get("pid"),
+        "pid": pid,
     }

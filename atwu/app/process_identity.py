@@ -67,12 +67,19 @@ def signal_recorded(
     if not is_same_process(pid, start):
         return Signalled(False, f"{what}: process {pid} is not running")
     try:
-        if group:
-            os.killpg(int(pid), sig)
-        else:
-            os.kill(int(pid), sig)
+        _send(int(pid), sig, group=group)
     except ProcessLookupError:
         return Signalled(False, f"{what}: process {pid} is not running")
     except PermissionError as exc:
         return Signalled(False, f"{what}: not allowed to stop process {pid} ({exc})")
     return Signalled(True, f"asked {what} (process {pid}) to stop")
+
+
+def _send(pid: int, sig: int, *, group: bool) -> None:
+    if group:
+        try:
+            os.killpg(pid, sig)  # it leads its own session: its children stop with it
+            return
+        except ProcessLookupError:
+            pass  # not a group leader after all: signal the process alone
+    os.kill(pid, sig)

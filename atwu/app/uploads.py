@@ -2,12 +2,16 @@
 job that turns them into one (the Run page's "your own files").
 
 Uploaded file names never reach a path: the files are stored as ``forget.jsonl`` and
-``retain.jsonl`` under ``$ATWU_HOME/uploads/<benchmark name>``, and the benchmark name is made
-safe (:func:`atwu.paths.safe_name`) before it names anything.
+``retain.jsonl`` under ``$ATWU_HOME/uploads/<benchmark name>/<random>`` (a fresh folder per
+upload, so a second upload of the same name never overwrites files a prepare is reading), and
+the benchmark name is made safe (:func:`atwu.paths.safe_name`) before it names anything. One
+prepare job per benchmark (:func:`atwu.app.jobs.prepare_job_file`), claimed atomically.
 """
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +22,6 @@ from atwu.io import atomic_write_bytes
 from atwu.paths import safe_name
 
 FALLBACK_NAME = "my-benchmark"
-
-
-def upload_job_file(home: Path) -> Path:
-    """The job description of the (one) prepare job of uploaded files."""
-    return home / ".app" / "prepare-upload.json"
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def stage_upload(
     home: Path,
     benchmarks: Path,
 ) -> StagedUpload:
-    """Save the two files as ``<home>/uploads/<name>/{forget,retain}.jsonl``. Raises
+    """Save the two files as ``<home>/uploads/<name>/<random>/{forget,retain}.jsonl``. Raises
     :class:`~atwu.errors.InputError` when a benchmark of that name already exists (nothing is
     written then), and for a file over the size limit. ``name`` must already be safe (:func:`benchmark_name`)."""
     if not name or name.startswith(".") or "/" in name or "\\" in name:
@@ -64,7 +63,7 @@ def stage_upload(
         raise InputError(
             f"A benchmark named `{name}` already exists at `{target}`; choose another name."
         )
-    folder = home / "uploads" / name
+    folder = staging_folder(home, name)
     staged = StagedUpload(
         name=name, target=target, forget=folder / "forget.jsonl", retain=folder / "retain.jsonl"
     )
@@ -73,7 +72,25 @@ def stage_upload(
     return staged
 
 
-def start_upload_prepare(staged: StagedUpload, job_file: Path) -> int:
-    """Launch the prepare job of staged files; :func:`atwu.app.jobs.prepare_status` follows it."""
-    job_file.parent.mkdir(parents=True, exist_ok=True)
-    return jobs.start_prepare(staged.prepare_args(), job_file, staged.target)
+def staging_folder(home: Path, name: str) -> Path:
+    """A new, empty folder ``<home>/uploads/<name>/<random>`` for one upload's files (``mkdir``
+    succeeds for one caller only, so two uploads never share one)."""
+    parent = home / "uploads" / safe_name(name)
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        folder = parent / uuid.uuid4().hex[:12]
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+
+
+def start_upload_prepare(staged: StagedUpload, job_file: Path) -> int | None:
+    """Launch the prepare job of staged files (:func:`atwu.app.jobs.prepare_status` follows
+    it); None when another session is already preparing this benchmark (its staged files are
+    then removed: that session's job is the one to follow)."""
+    pid = jobs.start_prepare(staged.prepare_args(), job_file, staged.target)
+    if pid is None:
+        shutil.rmtree(staged.forget.parent, ignore_errors=True)
+    return pid

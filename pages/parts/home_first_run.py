@@ -12,12 +12,7 @@ import streamlit as st
 
 from atwu.app import jobs as L
 from atwu.app.active_runs import active_runs
-from atwu.app.first_run import (
-    FIRST_RUN_SECONDS,
-    launch_default_run_once,
-    prepare_job_file,
-    start_first_run,
-)
+from atwu.app.first_run import FIRST_RUN_SECONDS, launch_default_run_once, start_first_run
 from atwu.app.polling import poll_interval, polling_should_stop
 from atwu.app.run_list import list_all_runs
 from atwu.paths import atwu_home, default_benchmark_dir
@@ -39,6 +34,8 @@ def _prepare_progress(job_file: Path, runs_dir: Path) -> None:
             out = launch_default_run_once(job_file, runs_dir)
             st.success("The benchmark is ready." + (f" Launched `{out.name}`." if out else ""))
             st.rerun()  # redraw the whole page with the benchmark summary and the run's card
+        elif job["state"] == "cancelled":
+            st.info("Preparing the benchmark was cancelled; press the button to start again.")
         elif job["state"] == "failed":
             st.error(
                 "Preparing the benchmark stopped before it finished; the end of its log is "
@@ -47,6 +44,9 @@ def _prepare_progress(job_file: Path, runs_dir: Path) -> None:
             st.code(L.log_tail(job["log"], 20) or "(empty log)", language="text")
         else:
             st.progress(min(1.0, job["fraction"]), text=f"Preparing: {job['message']}")
+            if st.button("Cancel", key="prepare_cancel", help="Stop preparing the benchmark."):
+                result = L.cancel_prepare(job_file)  # verified by pid and start time
+                (st.toast if result.sent else st.warning)(result.message)
             with st.expander("Log"):
                 st.code(L.log_tail(job["log"], 12) or "(starting)", language="text")
         if polling_should_stop(every, job["state"] == "running"):
@@ -106,7 +106,7 @@ def first_run_section(ctx: Context) -> None:
     """The button (when there is no benchmark, or no run of your own yet), prepare progress,
     and the latest run's card."""
     runs_dir, bench_dir = ctx.user_root, default_benchmark_dir()
-    job_file = prepare_job_file(atwu_home())
+    job_file = L.prepare_job_file(atwu_home(), bench_dir)  # one job per output, all sessions
     job = L.prepare_status(job_file)
     preparing = job is not None and job["state"] == "running"
     prepared = (bench_dir / "manifest.json").is_file()

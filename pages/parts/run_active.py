@@ -26,8 +26,9 @@ from pages.parts import reads
 
 def _cancel(run: ActiveRun) -> None:
     if run.is_sweep:  # the sweep and the runs it started: its whole process group
-        pid = (jobs.read_launch(run.path) or {}).get("pid")
-        sent = bool(pid) and jobs.stop_process(int(pid))
+        record = jobs.read_launch(run.path) or {}
+        pid = record.get("pid")  # verified with its start time: a pid may have been reused
+        sent = bool(pid) and jobs.stop_process(int(pid), record.get("pid_start"))
         (st.toast if sent else st.warning)(
             f"asked the sweep {run.name} to stop" if sent else f"{run.name} is not running"
         )

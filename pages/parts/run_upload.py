@@ -1,5 +1,6 @@
 """The Run page's "your own files": upload two JSON Lines files, prepare them into a benchmark
-in the background, follow that job."""
+in the background, follow that job (this session's: its job file is kept in the session), stop
+it."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ import streamlit as st
 
 from atwu.app import jobs
 from atwu.app.polling import poll_interval, polling_should_stop
-from atwu.app.uploads import benchmark_name, stage_upload, start_upload_prepare, upload_job_file
+from atwu.app.uploads import benchmark_name, stage_upload, start_upload_prepare
 from atwu.errors import InputError
 from atwu.paths import atwu_home, benchmarks_dir
 
+JOB = "up_job"
+"""Session key: the job file of the prepare this session started or joined."""
 
-def _job_live() -> bool:
-    job = jobs.prepare_status(upload_job_file(atwu_home()))
-    return job is not None and job["state"] == "running"
+
+def _job() -> dict | None:
+    job_file = st.session_state.get(JOB)
+    return jobs.prepare_status(job_file) if job_file else None
 
 
 def _progress(every: float | None) -> None:
@@ -24,7 +28,7 @@ def _progress(every: float | None) -> None:
 
     @st.fragment(run_every=every)
     def upload_progress() -> None:
-        job = jobs.prepare_status(upload_job_file(atwu_home()))
+        job = _job()
         if job is None:
             return
         name = Path(job["out"]).name
@@ -32,6 +36,8 @@ def _progress(every: float | None) -> None:
             st.success(f"Benchmark `{name}` is ready: pick it in the Benchmark list above.")
             if st.button("Refresh the list", key="up_refresh"):
                 st.rerun()
+        elif job["state"] == "cancelled":
+            st.info(f"Preparing `{name}` was cancelled; nothing was added to the list.")
         elif job["state"] == "failed":
             st.error(
                 f"Preparing `{name}` failed. The end of its log (the first lines name the "
@@ -40,6 +46,9 @@ def _progress(every: float | None) -> None:
             st.code(jobs.log_tail(job["log"], 15) or "(empty log)", language="text")
         else:
             st.progress(min(1.0, job["fraction"]), text=f"Preparing `{name}`: {job['message']}")
+            if st.button("Cancel", key="up_cancel", help="Stop this prepare job."):
+                result = jobs.cancel_prepare(st.session_state[JOB])
+                (st.toast if result.sent else st.warning)(result.message)
         if polling_should_stop(every, job["state"] == "running"):
             st.rerun()  # the job ended: redraw the page, without the timer
 
@@ -79,6 +88,9 @@ def upload_section() -> None:
         except InputError as exc:
             st.error(str(exc))
         else:
-            start_upload_prepare(staged, upload_job_file(atwu_home()))
-            st.success(f"Preparing `{staged.name}`…")
-    _progress(poll_interval(_job_live()))
+            job_file = jobs.prepare_job_file(atwu_home(), staged.target)
+            st.session_state[JOB] = str(job_file)
+            if start_upload_prepare(staged, job_file) is None:
+                st.info(f"`{staged.name}` is being prepared in another session: following it.")
+    job = _job()
+    _progress(poll_interval(job is not None and job["state"] == "running"))

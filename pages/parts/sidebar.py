@@ -1,11 +1,7 @@
 """The sidebar every page shares: the runs directory, the run picker (your runs, and the demo runs
 beside them or in their place) and what the picked run is. It decides the :class:`Context` the
-pages draw.
-
-The pages compare a run only with the runs of its own group: your runs, or the demo bundle's
-(made on another, smaller benchmark). Picking a demo run switches the pages to the demo group;
-its runs are listed as ``demo/<name>`` beside yours.
-"""
+pages draw. Pages compare a run only with the runs of its own group: yours, or the demo bundle's
+(another, smaller benchmark), listed as ``demo/<name>`` beside yours."""
 
 from __future__ import annotations
 
@@ -15,13 +11,21 @@ from pathlib import Path
 import streamlit as st
 
 from atwu.app.run_list import default_run, list_all_runs, run_caption, run_label
+from atwu.app.safe_dirs import dir_from_link
 from atwu.demo import shipped_demo_dir
-from atwu.paths import runs_dir as default_runs_dir
+from atwu.paths import atwu_home, runs_dir
 from atwu.runs.read import RunInfo, list_runs
-from pages.parts.url_state import keep, qp_set, seed
+from pages.parts.url_state import keep, qp_one, qp_set, seed
 
-DEMO = "demo/"
-"""How a demo run is named in the picker when your own runs are listed too."""
+DEMO = "demo/"  # how a demo run is named in the picker when your own runs are listed too
+DEMO_IN_PLACE = (
+    "Small finished runs shipped with the app (a frontier sweep on a 40-author embedded "
+    "benchmark), to look around before launching your own."
+)
+DEMO_BESIDE = (
+    "The runs shipped with the app (another, smaller benchmark), listed as demo/… beside "
+    "yours; a demo run is compared with the other demo runs only."
+)
 
 
 @dataclass
@@ -31,11 +35,9 @@ class Context:
     root: Path
     demo: bool
     user_root: Path
-    runs: list[RunInfo] = field(default_factory=list)
-    """The picked run's group: the runs the pages offer beside it."""
+    runs: list[RunInfo] = field(default_factory=list)  # the picked run's group
     run: RunInfo | None = None
-    demo_in_place: bool = False
-    """The demo runs are shown because there is no run of your own (yet)."""
+    demo_in_place: bool = False  # the demo runs are shown as there is no run of your own (yet)
 
     def by_name(self, name: str) -> RunInfo | None:
         return next((r for r in self.runs if r.name == name), None)
@@ -73,22 +75,14 @@ def _demo_only(ctx: Context, root: Path) -> None:
         else f"`{root}` does not exist yet (runs launched here will create it)."
     )
     demo_runs = list_runs(shipped_demo_dir())
-    if demo_runs and _demo_toggle(
-        "use_demo",
-        "demo",
-        True,
-        "Show the demo runs",
-        "Small finished runs shipped with the app (a frontier sweep on a 40-author embedded "
-        "benchmark), to look around before launching your own.",
-    ):
+    if demo_runs and _demo_toggle("use_demo", "demo", True, "Show the demo runs", DEMO_IN_PLACE):
         st.caption("**demo** runs: read-only examples; launch your own on the Run page.")
         ctx.root, ctx.demo, ctx.runs = shipped_demo_dir(), True, demo_runs
         ctx.demo_in_place = True
 
 
 def _run_picker(ctx: Context, demo_beside: list[RunInfo]) -> None:
-    own = {r.name: r for r in ctx.runs}
-    names = list(own) + [DEMO + r.name for r in demo_beside]
+    names = [r.name for r in ctx.runs] + [DEMO + r.name for r in demo_beside]
     if not names:
         st.caption("No run to pick.")
         return
@@ -105,8 +99,7 @@ def _run_picker(ctx: Context, demo_beside: list[RunInfo]) -> None:
         names,
         key="run",
         format_func=label,
-        help="The run the pages show (Token scores, Trade-offs, ...). Pages compare it with "
-        "the runs of its own group: yours, or the demo runs.",
+        help="The run the pages show; they compare it with its group: yours, or the demo runs.",
     )
     keep("run", "run")
     picked = st.session_state["run"]
@@ -119,18 +112,26 @@ def _run_picker(ctx: Context, demo_beside: list[RunInfo]) -> None:
         st.caption(run_caption(ctx.run))
 
 
+def _runs_dir_input(default_dir: str) -> str:
+    """A link's ?dir= seeds it only if allowed (Launch writes there); what is typed is allowed."""
+    state, opened = st.session_state, st.session_state.setdefault("_opened_dirs", set())
+    if "runs_dir" not in state:
+        kept = state.get("_keep_runs_dir") or default_dir
+        to, why = dir_from_link(qp_one("dir"), opened=opened, home=atwu_home(), default=kept)
+        state["runs_dir"], state["_dir_refused"] = str(to), (why, str(to))
+    st.text_input("Runs directory", key="runs_dir", help=f"Default: {default_dir}.")
+    refused, shown = state.get("_dir_refused") or (None, None)
+    if refused and state["runs_dir"] == shown:
+        st.warning(refused)  # until another directory is typed
+    opened.add(text := (state["runs_dir"] or default_dir).strip() or default_dir)
+    return text
+
+
 def sidebar() -> Context:
     """Draw the shared sidebar and return (and store) the context for the page."""
-    default_dir = str(default_runs_dir())
+    default_dir = str(runs_dir())
     with st.sidebar:
-        seed("runs_dir", "dir", valid=lambda v: isinstance(v, str), default=default_dir)
-        st.text_input(
-            "Runs directory",
-            key="runs_dir",
-            help="Where run directories are read from and new runs are written "
-            "(default: $ATWU_HOME/runs).",
-        )
-        text = (st.session_state.get("runs_dir") or default_dir).strip() or default_dir
+        text = _runs_dir_input(default_dir)
         keep("runs_dir", "dir", to_url=lambda v: None if v.strip() == default_dir else v)
         user_root = Path(text).expanduser()
         ctx = Context(root=user_root, demo=False, user_root=user_root)
@@ -139,12 +140,7 @@ def sidebar() -> Context:
         if ctx.runs:
             qp_set("demo", None)  # the demo runs in place of yours: only while you have none
             if _demo_toggle(
-                "demo_beside",
-                "with_demo",
-                False,
-                "List the demo runs too",
-                "The runs shipped with the app (another, smaller benchmark), listed as "
-                "demo/… beside yours; a demo run is compared with the other demo runs only.",
+                "demo_beside", "with_demo", False, "List the demo runs too", DEMO_BESIDE
             ):
                 demo_beside = list_runs(shipped_demo_dir())
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from navigation import goto
 
 BROKEN = (
     "corrupt-config",
@@ -70,17 +71,9 @@ def _steps(run_dir: Path) -> list[int]:
     return recorded_steps(read_weights(run_dir))
 
 
-def _goto(at, page: str, **params: str):
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    return at
-
-
 @pytest.mark.parametrize("page", list(PAGES))
 def test_every_page_renders_with_real_runs(app, app_runs, page):
-    at = _goto(app, page)
+    at = goto(app, page)
     _ok(at)
     assert at.title[0].value == PAGES[page]
     assert at.selectbox(key="run").value in ("atwu-s0", "wga-s0")
@@ -96,7 +89,7 @@ def test_home_shows_the_prepared_benchmark(app, app_runs, small_benchmark):
 
 
 def test_picking_a_run_puts_it_in_the_url(app, app_runs):
-    at = _goto(app, "pages/token_scores.py")
+    at = goto(app, "pages/token_scores.py")
     at.selectbox(key="run").set_value("wga-s0").run()
     _ok(at)
     assert at.query_params["run"] == "wga-s0"
@@ -105,7 +98,7 @@ def test_picking_a_run_puts_it_in_the_url(app, app_runs):
 
 def test_step_slider_changes_the_step_in_the_url(app, app_runs):
     steps = _steps(app_runs / "atwu-s0")
-    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    at = goto(app, "pages/token_scores.py", run="atwu-s0")
     slider = at.select_slider(key="step")
     assert list(map(int, slider.options)) == steps
     assert slider.value == steps[-1]
@@ -120,7 +113,7 @@ def test_a_link_reproduces_the_view(app, app_runs):
 
     second = read_examples(app_runs / "wga-s0")[1]["example_id"]
     step = _steps(app_runs / "wga-s0")[1]
-    at = _goto(
+    at = goto(
         app, "pages/token_scores.py", run="wga-s0", step=str(step), example=second, threshold="0.3"
     )
     _ok(at)
@@ -131,7 +124,7 @@ def test_a_link_reproduces_the_view(app, app_runs):
 
 
 def test_example_and_threshold_drive_the_state(app, app_runs):
-    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    at = goto(app, "pages/token_scores.py", run="atwu-s0")
     ids = at.selectbox(key="example").options
     at.selectbox(key="example").set_value(ids[2]).run()
     _ok(at)
@@ -144,7 +137,7 @@ def test_example_and_threshold_drive_the_state(app, app_runs):
 
 
 def test_picking_a_table_row_picks_the_example(app, app_runs):
-    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    at = goto(app, "pages/token_scores.py", run="atwu-s0")
     ids = at.selectbox(key="example").options
     # what a click on the fourth row sends (positions refer to the unsorted table)
     at.session_state["example_table"] = {"selection": {"rows": [3], "columns": [], "cells": []}}
@@ -158,7 +151,7 @@ def test_picking_a_table_row_picks_the_example(app, app_runs):
 
 
 def test_compare_mode_stacks_other_runs(app, app_runs):
-    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    at = goto(app, "pages/token_scores.py", run="atwu-s0")
     at.toggle(key="compare_mode").set_value(True).run()
     _ok(at)
     assert at.multiselect(key="compare_runs").value == ["wga-s0"]
@@ -172,7 +165,7 @@ def test_compare_mode_stacks_other_runs(app, app_runs):
 
 def test_scoring_typed_text_with_the_saved_model(app, trained_runs):
     # only the open tab is drawn; the URL opens this one
-    at = _goto(
+    at = goto(
         app,
         "pages/token_scores.py",
         dir=str(trained_runs),
@@ -188,7 +181,7 @@ def test_scoring_typed_text_with_the_saved_model(app, trained_runs):
 
 
 def test_tradeoffs_states_the_best_checkpoint_rule(app, app_runs):
-    at = _goto(app, "pages/tradeoffs_page.py")
+    at = goto(app, "pages/tradeoffs_page.py")
     _ok(at)
     rules = [c.value for c in at.caption if c.value.startswith("Rule:")]
     assert rules and "highest model utility" in rules[0]
@@ -204,7 +197,7 @@ def test_tradeoffs_states_the_best_checkpoint_rule(app, app_runs):
 
 
 def test_comparison_offers_csv_and_latex(app, app_runs):
-    at = _goto(app, "pages/comparison_page.py")
+    at = goto(app, "pages/comparison_page.py")
     _ok(at)
     labels = {b.label for b in at.get("download_button")}
     assert {"Table (CSV)", "Table (LaTeX)"} <= labels
@@ -220,7 +213,7 @@ def test_run_page_builds_and_launches_the_command(app, app_runs, small_benchmark
     monkeypatch.setattr(
         L, "launch_run", lambda args, out, log: launched.append((args, Path(out))) or 12345
     )
-    at = _goto(app, "pages/run_page.py")
+    at = goto(app, "pages/run_page.py")
     _ok(at)
     at.multiselect(key="methods").set_value(["atwu", "wga"]).run()
     at.number_input(key="t_steps").set_value(7).run()
@@ -236,7 +229,7 @@ def test_run_page_builds_and_launches_the_command(app, app_runs, small_benchmark
 
 
 def test_run_page_states_the_run_length(app, app_runs, small_benchmark):
-    at = _goto(app, "pages/run_page.py")
+    at = goto(app, "pages/run_page.py")
     _ok(at)
     captions = "\n".join(c.value for c in at.caption)
     # the fixture's forget10 has 20 pairs: 2 batches of 16 per pass, 12 passes
@@ -252,7 +245,7 @@ def test_run_page_states_the_run_length(app, app_runs, small_benchmark):
 
 
 def test_run_page_rejects_bad_hyperparameters(app, app_runs):
-    at = _goto(app, "pages/run_page.py")
+    at = goto(app, "pages/run_page.py")
     at.text_input(key="p_atwu_scorer_lr").input("fast").run()
     _ok(at)
     assert any("scorer_lr" in e.value for e in at.error)
@@ -263,7 +256,7 @@ def test_run_page_rejects_bad_hyperparameters(app, app_runs):
 def test_damaged_run_directories_give_messages(app, broken_runs, name):
     """Every page shows a damaged run with messages, not exceptions; the token page says what is
     wrong with it (one AppTest session per damage, through all the pages)."""
-    at = _goto(app, "pages/token_scores.py", dir=str(broken_runs), run=name)
+    at = goto(app, "pages/token_scores.py", dir=str(broken_runs), run=name)
     _ok(at)
     assert at.selectbox(key="run").value == name
     assert name in _texts(at) or name == "no-eval", _texts(at)
@@ -283,7 +276,7 @@ def test_empty_runs_directory_offers_the_demo(app, tmp_path):
     from atwu.demo import shipped_demo_dir
 
     assert any(shipped_demo_dir().glob("*/config.json")), "the demo bundle must ship in assets/demo"
-    at = _goto(app, "pages/token_scores.py", dir=str(tmp_path / "empty"))
+    at = goto(app, "pages/token_scores.py", dir=str(tmp_path / "empty"))
     _ok(at)
     assert at.toggle(key="use_demo").value is True
     assert at.selectbox(key="run").value.startswith("atwu")
@@ -328,6 +321,7 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch, fragme
 
     import atwu.app.first_run as first_run
     import atwu.app.jobs as L
+    from atwu.runs.process import process_start
 
     monkeypatch.setenv("ATWU_HOME", str(tmp_path / "home"))
     # the prepared copy shipped with the app cannot be used here: the button prepares
@@ -342,6 +336,7 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch, fragme
             json.dumps(
                 {
                     "pid": os.getpid(),
+                    "pid_start": process_start(os.getpid()),  # Cancel and status check both
                     "progress": str(progress),
                     "log": str(tmp_path / "log"),
                     "out": str(out_dir),
@@ -386,7 +381,7 @@ def test_active_runs_poll_only_while_a_run_is_live(app, tmp_path, fragment_timer
     shutil.copytree(shipped_demo_dir() / "atwu-s0", run)
     jobs.record_launch(run, pid=999_999_999, argv=["atwu"], log_path=tmp_path / "atwu.log")
 
-    at = _goto(app, "pages/run_page.py", dir=str(tmp_path / "runs"))
+    at = goto(app, "pages/run_page.py", dir=str(tmp_path / "runs"))
     _ok(at)
     assert any("`done`" in m.value for m in at.markdown if "atwu-s0" in m.value)
     assert fragment_timers["active_runs_list"] is None
@@ -413,8 +408,8 @@ def test_first_run_from_home_switches_the_pages_to_it(app, tmp_path, monkeypatch
     monkeypatch.setenv("ATWU_HOME", str(home))
     launched = []
 
-    def fake_launch(args, out, log):  # the run appears at once, finished
-        shutil.copytree(shipped_demo_dir() / "atwu-s0", out)
+    def fake_launch(args, out, log):  # the run appears at once, finished (in the claimed dir)
+        shutil.copytree(shipped_demo_dir() / "atwu-s0", out, dirs_exist_ok=True)
         L.record_launch(Path(out), pid=os.getpid(), argv=["atwu", *args], log_path=Path(log))
         launched.append(args)
         return os.getpid()
@@ -437,7 +432,7 @@ def test_first_run_from_home_switches_the_pages_to_it(app, tmp_path, monkeypatch
 
 
 def test_methods_are_chosen_by_name(app, app_runs):
-    at = _goto(app, "pages/run_page.py")
+    at = goto(app, "pages/run_page.py")
     _ok(at)
     box = at.multiselect(key="methods")
     assert "wga" in box.options and "atwu" in box.options
@@ -447,7 +442,7 @@ def test_methods_are_chosen_by_name(app, app_runs):
 
 
 def test_demo_runs_are_listed_beside_your_own(app, app_runs):
-    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    at = goto(app, "pages/token_scores.py", run="atwu-s0")
     _ok(at)
     toggle = at.toggle(key="demo_beside")
     assert toggle.value is False
@@ -485,7 +480,7 @@ def test_a_sweep_launched_from_the_run_page_is_followed_and_its_runs_listed(app,
     jobs.record_launch(
         sweep, pid=999_999_999, argv=["python", "-m", "atwu", "sweep"], log_path=tmp_path / "l"
     )
-    at = _goto(app, "pages/run_page.py", dir=str(runs))
+    at = goto(app, "pages/run_page.py", dir=str(runs))
     _ok(at)
     line = [m.value for m in at.markdown if "wga-sweep-20260101-000000" in m.value]
     assert line and "sweep" in line[0] and "`done`" in line[0]

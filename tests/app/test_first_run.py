@@ -10,9 +10,9 @@ from atwu.app.first_run import (
     FIRST_RUN_NAME,
     first_run_args,
     first_run_dir,
-    prepare_job_file,
     start_first_run,
 )
+from atwu.app.jobs import prepare_job_file
 
 
 @pytest.fixture
@@ -24,11 +24,8 @@ def launched(monkeypatch) -> list:
 
 
 def test_the_shipped_benchmark_is_installed_and_the_run_launched_at_once(tmp_path, launched):
-    job, bench, runs = (
-        prepare_job_file(tmp_path),
-        tmp_path / "benchmarks" / "embedded",
-        tmp_path / "runs",
-    )
+    bench, runs = tmp_path / "benchmarks" / "embedded", tmp_path / "runs"
+    job = prepare_job_file(tmp_path, bench)
     start = start_first_run(job, bench, runs)
     assert start.installed and not start.preparing
     assert (bench / "manifest.json").is_file() and (bench / "models" / "full").is_dir()
@@ -42,7 +39,7 @@ def test_a_prepared_benchmark_gets_a_run_at_once_and_nothing_installed(tmp_path,
     bench = tmp_path / "bench"
     bench.mkdir()
     (bench / "manifest.json").write_text("{}")
-    start = start_first_run(prepare_job_file(tmp_path), bench, tmp_path / "runs")
+    start = start_first_run(prepare_job_file(tmp_path, bench), bench, tmp_path / "runs")
     assert not start.installed and not start.preparing and start.run is not None
     assert [c[0] for c in launched] == [first_run_args()]
     assert sorted(p.name for p in bench.iterdir()) == ["manifest.json"]
@@ -50,7 +47,7 @@ def test_a_prepared_benchmark_gets_a_run_at_once_and_nothing_installed(tmp_path,
 
 def test_without_a_usable_shipped_copy_the_benchmark_is_prepared(tmp_path, launched, monkeypatch):
     monkeypatch.setattr(first_run, "shipped_problem", lambda: "it is a Git LFS pointer")
-    job = prepare_job_file(tmp_path)
+    job = prepare_job_file(tmp_path, tmp_path / "bench")
     start = start_first_run(job, tmp_path / "bench", tmp_path / "runs")
     assert start.preparing and "Git LFS" in start.why_prepare and start.run is None
     assert launched == [("prepare", ["prepare"], job, tmp_path / "bench")]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from frontier_runs import NO_NEIGHBOURS, make_frontier, make_run
+from navigation import goto
 
 from atwu.analysis import frontier_report
 from atwu.analysis.frontier_data import load_frontier_data, run_dirs_under
@@ -28,14 +29,6 @@ def _ok(at) -> None:
     assert not unexpected, unexpected
 
 
-def _goto(at, page: str, **params: str):
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    return at
-
-
 def _table(at, column: str):
     found = [d.value for d in at.dataframe if column in d.value.columns]
     assert found, [list(d.value.columns) for d in at.dataframe]
@@ -43,7 +36,7 @@ def _table(at, column: str):
 
 
 def test_tradeoffs_draws_the_frontiers_gate_and_matched_table(app, frontier_runs):
-    at = _goto(app, "pages/tradeoffs_page.py", dir=str(frontier_runs))
+    at = goto(app, "pages/tradeoffs_page.py", dir=str(frontier_runs))
     _ok(at)
     assert [s.value for s in at.success if s.value.startswith("Validity gate passed")]
     table = _table(at, "95% interval")
@@ -66,7 +59,7 @@ def test_tradeoffs_prefers_the_written_analysis(app, tmp_path):
     runs = make_frontier(tmp_path / "out" / "runs", seeds=1, gate_fails=True)
     data = load_frontier_data(run_dirs_under(runs))
     path = frontier_report.write(tmp_path / "out", frontier_report.analyse(data, n_resamples=50))
-    at = _goto(app, "pages/tradeoffs_page.py", dir=str(runs))
+    at = goto(app, "pages/tradeoffs_page.py", dir=str(runs))
     _ok(at)
     assert any(c.value.startswith(f"From `{path}`") for c in at.caption)
     assert [e.value for e in at.error if e.value.startswith("Validity gate failed")]
@@ -77,14 +70,14 @@ def test_tradeoffs_without_fact_level_runs_says_so(app, tmp_path):
         run = make_run(tmp_path / "runs", "atwu", 1.0, seed, tagged=False)
         lines = (run / "eval.jsonl").read_text().splitlines()
         (run / "eval.jsonl").write_text("\n".join(ln.replace('"ffe"', '"old"') for ln in lines))
-    at = _goto(app, "pages/tradeoffs_page.py", dir=str(tmp_path / "runs"))
+    at = goto(app, "pages/tradeoffs_page.py", dir=str(tmp_path / "runs"))
     _ok(at)
     assert any("No run here has fact-level metrics" in i.value for i in at.info)
     assert at.multiselect(key="tradeoff_runs").value  # the single-run views still show
 
 
 def test_comparison_starts_at_matched_forgetting(app, frontier_runs):
-    at = _goto(app, "pages/comparison_page.py", dir=str(frontier_runs))
+    at = goto(app, "pages/comparison_page.py", dir=str(frontier_runs))
     _ok(at)
     headers = [h.value for h in at.header]
     assert headers == ["At matched forgetting", "At default settings"]
@@ -100,7 +93,7 @@ def test_comparison_starts_at_matched_forgetting(app, frontier_runs):
 
 
 def test_token_scores_switch_to_the_retain_conflict_view(app, app_runs):
-    at = _goto(app, "pages/token_scores.py", run="atwu-s0")
+    at = goto(app, "pages/token_scores.py", run="atwu-s0")
     _ok(at)
     assert at.radio(key="ground_truth").value == "facts"
     assert "mean weight (facts)" in _table(at, "AUROC").columns
@@ -116,7 +109,7 @@ def test_token_scores_switch_to_the_retain_conflict_view(app, app_runs):
 
 def test_tradeoffs_says_why_an_axis_has_no_frontier(app, tmp_path):
     runs = make_frontier(tmp_path / "runs", seeds=1, neighbours=False)
-    at = _goto(app, "pages/tradeoffs_page.py", dir=str(runs), axis="neighbour_damage")
+    at = goto(app, "pages/tradeoffs_page.py", dir=str(runs), axis="neighbour_damage")
     _ok(at)
     assert at.radio(key="frontier_axis").value == "neighbour_damage"
     assert any(NO_NEIGHBOURS in i.value for i in at.info)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from atwu.app import jobs
-from atwu.app.first_run import launch_default_run_once, prepare_job_file, start_embedded_prepare
-from atwu.app.uploads import benchmark_name, stage_upload, start_upload_prepare, upload_job_file
+from atwu.app.first_run import launch_default_run_once, start_embedded_prepare
+from atwu.app.jobs import prepare_job_file
+from atwu.app.uploads import benchmark_name, stage_upload, start_upload_prepare
 from atwu.errors import InputError
 
 
@@ -16,8 +17,9 @@ def test_uploads_are_staged_under_fixed_names(tmp_path):
     staged = stage_upload(
         b'{"id": 1}\n', b'{"id": 2}\n', name="mine", home=home, benchmarks=benchmarks
     )
-    assert staged.forget == home / "uploads" / "mine" / "forget.jsonl"
-    assert staged.retain == home / "uploads" / "mine" / "retain.jsonl"
+    folder = staged.forget.parent  # a fresh folder per upload
+    assert folder.parent == home / "uploads" / "mine"
+    assert (staged.forget.name, staged.retain) == ("forget.jsonl", folder / "retain.jsonl")
     assert staged.forget.read_bytes() == b'{"id": 1}\n'
     assert staged.retain.read_bytes() == b'{"id": 2}\n'
     assert staged.target == benchmarks / "mine"
@@ -48,7 +50,7 @@ def test_no_typed_name_climbs_out_of_its_parent(typed, tmp_path):
     name = benchmark_name(typed, "f.jsonl")
     assert "/" not in name and "\\" not in name and not name.startswith(".")
     staged = stage_upload(b"a", b"b", name=name, home=tmp_path, benchmarks=tmp_path / "b")
-    assert staged.forget.parent.parent == tmp_path / "uploads"
+    assert staged.forget.parent.parent.parent == tmp_path / "uploads"
     assert staged.target.parent == tmp_path / "b"
 
 
@@ -65,16 +67,16 @@ def test_prepare_jobs_start_the_cli_with_the_staged_files(tmp_path, monkeypatch)
     started = []
     monkeypatch.setattr(jobs, "start_prepare", lambda *a: started.append(a) or 7)
     staged = stage_upload(b"a", b"b", name="mine", home=tmp_path, benchmarks=tmp_path / "b")
-    assert start_upload_prepare(staged, upload_job_file(tmp_path)) == 7
-    assert started == [(staged.prepare_args(), upload_job_file(tmp_path), staged.target)]
-    assert upload_job_file(tmp_path).parent.is_dir()
+    job_file = prepare_job_file(tmp_path, staged.target)
+    assert start_upload_prepare(staged, job_file) == 7
+    assert started == [(staged.prepare_args(), job_file, staged.target)]
 
 
 def test_the_default_run_is_launched_once_per_prepare_job(tmp_path, monkeypatch):
     launched = []
     monkeypatch.setattr(jobs, "start_prepare", lambda *a: 1)
     monkeypatch.setattr(jobs, "launch_run", lambda args, out, log: launched.append(out) or 2)
-    job = prepare_job_file(tmp_path)
+    job = prepare_job_file(tmp_path, tmp_path / "bench")
     start_embedded_prepare(job, tmp_path / "bench")
     first = launch_default_run_once(job, tmp_path / "runs")
     assert first == tmp_path / "runs" / "atwu-default-s0"
