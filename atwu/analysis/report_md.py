@@ -246,9 +246,19 @@ def split_section(out: Path, split: str, *, quick: bool, seeds: int) -> list[str
 
 
 def write_report(
-    out: Path, *, splits: list[str], quick: bool, seeds: int, wall_seconds: float
+    out: Path,
+    *,
+    splits: list[str],
+    quick: bool,
+    seeds: int,
+    wall_seconds: float,
+    variants: tuple[str, ...] | None = None,
 ) -> Path:
+    """REPORT.md over ``splits``; ``variants``: the subset of forget10's variants that ran
+    (named in the command line the report quotes)."""
     command = f"python -m atwu reproduce{' --quick' if quick else ''} --seeds {seeds}"
+    if variants:
+        command += f" --variants {','.join(variants)}"
     lines = [
         f"# ATWU reconstruction: trade-off frontiers{' (quick)' if quick else ''}",
         "",

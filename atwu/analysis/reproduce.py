@@ -166,7 +166,12 @@ def reproduce(
                 file=sys.stderr,
             )
     report = write_report(
-        out, splits=splits, quick=quick, seeds=seeds, wall_seconds=time.time() - start
+        out,
+        splits=splits,
+        quick=quick,
+        seeds=seeds,
+        wall_seconds=time.time() - start,
+        variants=variants,
     )
     print(f"report: {report}")
     return report

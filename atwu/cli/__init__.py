@@ -179,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="forget10, 9 variants × 3 strengths (about 15 min on 2 CPU cores with 2 seeds)",
     )
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument(
+        "--variants",
+        default=None,
+        help="only these variants on forget10 (comma-separated; the report names them): the "
+        "full report's every-variant sweep takes hours on a CPU",
+    )
     p.add_argument("--out", required=True)
     add_executor_args(p)
     p.set_defaults(func=_command("reports_cmd", "cmd_reproduce"))
