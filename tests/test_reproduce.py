@@ -39,6 +39,10 @@ def test_plans_follow_the_issue():
         "npo",
         "tnpo",
     }
+    # a best baseline the small splits run anyway is planned once (two runs would share a name)
+    again = plan_split("forget05", quick=False, best_baselines=["static_p", "threshold"])
+    keys = [(s.variant.name, s.strength) for s in again]
+    assert len(keys) == len(set(keys)) == 5 * 3
 
 
 @pytest.mark.slow

@@ -60,7 +60,7 @@ def plan_split(split: str, *, quick: bool, best_baselines: list[str]) -> list[Se
         names = QUICK_VARIANTS if quick else tuple(VARIANTS)
         strengths = QUICK_STRENGTHS if quick else STRENGTHS
     else:
-        names = (*SMALL_SPLIT_CORE, *best_baselines)
+        names = tuple(dict.fromkeys((*SMALL_SPLIT_CORE, *best_baselines)))  # each once
         strengths = SMALL_SPLIT_STRENGTHS
     out = [Setting(VARIANTS[n], m) for n in names for m in strengths]
     if "satimp" in names and "satimp_ou" not in names:
@@ -72,9 +72,9 @@ def plan_split(split: str, *, quick: bool, best_baselines: list[str]) -> list[Se
 def best_baselines(frontier_dir: Path, n: int = 2) -> list[str]:
     """The ``n`` baseline curves with the least damage at the matched levels of a finished
     frontier (mean rank over both axes and every level they reach; a level not reached ranks
-    last)."""
+    last), leaving out those the small splits run anyway (:data:`SMALL_SPLIT_CORE`)."""
     levels = frontier_report.read(frontier_dir)["tables"]["levels"]
-    base = levels[levels["role"] == "baseline"].copy()
+    base = levels[(levels["role"] == "baseline") & ~levels["curve"].isin(SMALL_SPLIT_CORE)].copy()
     if base.empty:
         return []
     base["rank"] = base.groupby(["axis", "level"])["damage"].rank(na_option="bottom")

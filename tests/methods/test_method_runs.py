@@ -19,6 +19,7 @@ from atwu.benchmark import Benchmark
 from atwu.config import RunConfig, TrainSettings
 from atwu.data.chat import encode_pair
 from atwu.io import read_json, read_jsonl
+from atwu.methods.atwu import ATWUParams
 from atwu.methods.registry import all_methods
 from atwu.models import load_tokenizer
 from atwu.runs.layout import SCHEMA_VERSION, WEIGHT_COLUMNS
@@ -183,7 +184,8 @@ def test_atwu_scorer_moves_only_after_warmup(finished_run):
     assert read_json(out / "config.json")["resolved"]["method"]["scorer_warmup_steps"] == 10
     weights = read_weights(out)
     w0 = weights.loc[weights["step"] == 0, "weight"].to_numpy()
-    assert np.allclose(w0, 1 / (1 + math.exp(-3.0)))
+    defaults = ATWUParams()  # before the scorer's first step: sigmoid(initial bias) ** power
+    assert np.allclose(w0, (1 / (1 + math.exp(-defaults.scorer_init_bias))) ** defaults.score_power)
     assert weights.loc[weights["step"] == EVERY, "weight"].std() > 1e-3
     with_scorer = [m["step"] for m in read_jsonl(out / "train_log.jsonl") if "scorer_loss" in m]
     assert with_scorer == list(range(11, STEPS + 1))
