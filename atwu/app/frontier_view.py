@@ -25,7 +25,7 @@ from atwu.analysis.frontier_data import FrontierData
 from atwu.analysis.variants import role_of
 from atwu.app.issues import file_stamp
 from atwu.app.labels import mean_std_text, metric_label
-from atwu.app.run_list import forget_split_of
+from atwu.app.run_list import benchmark_key, forget_split_of
 from atwu.runs.layout import CONFIG, EVAL_EXAMPLES, EVAL_LOG
 from atwu.runs.read import RunInfo
 
@@ -63,6 +63,21 @@ def split_choices(runs: list[RunInfo]) -> list[str]:
 def runs_on_split(runs: list[RunInfo], split: str | None) -> list[RunInfo]:
     """The evaluated runs on ``split``: the candidates for one set of frontiers."""
     return [r for r in evaluated(runs) if forget_split_of(r.config) == split]
+
+
+def one_benchmark(
+    runs: list[RunInfo], prefer: RunInfo | None = None
+) -> tuple[list[RunInfo], list[str]]:
+    """The runs of one benchmark (a frontier pairs examples across runs, so runs of two
+    benchmarks that share a split name cannot meet): the benchmark of ``prefer`` (the picked
+    run) when it has runs here, else the most common one; with the names left out."""
+    keys = [benchmark_key(r.config)[0] for r in runs]
+    if not keys:
+        return [], []
+    preferred = benchmark_key(prefer.config)[0] if prefer is not None else None
+    chosen = preferred if preferred in keys else Counter(keys).most_common(1)[0][0]
+    kept = [r for r, k in zip(runs, keys, strict=True) if k == chosen]
+    return kept, [r.name for r, k in zip(runs, keys, strict=True) if k != chosen]
 
 
 def untagged(runs: list[RunInfo], joined: set[str]) -> list[str]:

@@ -14,6 +14,7 @@ from atwu.app.duplicates import without_duplicates
 from atwu.app.frontier_view import (
     file_mismatch,
     frontier_file,
+    one_benchmark,
     points_runs,
     runs_on_split,
     source_text,
@@ -53,7 +54,13 @@ def _pick_split(ctx: Context) -> str | None:
 def load(ctx: Context, *, bootstrap: bool) -> Frontier | None:
     """The analysis to show (None, with a message drawn, when there is none)."""
     split = _pick_split(ctx)
-    runs, repeats = without_duplicates(runs_on_split(ctx.runs, split))
+    runs, elsewhere = one_benchmark(runs_on_split(ctx.runs, split), ctx.run)
+    if elsewhere:
+        st.caption(
+            f"{len(elsewhere)} run(s) on another benchmark left out (a frontier compares runs "
+            "on the same questions): " + ", ".join(elsewhere)
+        )
+    runs, repeats = without_duplicates(runs)
     if repeats:
         st.caption(
             f"{len(repeats)} duplicate run(s) left out (counted once): " + "; ".join(repeats)

@@ -262,3 +262,24 @@ def test_an_axis_no_run_records_is_said_unmeasured_not_compared(tmp_path):
     assert V.axis_note(evals, "neighbour_damage") == NO_NEIGHBOURS
     assert V.axis_note(evals, "template_damage") is None
     assert V.axis_note(None, "neighbour_damage") is None
+
+
+def test_runs_of_another_benchmark_on_the_same_split_are_left_out(tmp_path):
+    """Two benchmarks both have a forget10 (the demo's 40 authors, your 200): a frontier pairs
+    examples across runs, so only the picked run's benchmark is kept, the others are named."""
+    import json
+
+    for variant in ("atwu", "uniform"):
+        make_run(tmp_path, variant, 1.0, 0)
+    other = make_run(tmp_path, "oracle", 1.0, 0)
+    config = json.loads((other / "config.json").read_text())
+    config["resolved"] = {**(config.get("resolved") or {}), "benchmark": "/elsewhere/demo"}
+    (other / "config.json").write_text(json.dumps(config))
+    runs = V.runs_on_split(list_runs(tmp_path), "forget10")
+    kept, left_out = V.one_benchmark(
+        runs, prefer=next(r for r in runs if r.name.startswith("atwu"))
+    )
+    assert sorted(r.name for r in kept) == ["atwu-x1-s0", "uniform-x1-s0"]
+    assert left_out == ["oracle-x1-s0"]
+    kept, left_out = V.one_benchmark(runs, prefer=next(r for r in runs if r.name == "oracle-x1-s0"))
+    assert [r.name for r in kept] == ["oracle-x1-s0"] and len(left_out) == 2
