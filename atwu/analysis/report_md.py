@@ -171,13 +171,23 @@ def holds_lines(result: dict, alignment: pd.DataFrame) -> list[str]:
     a = alignment.set_index("variant") if not alignment.empty else pd.DataFrame()
     if "atwu" in a.index:
         auroc = a.loc["atwu", "auroc"]
-        rivals = [c for c in HEURISTIC_CURVES if c in a.index]
-        best = max((a.loc[c, "auroc"] for c in rivals), default=float("nan"))
-        margin_ok = not math.isnan(best) and auroc >= best + 0.10
+        # rivals that never reach FFE 0.5 have no AUROC there (NaN): left out, and named
+        reached = {
+            c: float(a.loc[c, "auroc"])
+            for c in HEURISTIC_CURVES
+            if c in a.index and not math.isnan(float(a.loc[c, "auroc"]))
+        }
+        if reached:
+            best_curve = max(reached, key=lambda c: reached[c])
+            best = reached[best_curve]
+            margin = "meets" if auroc >= best + 0.10 else "misses"
+            rivals = f"best of WGA/SatImp/TNPO reaching it {_num(best)} ({best_curve}; {margin} "
+            rivals += "the 0.10 margin)"
+        else:
+            rivals = "no WGA/SatImp/TNPO variant reaches it, so the 0.10 margin cannot be checked"
         lines.append(
             f"- AUROC at matched forgetting (FFE ≥ 0.5): ATWU {_num(auroc)} "
-            f"({'meets' if auroc >= 0.90 else 'misses'} ≥ 0.90); best of WGA/SatImp/TNPO "
-            f"{_num(best)} ({'meets' if margin_ok else 'misses'} the 0.10 margin)."
+            f"({'meets' if auroc >= 0.90 else 'misses'} ≥ 0.90); {rivals}."
         )
         rc = a.loc["atwu", "auroc_retain_conflict"]
         lines.append(
