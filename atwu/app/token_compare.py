@@ -12,6 +12,7 @@ import pandas as pd
 
 from atwu.app.run_list import benchmark_key
 from atwu.app.token_view import threshold_stats, weight_bounds
+from atwu.csv_export import csv_text
 from atwu.evaluate.alignment_metrics import retain_conflict_labels
 from atwu.runs.layout import WEIGHTS
 from atwu.runs.read import RunInfo
@@ -147,7 +148,7 @@ def all_examples_help(stats: dict[str, Any], n_examples: int) -> str:
 def rows_csv(rows: list[Row]) -> bytes:
     """The stacked rows' token scores as one CSV, with the row label in a ``run`` column."""
     frame = pd.concat([f.assign(run=label) for label, f in rows], ignore_index=True)
-    return frame.to_csv(index=False).encode("utf-8")
+    return csv_text(frame).encode("utf-8")
 
 
 def example_header_html(example_id: str, question: str, answer: str) -> str:

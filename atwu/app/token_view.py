@@ -3,13 +3,13 @@ precision/recall, generations, CSV export."""
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from atwu.csv_export import csv_text
 from atwu.evaluate.alignment_metrics import per_example_auroc, threshold_prf
 from atwu.runs.layout import WEIGHT_COLUMNS
 
@@ -179,6 +179,4 @@ def generations(
 def scores_csv(tokens: pd.DataFrame) -> bytes:
     """Token scores as CSV (the weights.parquet columns that exist, in the contract's order)."""
     cols = [c for c in WEIGHT_COLUMNS if c in tokens.columns]
-    buffer = io.StringIO()
-    tokens[cols].to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8")
+    return csv_text(tokens[cols]).encode("utf-8")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from atwu.io import read_json, write_csv
+from atwu.csv_export import write_csv
+from atwu.io import read_json
 from atwu.paths import runs_dir
 from atwu.runs.read import list_runs
 

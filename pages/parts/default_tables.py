@@ -19,6 +19,7 @@ from atwu.app.comparison_view import (
     without_empty_config,
 )
 from atwu.app.labels import ALIGNMENT_COLUMNS, METRIC_LABELS, metric_label, short_label
+from atwu.csv_export import csv_text
 from atwu.viz.comparison_figures import comparison_bars
 from pages.parts.url_state import keep, seed
 
@@ -78,7 +79,7 @@ def _export(table: pd.DataFrame, present: list[str]) -> None:
     e1, e2 = st.columns(2)
     e1.download_button(
         "Table (CSV)",
-        table.to_csv(index=False).encode("utf-8"),
+        csv_text(table).encode("utf-8"),
         file_name="atwu-comparison.csv",
         mime="text/csv",
         key="dl_csv",

@@ -8,6 +8,7 @@ import streamlit as st
 
 from atwu.app.frontier_view import alignment_table, levels_table, unmeasured_axes
 from atwu.app.labels import metric_label
+from atwu.csv_export import csv_text
 from pages import common
 from pages.parts import frontier_source
 from pages.parts.sidebar import Context
@@ -52,14 +53,14 @@ def matched_section(ctx: Context) -> None:
     d1, d2 = st.columns(2)
     d1.download_button(
         "Damage at matched forgetting (CSV)",
-        levels.to_csv(index=False).encode("utf-8"),
+        csv_text(levels).encode("utf-8"),
         file_name="atwu-matched-damage.csv",
         mime="text/csv",
         key="dl_matched",
     )
     d2.download_button(
         "Alignment at matched forgetting (CSV)",
-        alignment.to_csv(index=False).encode("utf-8"),
+        csv_text(alignment).encode("utf-8"),
         file_name="atwu-matched-alignment.csv",
         mime="text/csv",
         key="dl_alignment_matched",
