@@ -373,3 +373,18 @@ def atomic_directory(final: str | Path, *, overwrite: bool = False) -> Iterator[
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_writable_dir(out: str | Path) -> None:
+    """``out`` is a directory or can become one: InputError for a file there, a file on the way
+    to it, or a place this user may not write (the check every ``--out`` gets first)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file, not a directory; choose another --out")
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is None:
+        return
+    if not existing.is_dir():
+        raise InputError(f"{existing} is a file, so {out} cannot be created; choose another --out")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write in {existing} (permission denied); choose another --out")

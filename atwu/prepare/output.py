@@ -9,12 +9,11 @@ the same directory wait its turn.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from atwu.errors import InputError
-from atwu.io import clean_leftovers, live_partials
+from atwu.io import check_writable_dir, clean_leftovers, live_partials
 
 MANIFEST = "manifest.json"
 MAX_AUTHORS = 100_000
@@ -51,17 +50,8 @@ def check_prepare_output(out: str | Path, *, overwrite: bool) -> None:
     ``--overwrite``), a benchmark without ``--overwrite``, or one another prepare is building
     right now. What killed prepares left beside ``out`` is removed first."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} is a file, not a directory; choose another --out")
-    existing = next((p for p in (out, *out.parents) if p.exists()), None)
-    if existing is not None:
-        if not existing.is_dir():
-            raise InputError(
-                f"{existing} is a file, so {out} cannot be created; choose another --out"
-            )
-        folder = existing if existing != out else out.parent
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise InputError(f"cannot write in {folder} (permission denied); choose another --out")
+    check_writable_dir(out)
+    check_writable_dir(out.parent)  # the new benchmark is built beside it, then renamed
     clean_leftovers(out)
     live = live_partials(out)
     if live:

@@ -16,7 +16,6 @@ import os
 import random
 import shutil
 import signal
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from transformers.utils import logging as hf_logging
 from atwu.config import RunConfig
 from atwu.data.batching import collate
 from atwu.data.chat import EncodedPair, encode_pair, warn_if_plain
-from atwu.io import append_jsonl, atomic_write_json, read_json_object, write_jsonl
+from atwu.io import append_jsonl, atomic_write_json, write_jsonl
 from atwu.methods.base import Method, MethodContext
 from atwu.models import (
     apply_lora,
@@ -53,16 +52,23 @@ from atwu.runs.layout import (
     TRAIN_LOG,
     WEIGHT_COLUMNS,
 )
-from atwu.runs.lease import Lease, LeaseHeld, held_message, live_holder
+from atwu.runs.lease import Lease, LeaseHeld
 from atwu.runs.read import read_weights
-from atwu.runs.replace import discard_replaced, is_run_dir, own_entries, put_back, set_aside
+from atwu.runs.replace import discard_replaced, put_back
 from atwu.runs.status import StatusWriter, utc_now
 from atwu.runs.write import write_weights
 from atwu.train.encode import BatchStream, Example, encode_example, forget_batch
 from atwu.train.errors import Cancelled, Diverged, RunError
+from atwu.train.out_dir import (
+    check_output,
+    claim_directory,
+    read_status,
+    say_where_the_old_run_is,
+    set_old_run_aside,
+)
 from atwu.train.pressure import PressureTally
 from atwu.train.resolve import RunPlan, plan_run
-from atwu.train.state import find_state, load_state, recover_state, save_state
+from atwu.train.state import load_state, save_state
 
 SAVE_MODEL_BELOW = 100_000_000
 TINY_MODEL_PARAMS = 5_000_000
@@ -112,7 +118,7 @@ class Trainer:
         # app follows runs through status.json)
         self.progress = progress
         self.plan: RunPlan = plan_run(config)
-        self._check_out()
+        check_output(self.out, resume=resume, overwrite=overwrite)
 
     # the resolved plan, under the names the evaluator factory and tests read
     @property
@@ -127,50 +133,13 @@ class Trainer:
     def model_path(self) -> str:
         return self.plan.model_path
 
-    def _check_out(self) -> None:
-        """Refuse, before anything is written, an output that this run may not write: a file,
-        a place that cannot be written, a live run, files that are not a run (never replaced,
-        even with --overwrite), a run without --overwrite or --resume."""
-        out = self.out
-        _check_writable(out)
-        holder = live_holder(out) if out.is_dir() else None
-        if holder is not None:  # a second writer, even --overwrite or --resume, is refused
-            raise RunError(held_message(out, holder))
-        if self.resume:
-            if find_state(out) is None and not is_run_dir(out):
-                raise RunError(f"--resume: {out} has no saved state to resume from")
-            if find_state(out) is None and _status_state(out) == "done":
-                raise RunError(f"--resume: {out} is a finished run without its saved state")
-            return
-        entries = own_entries(out)
-        if not entries:
-            return
-        if not is_run_dir(out):
-            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-            raise RunError(
-                f"{out} holds files that are not a run ({shown}); choose another --out "
-                "(nothing there was changed)"
-            )
-        if not self.overwrite:
-            state = _status_state(out)
-            if state == "done":
-                raise RunError(
-                    f"{out} already holds a finished run; pass --overwrite to replace it "
-                    "or choose another --out"
-                )
-            resume = " continue it with --resume," if find_state(out) is not None else ""
-            raise RunError(
-                f"{out} already holds a run ({state or 'unknown state'});{resume} pass "
-                "--overwrite to replace it, or choose another --out"
-            )
-
     # ------------------------------------------------------------------------------------------
     def run(self) -> dict:
         # One writer per run directory: its lease is taken (atomically; a stale one is taken
         # over) before anything is written, and held with a heartbeat until the run ends. A
         # run replaced by --overwrite is moved aside first (under its own lease: never a live
         # one) and removed only once this run has finished.
-        aside = self._set_old_run_aside()
+        aside = set_old_run_aside(self.out, resume=self.resume, overwrite=self.overwrite)
         try:
             lease = Lease.acquire(self.out)
         except LeaseHeld as exc:
@@ -180,9 +149,9 @@ class Trainer:
         status = StatusWriter(self.out, self.plan.total_steps)
         previous_handler = signal.signal(signal.SIGTERM, _raise_cancelled)
         try:
-            self._claim_directory(lease)
+            self.resume = claim_directory(self.out, lease, resume=self.resume)
             if self.resume and (self.out / STATUS).is_file():
-                previous = _read_status(self.out)
+                previous = read_status(self.out)
                 status.status.update({k: previous[k] for k in ("started_at",) if k in previous})
             status.update(state="queued", message="loading model")
             status.start_heartbeat()
@@ -198,60 +167,22 @@ class Trainer:
                 message=f"cancelled at step {status.status['step']}",
                 ended_at=utc_now(),
             )
-            self._say_where_the_old_run_is(aside)
+            say_where_the_old_run_is(aside)
             raise
         except Diverged as exc:
             status.update(state="failed", message=str(exc), ended_at=utc_now())
-            self._say_where_the_old_run_is(aside)
+            say_where_the_old_run_is(aside)
             raise
         except Exception as exc:
             status.update(
                 state="failed", message=f"{type(exc).__name__}: {exc}", ended_at=utc_now()
             )
-            self._say_where_the_old_run_is(aside)
+            say_where_the_old_run_is(aside)
             raise
         finally:
             status.stop_heartbeat()
             signal.signal(signal.SIGTERM, previous_handler)
             lease.release()
-
-    def _set_old_run_aside(self) -> Path | None:
-        """--overwrite of a run: move it aside (refused while it is live)."""
-        if self.resume or not self.overwrite or not own_entries(self.out):
-            return None
-        if not is_run_dir(self.out):  # appeared since the constructor's check
-            raise RunError(f"{self.out} holds files that are not a run; choose another --out")
-        try:
-            return set_aside(self.out)
-        except LeaseHeld as exc:
-            raise RunError(str(exc)) from None
-
-    def _claim_directory(self, lease: Lease) -> None:
-        """With the lease held: a fresh run starts in an empty directory; a resumed one
-        recovers its newest complete state, or, killed before its first checkpoint, starts
-        over from step 0 (what it had written came from the same configuration)."""
-        if self.resume:
-            if recover_state(self.out):
-                return
-            print(
-                f"note: {self.out} has no checkpoint yet; starting it again from step 0",
-                file=sys.stderr,
-            )
-            self.resume = False
-            lease.clear_directory()
-            return
-        entries = own_entries(self.out)
-        if entries:  # someone wrote here between the check and the lease
-            raise RunError(f"{self.out} is no longer empty ({', '.join(entries[:3])}); not touched")
-
-    @staticmethod
-    def _say_where_the_old_run_is(aside: Path | None) -> None:
-        if aside is not None and aside.is_dir():
-            print(
-                f"note: the run this one replaced is kept at {aside} until a run at this place "
-                "finishes",
-                file=sys.stderr,
-            )
 
     def _load(self) -> Loaded:
         """Model, tokenizer, reference/auxiliary copies and the method, on the run's device."""
@@ -575,29 +506,3 @@ class Trainer:
 
 def _raise_cancelled(signum, frame) -> None:
     raise Cancelled()
-
-
-def _check_writable(out: Path) -> None:
-    """``out`` is a directory or can become one: refuse a file there, a file on the way to it,
-    or a place this user may not write."""
-    if out.exists() and not out.is_dir():
-        raise RunError(f"{out} is a file, not a directory; choose another --out")
-    existing = out if out.exists() else next((p for p in out.parents if p.exists()), None)
-    if existing is None:
-        return
-    if not existing.is_dir():
-        raise RunError(f"{existing} is a file, so {out} cannot be created; choose another --out")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise RunError(f"cannot write in {existing} (permission denied); choose another --out")
-
-
-def _read_status(out: Path) -> dict:
-    try:
-        return read_json_object(out / STATUS)
-    except (OSError, ValueError):
-        return {}
-
-
-def _status_state(out: Path) -> str | None:
-    state = _read_status(out).get("state")
-    return state if isinstance(state, str) else None
