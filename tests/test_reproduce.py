@@ -66,7 +66,7 @@ def test_reproduce_tiny_end_to_end(small_benchmark, tmp_path):
     for section in (
         "## forget10",
         "### What holds",
-        "Validity gate",
+        "Gate *targeting*",
         "Template damage (TD)",
         "### Alignment at matched forgetting",
         "### At default settings",

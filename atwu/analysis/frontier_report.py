@@ -1,11 +1,12 @@
 """A frontier analysis as files the app and the reports read (METHOD.md §4.6).
 
-OUT/frontier.json            the levels, axes, decision per axis, validity gate, comparisons,
+OUT/frontier.json            the levels, axes, decision per axis, the three gates, comparisons,
                              areas, notes, and how the points were made
 OUT/frontier_points.csv      every run × checkpoint (variant, seed, strength, step, FFE, ...)
 OUT/frontier_seeds.csv       D_mk(F*): each curve's least-damage point per seed, axis, level
 OUT/frontier_levels.csv      D_m(F*): mean over seeds, spread, seeds reaching the level
-OUT/frontier_comparisons.csv ATWU − comparator per axis and level, with the 95% interval
+OUT/frontier_comparisons.csv ATWU − each rival per axis and level: seed-and-example bootstrap
+                             interval, Holm-corrected p, per-seed range
 OUT/frontier_alignment.csv   alignment at matched forgetting (default strength, first FFE ≥ 0.5)
 """
 
@@ -39,6 +40,7 @@ def analyse(
     """Everything §4.6 asks for, from the points and samples of one split."""
     points = data.points
     summary = F.frontier_summary(points)
+    gates = F.gates(points)
     comparisons = F.compare_at_levels(points, data.samples, method=method, n_resamples=n_resamples)
     seeds = pd.concat(
         [
@@ -62,7 +64,8 @@ def analyse(
         "axes": list(F.AXES),
         "method": method,
         "decision": F.decide(comparisons),
-        "gate": F.validity_gate(points),
+        "gates": gates,
+        "gate": F.gates_verdict(gates),
         "comparisons": [c.as_row() for c in comparisons],
         "areas": areas,
         "notes": data.notes,

@@ -248,9 +248,10 @@ def axis_note(evals: pd.DataFrame | None, axis: str) -> str | None:
 
 
 def matched_table(result: dict[str, Any]) -> pd.DataFrame:
-    """ATWU against the comparator per damage axis and FFE level: both damages, the difference
-    with its 95% paired-bootstrap interval, the verdict and who was left out (axes no run
-    records are left out: :func:`decision_lines` says so)."""
+    """ATWU against every rival per damage axis and FFE level: both damages, the difference with
+    its 95% seed-and-example bootstrap interval, the Holm-corrected p-value, the per-seed range
+    of the difference, the verdict and who was left out (axes no run records are left out:
+    :func:`decision_lines` says so)."""
     method = result.get("method", "atwu")
     unmeasured = set(unmeasured_axes(result))
     rows = []
@@ -264,17 +265,24 @@ def matched_table(result: dict[str, Any]) -> pd.DataFrame:
                 "damage axis": metric_label(str(c["axis"])),
                 "FFE ≥": f"{_num(c['level']):g}",
                 f"{method}'s damage": _fmt(c.get("method_damage")),
-                "comparator": c.get("comparator") or "–",
-                "comparator's damage": _fmt(c.get("comparator_damage")),
+                "rival": c.get("comparator") or "–",
+                "rival's damage": _fmt(c.get("comparator_damage")),
                 "difference": _fmt(c.get("difference")),
                 "95% interval": "–"
                 if math.isnan(low) or math.isnan(high)
                 else f"[{low:.3f}, {high:.3f}]",
+                "Holm p": _fmt(c.get("p_holm")),
+                "per-seed range": _range(c.get("seed_low"), c.get("seed_high")),
                 "verdict": c.get("verdict", "–"),
                 "left out (not reaching)": left_out if isinstance(left_out, str) else "",
             }
         )
     return pd.DataFrame(rows)
+
+
+def _range(low: Any, high: Any) -> str:
+    lo, hi = _num(low), _num(high)
+    return "–" if math.isnan(lo) or math.isnan(hi) else f"{lo:+.3f} … {hi:+.3f}"
 
 
 def decision_lines(result: dict[str, Any]) -> list[str]:
@@ -292,14 +300,20 @@ def decision_lines(result: dict[str, Any]) -> list[str]:
             )
             continue
         mine = [c for c in comps if c["axis"] == axis]
-        by = {v: [_num(c["level"]) for c in mine if c.get("verdict") == v] for v in _VERDICTS}
+        by = {
+            v: sorted({_num(c["level"]) for c in mine if c.get("verdict") == v}) for v in _VERDICTS
+        }
         decision = (result.get("decision") or {}).get(axis, {})
         verdict = "improves" if decision.get("improves") else "does not improve"
+        better = [_num(v) for v in decision.get("better_at") or []]
+        worse = [_num(v) for v in decision.get("worse_at") or []]
         parts = [
-            f"better at FFE {_levels_text(by['better'])}" if by["better"] else "better at no level",
-            f"significantly worse at {_levels_text(by['worse'])}"
-            if by["worse"]
-            else "worse at none",
+            f"better than every rival at FFE {_levels_text(better)}"
+            if better
+            else "better than every rival at no level",
+            f"significantly worse than a rival at {_levels_text(worse)}"
+            if worse
+            else "worse than none",
         ]
         if by["not reached"]:
             parts.append(f"{name} does not reach {_levels_text(by['not reached'])} (not better)")
@@ -315,31 +329,53 @@ def decision_lines(result: dict[str, Any]) -> list[str]:
 _VERDICTS = ("better", "worse", "no significant difference", "not reached", "no comparator")
 
 DECISION_RULE = (
-    "The rule (METHOD.md §4.6): better at two or more of the levels with the interval below 0, "
-    "and significantly worse (interval above 0) at none."
+    "The rule (METHOD.md §4.6): better than every rival that reaches the level (Holm-corrected "
+    "p < 0.05, difference below 0) at two or more levels, and significantly worse than none at "
+    "any level."
 )
 
 
 def gate_message(gate: dict[str, Any] | None) -> tuple[str, str]:
-    """The validity gate as ``(state, sentence)``: state is ``passed``, ``failed`` or
-    ``unchecked`` (oracle and uniform reach no common level, or one was not run)."""
+    """One gate as ``(state, sentence)``: state is ``passed``, ``failed`` or ``unchecked``.
+
+    Reads both the three gates of METHOD.md §4.6 (``name``, ``state``, ``checked``) and the single
+    oracle-vs-uniform gate of analyses written before them (``oracle``/``uniform`` entries)."""
     if not gate:
-        return "unchecked", "Validity gate not checked: this analysis has no gate."
+        return "unchecked", "Gate not checked: this analysis has no gate."
     checked = gate.get("checked") or []
-    detail = "; ".join(
-        f"FFE {_num(c['level']):g}: oracle {_fmt(c['oracle'])} vs uniform {_fmt(c['uniform'])}"
-        for c in checked
-    )
     reason = str(gate.get("reason", ""))
-    if not checked:
-        return "unchecked", f"Validity gate not checked: {reason}. No claim can be made."
-    if gate.get("passed"):
-        return "passed", f"Validity gate passed: {reason} ({detail})."
+    name = str(gate.get("name") or "validity")
+    detail = "; ".join(_checked_text(c) for c in checked)
+    state = str(gate.get("state") or ("passed" if gate.get("passed") else "failed"))
+    if not checked or state == "unchecked":
+        return "unchecked", f"Gate {name} not checked: {reason}. No claim can be made."
+    if state == "passed":
+        return "passed", f"Gate {name} passed: {reason} ({detail})."
     return (
         "failed",
-        f"Validity gate failed: {reason} ({detail}). By METHOD.md §4.6 the comparison below "
+        f"Gate {name} failed: {reason} ({detail}). By METHOD.md §4.6 the comparison below "
         "supports no claim until it passes.",
     )
+
+
+def _checked_text(entry: dict[str, Any]) -> str:
+    where = (
+        f"FFE {_num(entry['level']):g}"
+        if "level" in entry
+        else f"seed {entry.get('seed')}, step {entry.get('step')}"
+    )
+    values = ", ".join(
+        f"{k} {_fmt(v)}" for k, v in entry.items() if k not in ("level", "seed", "step")
+    )
+    return f"{where}: {values}"
+
+
+def gate_messages(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every gate of an analysis as ``(state, sentence)``, in the order of METHOD.md §4.6."""
+    found = result.get("gates")
+    if isinstance(found, dict) and found:
+        return [gate_message(g) for g in found.values()]
+    return [gate_message(result.get("gate"))]
 
 
 def _ordered(frame: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -43,7 +43,7 @@ def cmd_frontier(args) -> int:
             f"{axis}: ATWU {'improves' if verdict['improves'] else 'does not improve'} the "
             f"trade-off (better at {verdict['better_at']}, worse at {verdict['worse_at']})"
         )
-    gate = summary["gate"]
-    print(f"validity gate: {'passed' if gate['passed'] else 'FAILED'} ({gate['reason']})")
+    for name, gate in (summary.get("gates") or {}).items():
+        print(f"gate {name}: {gate['state'].upper()} ({gate['reason']})")
     print(f"analysis: {path}")
     return 0

@@ -97,7 +97,7 @@ def test_running_the_same_command_again_skips_finished_runs(frontier_dir, capsys
     )
     assert code == 0
     assert {p: p.stat().st_mtime_ns for p in before} == before
-    assert "validity gate" in capsys.readouterr().out
+    assert "gate targeting" in capsys.readouterr().out
 
 
 def test_bad_variant_is_refused_before_anything_is_written(tmp_path, capsys):

@@ -5,7 +5,8 @@ damage the bootstrap resamples), with known numbers and no training.
 Each variant forgets at a rate proportional to its strength multiplier and damages in proportion
 to its FFE: ``damage = slope × FFE`` per axis, slightly different per example so the bootstrap has
 something to resample. ATWU's template slope is far below every baseline's (it wins on template
-damage), the oracle's below uniform's (the validity gate passes unless ``gate_fails``).
+damage); the references make the three gates pass unless ``gate_fails`` (the oracle's template
+slope then exceeds the shuffled oracle's: the targeting gate fails).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ VARIANTS = {
     "uniform": ("uniform", 0.02, 0.40, 0.20),
     "oracle": ("oracle", 0.02, 0.02, 0.30),
     "wga_b5": ("wga", 0.015, 0.30, 0.12),
+    # the gates' references (METHOD.md §4.6): targeting, neighbours, forgetting means facts
+    "shuffled_oracle": ("shuffled_oracle", 0.02, 0.35, 0.25),
+    "specific_oracle": ("specific_oracle", 0.02, 0.02, 0.10),
+    "template_only": ("template_only", 0.003, 4.0, 0.05),
 }
 STRENGTHS = (0.5, 1.0, 2.0)
 STEPS = (0, 10, 20, 30, 40, 50, 60)

@@ -38,7 +38,7 @@ def _table(at, column: str):
 def test_tradeoffs_draws_the_frontiers_gate_and_matched_table(app, frontier_runs):
     at = goto(app, "pages/tradeoffs_page.py", dir=str(frontier_runs))
     _ok(at)
-    assert [s.value for s in at.success if s.value.startswith("Validity gate passed")]
+    assert [s.value for s in at.success if s.value.startswith("Gate targeting passed")]
     table = _table(at, "95% interval")
     assert len(table) == 6 and set(table["verdict"]) == {"better"}
     decisions = [m.value for m in at.markdown if m.value.startswith("**Template damage**")]
@@ -62,7 +62,7 @@ def test_tradeoffs_prefers_the_written_analysis(app, tmp_path):
     at = goto(app, "pages/tradeoffs_page.py", dir=str(runs))
     _ok(at)
     assert any(c.value.startswith(f"From `{path}`") for c in at.caption)
-    assert [e.value for e in at.error if e.value.startswith("Validity gate failed")]
+    assert [e.value for e in at.error if e.value.startswith("Gate targeting failed")]
 
 
 def test_tradeoffs_without_fact_level_runs_says_so(app, tmp_path):

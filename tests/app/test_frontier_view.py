@@ -50,35 +50,52 @@ def test_the_most_common_split_comes_first(tmp_path):
     assert len(V.runs_on_split(runs, "forget10")) == 2  # the unevaluated run is no candidate
 
 
-def test_the_matched_table_compares_atwu_with_the_comparator(result):
+def test_the_matched_table_compares_atwu_with_every_rival(result):
     table = V.matched_table(result)
-    assert len(table) == 6  # 2 axes × 3 levels
-    assert list(table.columns[:4]) == ["damage axis", "FFE ≥", "atwu's damage", "comparator"]
-    assert set(table["comparator"]) == {"wga_b5"}  # uniform (ablation), oracle (reference): never
+    assert len(table) == 6  # 2 axes × 3 levels × one rival
+    assert list(table.columns[:4]) == ["damage axis", "FFE ≥", "atwu's damage", "rival"]
+    # uniform (ablation), the oracles, template_only (references): never rivals
+    assert set(table["rival"]) == {"wga_b5"}
     template = table[table["damage axis"] == "template damage"]
     assert list(template["FFE ≥"]) == ["0.5", "0.75", "0.9"]
     assert set(template["verdict"]) == {"better"}
     low, high = (float(x) for x in template.iloc[0]["95% interval"].strip("[]").split(", "))
     assert low <= float(template.iloc[0]["difference"]) <= high < 0
+    assert float(template.iloc[0]["Holm p"]) < 0.05
+    seed_low, seed_high = (float(x) for x in template.iloc[0]["per-seed range"].split(" … "))
+    assert seed_low <= seed_high < 0
     lines = V.decision_lines(result)
     assert lines[0].startswith("**Template damage**: ATWU improves the trade-off")
-    assert "better at FFE 0.5, 0.75, 0.9" in lines[0]
+    assert "better than every rival at FFE 0.5, 0.75, 0.9" in lines[0]
 
 
-def test_the_gate_passes_fails_or_cannot_be_checked(tmp_path, result):
-    state, text = V.gate_message(result["gate"])
-    assert state == "passed" and text.startswith("Validity gate passed")
-    assert "FFE 0.5: oracle 0.010 vs uniform 0.204" in text
+def test_each_gate_passes_fails_or_cannot_be_checked(tmp_path, result):
+    messages = V.gate_messages(result)
+    assert [state for state, _ in messages] == ["passed"] * 3
+    assert messages[0][1].startswith("Gate targeting passed")
+    assert "FFE 0.5: oracle 0.010, shuffled_oracle 0.175" in messages[0][1]
 
     failing = make_frontier(tmp_path / "fails", seeds=1, gate_fails=True)
     bad = V.analyse_live(load_frontier_data(run_dirs_under(failing)), n_resamples=50)
-    state, text = V.gate_message(bad["gate"])
+    state, text = V.gate_messages(bad)[0]
     assert state == "failed" and "supports no claim until it passes" in text
 
     no_oracle = make_frontier(tmp_path / "no-oracle", seeds=1, variants=("atwu", "wga_b5"))
     partial = V.analyse_live(load_frontier_data(run_dirs_under(no_oracle)), n_resamples=50)
-    assert V.gate_message(partial["gate"])[0] == "unchecked"
+    assert {state for state, _ in V.gate_messages(partial)} == {"unchecked"}
     assert V.gate_message(None)[0] == "unchecked"
+
+
+def test_an_analysis_written_before_the_three_gates_still_shows_its_gate():
+    legacy = {
+        "gate": {
+            "passed": True,
+            "reason": "the oracle damages less",
+            "checked": [{"level": 0.5, "oracle": 0.01, "uniform": 0.2}],
+        }
+    }
+    ((state, text),) = V.gate_messages(legacy)
+    assert state == "passed" and "FFE 0.5: oracle 0.010, uniform 0.200" in text
 
 
 def test_decision_in_words_names_levels_not_reached():
@@ -91,10 +108,11 @@ def test_decision_in_words_names_levels_not_reached():
             {"axis": "neighbour_damage", "level": 0.9, "verdict": "not reached"},
         ],
     }
+    result["decision"]["neighbour_damage"].update(better_at=[0.5], worse_at=[0.75])
     (line,) = V.decision_lines(result)
     assert line == (
-        "**Neighbour damage**: ATWU does not improve the trade-off (better at FFE 0.5; "
-        "significantly worse at 0.75; ATWU does not reach 0.9 (not better))."
+        "**Neighbour damage**: ATWU does not improve the trade-off (better than every rival at "
+        "FFE 0.5; significantly worse than a rival at 0.75; ATWU does not reach 0.9 (not better))."
     )
 
 
