@@ -48,6 +48,11 @@ class TrainSettings:
         "checkpoints per run when checkpoint_every is None (frontier runs use 12, so that "
         "matched-forgetting levels fall between close checkpoints)",
     )
+    early_checkpoints: int = param(
+        0,
+        "extra checkpoints spread evenly over the first quarter of the run (frontier runs use "
+        "6, so that a run crossing FFE 0.5 early is still read between close checkpoints)",
+    )
     record_examples: int = param(
         1000, "forget examples whose token weights are recorded (a fixed sample beyond)"
     )
@@ -180,6 +185,7 @@ _TRAIN_INTS = (
     ("warmup_steps", 0, MAX_STEPS, "train.warmup_steps"),
     ("checkpoint_every", 1, MAX_STEPS, "--checkpoint-every"),
     ("checkpoints", 1, 100_000, "--checkpoints"),
+    ("early_checkpoints", 0, 100_000, "early_checkpoints"),
     ("record_examples", 0, 10_000_000, "train.record_examples"),
 )
 

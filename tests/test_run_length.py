@@ -66,3 +66,24 @@ def test_cli_epochs_clear_a_configs_steps():
     args = parser.parse_args(["run", "--method", "atwu", "--epochs", "3"])
     cfg = run_args.config_from_args(args, RunConfig(method="atwu", train=TrainSettings(steps=40)))
     assert cfg.train.epochs == 3 and cfg.train.steps is None
+
+
+def test_early_checkpoints_are_spread_over_the_first_quarter():
+    """METHOD.md §4.6: a frontier run that crosses FFE 0.5 early still has close checkpoints."""
+    from atwu.train.resolve import checkpoint_steps
+
+    assert checkpoint_steps(48, 4) == frozenset(range(4, 49, 4))
+    dense = checkpoint_steps(48, 4, early=6)
+    assert sorted(s for s in dense if s <= 12) == [2, 4, 6, 8, 10, 12]
+    assert len(dense) >= 12 + 3 and max(dense) == 48
+    # a step count that the spacing does not divide still ends on the last step
+    assert max(checkpoint_steps(50, 7)) == 50 and 49 in checkpoint_steps(50, 7)
+
+
+def test_frontier_runs_checkpoint_densely_early(tmp_path):
+    from atwu.analysis.frontier_run import plan_frontier, settings
+    from atwu.analysis.variants import VARIANTS
+
+    sweep = plan_frontier(settings([VARIANTS["uniform"]], [1.0]), seeds=1, out=tmp_path)
+    train = sweep.specs[0].config.train
+    assert train.checkpoints >= 12 and train.early_checkpoints >= 6

@@ -31,6 +31,9 @@ from atwu.executor.sweep import SweepPlan, SweepRun, check_sweep_dir, run_sweep
 from atwu.params import as_text
 
 FRONTIER_CHECKPOINTS = 12
+#: extra checkpoints over the first quarter of every frontier run (METHOD.md §4.6: at least 6
+#: before a ×1 run that crosses FFE 0.5 early first reaches it)
+FRONTIER_EARLY_CHECKPOINTS = 6
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ def plan_frontier(
     template.quick = True
     template.save_model = False if template.save_model is None else template.save_model
     template.train.checkpoints = max(FRONTIER_CHECKPOINTS, template.train.checkpoints)
+    template.train.early_checkpoints = max(
+        FRONTIER_EARLY_CHECKPOINTS, template.train.early_checkpoints
+    )
     runs, identities = [], []
     for setting in plan:
         for seed in range(seeds):

@@ -7,8 +7,9 @@ random scorer. Each variant's runs carry ``tags.variant``, ``tags.strength`` and
 directories alone (METHOD.md §4.6).
 
 Strength (METHOD.md §4.6): every variant is swept over one knob on a shared relative grid,
-default × {¼, ½, 1, 2, 4}: the ratio γ/α of forget to retain weight (γ is scaled, α kept), GA's
-learning rate (it has no retain term), RMU's steering coefficient c.
+default × {⅛, ¼, ½, 1, 2, 4} (the low end matters for mean-1 normalised weights, which push
+≈ 4× harder than the oracle at the same γ): the ratio γ/α of forget to retain weight (γ is
+scaled, α kept), GA's learning rate (it has no retain term), RMU's steering coefficient c.
 
     from atwu.analysis.variants import VARIANTS
     cfg = VARIANTS["wga_b5"].config(strength=2.0, seed=1)
@@ -29,7 +30,7 @@ from atwu.params import defaults_of
 StrengthParam = Literal["gamma/alpha", "lr", "steering_coeff"]
 
 #: the shared relative grid: multiples of a variant's default strength
-STRENGTHS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+STRENGTHS: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass(frozen=True)

@@ -155,8 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--strengths",
-        default="0.25,0.5,1,2,4",
-        help="multiples of each variant's default strength (γ/α; GA: lr; RMU: c)",
+        # variants.STRENGTHS as text (importing it here would load torch for every command)
+        default="0.125,0.25,0.5,1,2,4",
+        help="multiples of each variant's default strength (γ/α; GA: lr; RMU: c); every variant "
+        "runs the same grid (METHOD.md §4.6)",
     )
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--out", required=True, help="directory for the runs and the analysis")

@@ -228,7 +228,7 @@ class Trainer:
 
     def _run(self, status: StatusWriter) -> dict:
         cfg, t, plan = self.config, self.config.train, self.plan
-        total, every = plan.total_steps, plan.checkpoint_every
+        total = plan.total_steps
         hf_logging.disable_progress_bar()  # "Writing model shards" bars would bury our own
         set_seed(cfg.seed)
         run = self._load()
@@ -381,7 +381,7 @@ class Trainer:
             bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.3f}")
             status.update(step=step, message=f"training on {device.type}")
-            if step % every == 0 or step == total:
+            if step in plan.checkpoint_steps:
                 checkpoint(step)
                 last_good = step
         bar.close()

@@ -70,6 +70,8 @@ class RunPlan:
     aux_path: str | None
     total_steps: int
     checkpoint_every: int
+    #: every step after 0 at which the loop checkpoints (regular spacing, the early extras, the end)
+    checkpoint_steps: frozenset[int]
 
 
 def plan_run(config: RunConfig) -> RunPlan:
@@ -129,6 +131,7 @@ def plan_run(config: RunConfig) -> RunPlan:
         total = config.train.total_steps(len(bench.pairs(split)))
     except ValueError as exc:
         raise RunError(str(exc)) from None
+    every = checkpoint_spacing(config.train.checkpoint_every, total, config.train.checkpoints)
     return RunPlan(
         config,
         method_cls,
@@ -139,8 +142,19 @@ def plan_run(config: RunConfig) -> RunPlan:
         model_path,
         aux_path,
         total,
-        checkpoint_spacing(config.train.checkpoint_every, total, config.train.checkpoints),
+        every,
+        checkpoint_steps(total, every, config.train.early_checkpoints),
     )
+
+
+def checkpoint_steps(total: int, every: int, early: int = 0) -> frozenset[int]:
+    """The steps after 0 that checkpoint: every ``every`` steps, the last step, and ``early``
+    more spread evenly over the first quarter of the run (METHOD.md §4.6: a run that crosses
+    FFE 0.5 early is still read between close checkpoints)."""
+    steps = set(range(every, total + 1, every)) | {total}
+    quarter = max(1, total // 4)
+    steps |= {max(1, round(quarter * i / early)) for i in range(1, early + 1)} if early else set()
+    return frozenset(s for s in steps if 0 < s <= total)
 
 
 def checkpoint_spacing(every: int | None, total: int, per_run: int = CHECKPOINTS_PER_RUN) -> int:

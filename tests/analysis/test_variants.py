@@ -52,3 +52,12 @@ def test_bad_names_and_strengths_are_refused():
     with pytest.raises(InputError, match="numbers"):
         parse_strengths("one")
     assert [v.name for v in parse_variants("atwu, uniform")] == ["atwu", "uniform"]
+
+
+def test_the_frontier_command_defaults_to_the_shared_strength_grid():
+    """METHOD.md §4.6: every variant runs × {⅛, ¼, ½, 1, 2, 4}; the CLI's default says the same."""
+    from atwu.analysis.variants import STRENGTHS, parse_strengths
+    from atwu.cli import build_parser
+
+    args = build_parser().parse_args(["frontier", "--out", "x"])
+    assert tuple(parse_strengths(args.strengths)) == STRENGTHS == (0.125, 0.25, 0.5, 1, 2, 4)
