@@ -627,7 +627,14 @@ def alignment_at_matched(
     points: pd.DataFrame,
     *,
     level: float = 0.5,
-    metrics: tuple[str, ...] = ("auroc", "auroc_retain_conflict"),
+    metrics: tuple[str, ...] = (
+        "auroc",
+        "auroc_retain_conflict",
+        "auroc_retain_conflict_span",
+        "ffe_specific",
+        "ffe_shared",
+        "ffe_balanced",
+    ),
 ) -> pd.DataFrame:
     """Per variant at its default strength: the alignment metrics at the first checkpoint whose
     FFE ≥ ``level``, with that FFE, mean and spread over seeds (NaN: never reached)."""

@@ -23,6 +23,9 @@ from atwu.runs.read import read_eval_examples, read_evals
 
 POINT_METRICS = (
     "ffe",
+    "ffe_specific",
+    "ffe_shared",
+    "ffe_balanced",
     "template_damage",
     "neighbour_damage",
     "heldout_damage",
@@ -30,6 +33,7 @@ POINT_METRICS = (
     "fact_recall",
     "auroc",
     "auroc_retain_conflict",
+    "auroc_retain_conflict_span",
     "pressure_share",
     "model_utility",
     "uq",

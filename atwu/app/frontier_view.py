@@ -187,14 +187,17 @@ def drawn_points(points: pd.DataFrame, axis: str) -> pd.DataFrame:
 
 
 def envelope(points: pd.DataFrame, axis: str) -> pd.DataFrame:
-    """Each curve's frontier D_m(F) (mean over seeds) at the FFE values its points take, where
-    every seed reaches them: ``curve, ffe, damage``. Between two such values D_m is that of the
-    larger one (the least damage among points at or above F), so it is drawn as a step."""
+    """Each curve's frontier D_m(F) (mean over seeds) where every seed reaches F: ``curve, ffe,
+    damage``, on the FFE values its points take and an even grid between them (segments between
+    consecutive checkpoints are interpolated, METHOD.md §4.6)."""
     pts = drawn_points(points, axis)
+    every = F.with_curves(points) if points is not None and not points.empty else pts
     parts = []
     for curve, mine in pts.groupby("curve", sort=True):
-        grid = np.unique(mine["ffe"].to_numpy(float))
-        values = F.frontier_curve(pts, str(curve), axis, grid)
+        ffe = mine["ffe"].to_numpy(float)
+        grid = np.unique(np.concatenate([ffe, np.linspace(0.0, ffe.max(), 60)]))
+        grid = grid[grid > 0]
+        values = F.frontier_curve(every, str(curve), axis, grid)
         ok = np.isfinite(values)
         parts.append(pd.DataFrame({"curve": curve, "ffe": grid[ok], "damage": values[ok]}))
     if not parts:

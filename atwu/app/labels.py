@@ -39,6 +39,10 @@ METRIC_LABELS: dict[str, str] = {
     "ks_high": "KS statistic, 97.5%",
     "ffe": "fact forget efficacy (FFE)",
     "ffe_paraphrase": "FFE on paraphrases",
+    "ffe_specific": "FFE on specific facts",
+    "ffe_shared": "FFE on shared facts",
+    "ffe_balanced": "fact-balanced FFE (each span once)",
+    "auroc_retain_conflict_span": "AUROC (retain conflict, one score per span)",
     "fact_recall": "fact recall",
     "fact_recall_forgetting": "fact recall forgetting",
     "generation_leakage": "generation leakage",
@@ -55,6 +59,9 @@ HEADLINE_METRICS = ("forget_quality", "model_utility", "uq", "auroc", "auprc", "
 
 FACT_COLUMNS = (
     "ffe",
+    "ffe_specific",
+    "ffe_shared",
+    "ffe_balanced",
     "ffe_paraphrase",
     "fact_recall",
     "generation_leakage",
@@ -75,6 +82,7 @@ ALIGNMENT_COLUMNS = (
     "precision_at_k",
     "weight_mass",
     "auroc_retain_conflict",
+    "auroc_retain_conflict_span",
 )
 
 
@@ -84,6 +92,10 @@ SHORT_LABELS: dict[str, str] = {
     "auroc_retain_conflict": "retain-conflict AUROC",
     "ffe": "FFE",
     "ffe_paraphrase": "FFE (paraphrases)",
+    "ffe_specific": "FFE (specific)",
+    "ffe_shared": "FFE (shared)",
+    "ffe_balanced": "FFE (balanced)",
+    "auroc_retain_conflict_span": "retain-conflict AUROC (spans)",
 }
 """Metric key → a name short enough for a narrow chart's title and axis."""
 

@@ -38,6 +38,7 @@ ALIGNMENT_KEYS = (
     "auroc_specific",
     "auprc_specific",
     "auroc_retain_conflict",
+    "auroc_retain_conflict_span",
 )
 """The metric keys :func:`alignment_summary` returns (besides counts and ``notes``)."""
 
@@ -72,6 +73,35 @@ def _span_kinds(weights_df: pd.DataFrame) -> list[str | None]:
     return [k if isinstance(k, str) and k else None for k in weights_df["span_kind"].tolist()]
 
 
+def span_scores(weights_df: pd.DataFrame) -> pd.DataFrame:
+    """One row per fact span of the frame: ``example_id, kind, weight`` (the mean weight of its
+    tokens). A span is a run of consecutive fact tokens of one kind within an example (two
+    spans of one kind that touch would merge; the generators always separate them)."""
+    if "span_kind" not in weights_df.columns or weights_df.empty:
+        return pd.DataFrame(columns=["example_id", "kind", "weight"])
+    order = ["example_id", "position"] if "position" in weights_df.columns else ["example_id"]
+    frame = weights_df.sort_values(order, kind="stable")
+    kinds = pd.Series(_span_kinds(frame), index=frame.index).fillna("")
+    fact = (frame["label"].to_numpy() == 1) & (kinds.to_numpy() != "")
+    example = frame["example_id"].astype(str).to_numpy()
+    new_span = np.ones(len(frame), dtype=bool)
+    new_span[1:] = (
+        ~fact[:-1] | (kinds.to_numpy()[1:] != kinds.to_numpy()[:-1]) | (example[1:] != example[:-1])
+    )
+    span_id = np.cumsum(new_span)
+    spans = pd.DataFrame(
+        {
+            "span": span_id[fact],
+            "example_id": example[fact],
+            "kind": kinds.to_numpy()[fact],
+            "weight": frame["weight"].to_numpy(dtype=float)[fact],
+        }
+    )
+    return spans.groupby("span", sort=True).agg(
+        example_id=("example_id", "first"), kind=("kind", "first"), weight=("weight", "mean")
+    )
+
+
 def per_example_alignment(weights_df: pd.DataFrame) -> pd.DataFrame:
     """:func:`~atwu.evaluate.alignment_metrics.per_example_auroc` as a frame
     ``[example_id, auroc]``, after checking that the frame holds one step."""
@@ -94,6 +124,8 @@ def alignment_summary(weights_df: pd.DataFrame) -> dict[str, Any]:
       tokens outside every span (:func:`atwu.evaluate.alignment_metrics.specific_labels`);
     * ``auroc_retain_conflict``: the third view, ``specific`` against ``shared`` fact tokens
       (:func:`atwu.evaluate.alignment_metrics.retain_conflict_labels`);
+    * ``auroc_retain_conflict_span``: the same with one score per span (its tokens' mean
+      weight, :func:`span_scores`), so that a 4-token name counts once, like a 1-token city;
     * ``n_tokens``, ``n_true``, ``n_examples``;
     * ``notes``: metric → why it is NaN (every NaN has one).
     """
@@ -128,6 +160,20 @@ def summary_and_per_example(weights_df: pd.DataFrame) -> tuple[dict[str, Any], p
             .replace("label 0", "kind shared")
         )
 
+    # the same view with one score per span, so that long names do not count several times
+    spans = span_scores(weights_df)
+    span_labels = np.where(
+        spans["kind"] == "specific", 1, np.where(spans["kind"] == "shared", 0, -1)
+    )
+    by_span = M.alignment_metrics(spans["weight"].to_numpy(dtype=float), span_labels)
+    if "auroc" in _notes_by_metric(by_span):
+        notes["auroc_retain_conflict_span"] = (
+            _notes_by_metric(by_span)["auroc"]
+            .replace("label 1", "kind specific")
+            .replace("label 0", "kind shared")
+            .replace(" tokens ", " spans ")
+        )
+
     per_example_frame = per_example_alignment(weights_df)
     per_example = per_example_frame["auroc"].to_numpy(dtype=float)
     defined = per_example[~np.isnan(per_example)]
@@ -142,6 +188,7 @@ def summary_and_per_example(weights_df: pd.DataFrame) -> tuple[dict[str, Any], p
     out: dict[str, Any] = {
         "auroc": pooled.auroc,
         "auroc_retain_conflict": conflict.auroc,
+        "auroc_retain_conflict_span": by_span.auroc,
         "auprc": pooled.auprc,
         "precision_at_k": pooled.precision_at_k,
         "weight_mass": pooled.weight_mass,

@@ -107,6 +107,7 @@ ALIGNMENT_METRICS = (
     "auroc_specific",
     "auprc_specific",
     "auroc_retain_conflict",
+    "auroc_retain_conflict_span",
 )
 """Metrics of the token weights against the ground-truth spans."""
 
@@ -140,6 +141,8 @@ EXAMPLE_SCHEMA = pa.schema(
         ("span_logp_retain", pa.list_(pa.float64())),
         ("span_recalled", pa.list_(pa.bool_())),
         ("span_neighbour", pa.list_(pa.bool_())),
+        ("span_kind", pa.list_(pa.string())),
+        ("span_tokens", pa.list_(pa.int64())),
         ("para_span_logp", pa.list_(pa.float64())),
         ("template_logp_sum", pa.float64()),
         ("template_logp_start", pa.float64()),

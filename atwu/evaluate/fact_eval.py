@@ -22,6 +22,9 @@ from atwu.evaluate.model_eval import ModelEval
 
 FACT_METRICS = (
     "ffe",
+    "ffe_specific",
+    "ffe_shared",
+    "ffe_balanced",
     "ffe_paraphrase",
     "fact_recall",
     "fact_recall_forgetting",
@@ -43,6 +46,51 @@ def _aligned(now: pd.DataFrame, start: pd.DataFrame) -> pd.DataFrame:
 
 def _lists(column: pd.Series) -> list[list[float]]:
     return [list(v) if v is not None else [] for v in column]
+
+
+def _flat(frame: pd.DataFrame, column: str) -> list:
+    """A per-span list column of every example, concatenated (missing column: empty)."""
+    if column not in frame.columns:
+        return []
+    return [v for cell in frame[column] if cell is not None for v in cell]
+
+
+def ffe_by_kind(
+    start: np.ndarray,
+    now: np.ndarray,
+    retain: np.ndarray,
+    kinds: Sequence[str],
+    tokens: Sequence[int],
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """FFE over ``specific`` and over ``shared`` spans alone, and the fact-balanced FFE, whose
+    ℓ_s is the mean (not the sum) over the span's tokens, so that each fact counts once (a name
+    of four tokens would otherwise weigh four times a one-token city; METHOD.md §4.5)."""
+    keys = ("ffe_specific", "ffe_shared", "ffe_balanced")
+    out: dict[str, float | None] = dict.fromkeys(keys)
+    notes: dict[str, str] = {}
+    n = len(start)
+    if not (len(now) == len(retain) == len(kinds) == len(tokens) == n) or not n:
+        for key in keys:
+            notes[key] = "the spans' kinds or token counts do not line up with their log-probs"
+        return out, notes
+    kind = np.asarray(kinds, dtype=object)
+    for key, label in (("ffe_specific", "specific"), ("ffe_shared", "shared")):
+        mask = kind == label
+        value = F.ffe(start[mask], now[mask], retain[mask]) if mask.any() else math.nan
+        out[key] = None if math.isnan(value) else value
+        if out[key] is None:
+            notes[key] = (
+                f"the forget split has no {label} fact span"
+                if not mask.any()
+                else f"the retain model knows the {label} facts as well as the starting model"
+            )
+    count = np.asarray(tokens, dtype=float)
+    has = count > 0
+    value = F.ffe(start[has] / count[has], now[has] / count[has], retain[has] / count[has])
+    out["ffe_balanced"] = None if math.isnan(value) else value
+    if out["ffe_balanced"] is None:
+        notes["ffe_balanced"] = "the retain model knows the forget facts as well as θ0"
+    return out, notes
 
 
 def span_drop(
@@ -111,6 +159,15 @@ def fact_level(
         if math.isnan(out["ffe"]):
             out["ffe"] = None
             notes["ffe"] = "the retain model knows the forget facts as well as the starting model"
+        by_kind, kind_notes = ffe_by_kind(
+            F.concat(start_spans),
+            F.concat(now_spans),
+            F.concat([r.get("span_logp") for r in ref]),
+            _flat(f_now, "span_kind"),
+            _flat(f_now, "span_tokens"),
+        )
+        out.update(by_kind)
+        notes.update(kind_notes)
         para = [
             F.concat(_lists(f_start["para_span_logp"])),
             F.concat(_lists(f_now["para_span_logp"])),

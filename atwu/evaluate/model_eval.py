@@ -40,7 +40,8 @@ NAN = float("nan")
 
 # Bumped when the cached files' meaning changes, so old caches are recomputed, not misread.
 # 2: fact-level columns (per-span log-probs, template sums) and the held-out retain split.
-CACHE_VERSION = 2
+# 3: per-span kind and token count (FFE by span kind, fact-balanced FFE).
+CACHE_VERSION = 3
 
 EXAMPLE_COLUMNS = [
     "split",

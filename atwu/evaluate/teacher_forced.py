@@ -51,8 +51,18 @@ SCORE_COLUMNS = [
     "template_tokens",
     "answer_logp_sum",  # Σ log p over every labelled answer token (general damage)
     "answer_tokens",
+    "span_kind",  # per fact span: its label (specific, shared or fact; list, span order)
+    "span_tokens",  # per fact span: how many answer tokens it covers (list)
 ]
-LIST_COLUMNS = ("pert_probs", "span_logp", "span_recalled", "span_neighbour", "para_span_logp")
+LIST_COLUMNS = (
+    "pert_probs",
+    "span_logp",
+    "span_recalled",
+    "span_neighbour",
+    "para_span_logp",
+    "span_kind",
+    "span_tokens",
+)
 
 _ANSWER, _PARA, _PERT = 0, 1, 2
 
@@ -65,6 +75,7 @@ class TokenRoles:
     labels: np.ndarray  # 1 fact, 0 template, −1 left out (context, special, unknown spans)
     n_spans: int
     neighbour: tuple[bool, ...]
+    kinds: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, text: str, offsets: Sequence, spans: Sequence[Span] | None) -> TokenRoles:
@@ -75,6 +86,7 @@ class TokenRoles:
             np.asarray(labels, dtype=int),
             len(facts),
             tuple(s.neighbour for s in facts),
+            tuple(s.label for s in facts),
         )
 
 
@@ -259,6 +271,8 @@ def _fact_detail(
             "template_tokens": 0,
             "answer_logp_sum": 0.0,
             "answer_tokens": 0,
+            "span_kind": [],
+            "span_tokens": [],
         }
     template = roles.labels == 0
     labelled = roles.labels >= 0
@@ -274,6 +288,10 @@ def _fact_detail(
         "template_tokens": int(template.sum()),
         "answer_logp_sum": float(lp[labelled].sum()),
         "answer_tokens": int(labelled.sum()),
+        "span_kind": list(roles.kinds),
+        "span_tokens": np.bincount(
+            roles.span_index[roles.span_index >= 0], minlength=roles.n_spans
+        ).tolist(),
     }
 
 

@@ -122,3 +122,35 @@ def test_fast_per_example_auroc_equals_the_reference_implementation():
     reference = per_example_auroc(df)
     assert list(ours.index) == list(reference.index)
     np.testing.assert_allclose(ours.to_numpy(), reference.to_numpy(), equal_nan=True)
+
+
+def test_span_level_retain_conflict_counts_each_span_once():
+    """A 4-token name whose last three pieces are weighted low outnumbers two shared cities at
+    token level; with one score per span (the mean of its tokens) the name ranks first."""
+    from atwu.evaluate.alignment import span_scores
+
+    rows = [
+        ("a", 0.9, 1, "specific"),
+        ("a", 0.5, 1, "specific"),
+        ("a", 0.5, 1, "specific"),
+        ("a", 0.5, 1, "specific"),
+        ("a", 0.1, 0, None),
+        ("a", 0.55, 1, "shared"),
+        ("a", 0.1, 0, None),
+        ("a", 0.55, 1, "shared"),
+    ]
+    spans = span_scores(frame(rows))
+    assert list(spans["kind"]) == ["specific", "shared", "shared"]
+    assert spans["weight"].tolist() == pytest.approx([0.6, 0.55, 0.55])
+    summary = alignment_summary(frame(rows))
+    assert summary["auroc_retain_conflict"] == pytest.approx(0.25)  # 1 of 4 name tokens above
+    assert summary["auroc_retain_conflict_span"] == pytest.approx(1.0)
+    assert "auroc_retain_conflict_span" in ALIGNMENT_KEYS
+
+
+def test_span_level_view_without_both_kinds_says_why():
+    summary = alignment_summary(frame([("a", 0.9, 1, "specific"), ("a", 0.1, 0, None)]))
+    assert math.isnan(summary["auroc_retain_conflict_span"])
+    assert summary["notes"]["auroc_retain_conflict_span"] == (
+        "auroc undefined: all 1 spans have kind specific"
+    )

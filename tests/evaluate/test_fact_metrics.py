@@ -66,3 +66,32 @@ def test_ks_statistics_equal_scipy_with_ties_and_the_interval_holds_it():
     assert low < stats.ks_2samp(a, b).statistic < high
     assert high - low < 0.25
     assert all(math.isnan(x) for x in ks_interval([], b))
+
+
+def test_ffe_by_span_kind_and_fact_balanced():
+    """METHOD.md §4.5: FFE over specific and shared spans apart, and a fact-balanced FFE where
+    each span's ℓ_s is its per-token mean, so a 4-token name counts as much as a 1-token city."""
+    from atwu.evaluate.fact_eval import ffe_by_kind
+
+    # a 4-token name fully forgotten (−1 → −9 per token) and a 1-token city untouched
+    start = np.array([-4.0, -1.0])
+    retain = np.array([-36.0, -9.0])
+    now = np.array([-36.0, -1.0])
+    out, notes = ffe_by_kind(start, now, retain, ["specific", "shared"], [4, 1])
+    assert out["ffe_specific"] == pytest.approx(1.0)
+    assert out["ffe_shared"] == pytest.approx(0.0)
+    # summed FFE (32 / 40 = 0.8) is mostly the name; balanced: (8/2) / (16/2) = 0.5
+    assert ((start.mean() - now.mean()) / (start.mean() - retain.mean())) == pytest.approx(0.8)
+    assert out["ffe_balanced"] == pytest.approx(0.5)
+    assert notes == {}
+
+
+def test_ffe_by_kind_says_why_a_kind_is_missing():
+    from atwu.evaluate.fact_eval import ffe_by_kind
+
+    out, notes = ffe_by_kind(
+        np.array([-1.0]), np.array([-2.0]), np.array([-3.0]), ["specific"], [1]
+    )
+    assert out["ffe_shared"] is None and "no shared fact span" in notes["ffe_shared"]
+    out, notes = ffe_by_kind(np.array([-1.0]), np.array([-2.0]), np.array([-3.0]), [], [])
+    assert all(v is None for v in out.values()) and "line up" in notes["ffe_balanced"]
