@@ -19,7 +19,7 @@ from atwu.runs.read import RunInfo
 from atwu.viz.colour_scale import scale_range
 from atwu.viz.tokens import normalised_by_max
 
-PREFERRED = ("atwu", "wga", "satimp", "tnpo", "oracle", "aux", "uniform")
+PREFERRED = ("atwu", "wga", "satimp", "tnpo", "etw", "tokenunlearn", "oracle", "aux", "uniform")
 """Methods offered first in compare mode: the token-weighting ones, ATWU's rivals."""
 
 MAX_DEFAULT_ROWS = 4
@@ -186,6 +186,15 @@ def typed_scores_frame(scored: list[tuple[str, float]]) -> pd.DataFrame:
         [{"position": i, "token": t, "weight": w} for i, (t, w) in enumerate(scored)],
         columns=["position", "token", "weight"],
     )
+
+
+def weights_are_labels(method: str) -> bool:
+    """Whether ``method``'s weights are read off the ground-truth spans (the oracle and the other
+    references), so typed text, which has no spans, cannot be weighed by it."""
+    from atwu.methods.registry import all_methods  # torch: only when a page asks
+
+    cls = all_methods().get(method)
+    return bool(cls and cls.needs_labels)
 
 
 def no_model_note(run_name: str, *, demo: bool) -> str:

@@ -30,11 +30,16 @@ from typing import Any
 
 from atwu.data.format import FACT_LABELS, SPAN_LABELS, Span
 
-__all__ = ["fact_span_index", "offsets_to_answer", "token_labels"]
+__all__ = ["KIND_CODES", "fact_span_index", "kind_codes", "offsets_to_answer", "token_labels"]
 
 FACT = 1
 OUTSIDE = 0
 IGNORE = -1
+
+#: a token's span kind as a small integer, for tensors (a forget batch's ``token_kinds``): 0 for
+#: a token in no span, then one code per label of :data:`SPAN_LABELS` (specific 1, shared 2,
+#: fact 3, context 4)
+KIND_CODES: dict[str | None, int] = {None: 0, **{k: i + 1 for i, k in enumerate(SPAN_LABELS)}}
 
 
 def _as_offset(offset: Any) -> tuple[int, int] | None:
@@ -176,6 +181,11 @@ def _classify(
             kinds.append(None)
         index.append(fact)
     return labels, kinds, index
+
+
+def kind_codes(kinds: Sequence[str | None]) -> list[int]:
+    """The :data:`KIND_CODES` of the ``kinds`` that :func:`token_labels` returns."""
+    return [KIND_CODES[kind] for kind in kinds]
 
 
 def offsets_to_answer(

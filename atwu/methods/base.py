@@ -52,8 +52,8 @@ class SaturatedParams(RetainForgetParams):
 
     alpha: float = param(
         SATURATED_ALPHA,
-        "weight of the retain NLL term (shared by atwu, uniform, "
-        "oracle, static_p, threshold and aux, so only the weights differ)",
+        "weight of the retain NLL term (shared by atwu and every weighting compared with it in "
+        "the saturated loss, so only the weights differ)",
     )
     gamma: float = param(SATURATED_GAMMA, "weight of the forget term")
 
@@ -72,6 +72,10 @@ class ForgetBatch(Batch):
     ``needs_labels`` read it; the loop also uses it for the pressure share)."""
 
     token_labels: torch.Tensor | None = None  # (B, T-1) aligned with targets: 1 fact, 0, -1
+    #: (B, T-1) aligned with targets: the span kind of each token as a code of
+    #: :data:`atwu.data.labels.KIND_CODES` (0 outside every span; the references that tell
+    #: ``specific`` from ``shared`` facts read it)
+    token_kinds: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> ForgetBatch:
         return ForgetBatch(
@@ -79,6 +83,7 @@ class ForgetBatch(Batch):
             self.attention_mask.to(device),
             self.labels.to(device),
             None if self.token_labels is None else self.token_labels.to(device),
+            None if self.token_kinds is None else self.token_kinds.to(device),
         )
 
 
@@ -90,6 +95,9 @@ class Forward:
     mask: torch.Tensor  # (B, T-1) bool, completion tokens
     hidden: torch.Tensor | None  # (B, T-1, d) hidden states predicting each token, if asked
     hidden_states: tuple | None = None
+    #: (B, T-1) entropy (nats) of the predictive distribution at the position that predicts each
+    #: token, detached; only when asked (it reads the whole vocabulary's probabilities)
+    entropy: torch.Tensor | None = None
 
     @property
     def n_tokens(self) -> torch.Tensor:
@@ -104,9 +112,11 @@ def forward(
     hidden_layer: int | None = None,
     all_hidden: bool = False,
     hidden_at_token: bool = False,
+    entropy: bool = False,
 ) -> Forward:
     """``hidden`` is the state that predicts each target token (input position t-1) or, with
-    ``hidden_at_token``, the state at the target token itself (after reading it)."""
+    ``hidden_at_token``, the state at the target token itself (after reading it); ``entropy``
+    adds the detached entropy of each predictive distribution."""
     want_hidden = hidden_layer is not None or all_hidden
     out = model(
         input_ids=batch.input_ids,
@@ -125,7 +135,15 @@ def forward(
         mask=mask,
         hidden=hidden,
         hidden_states=out.hidden_states if all_hidden else None,
+        entropy=predictive_entropy(out.logits[:, :-1]) if entropy else None,
     )
+
+
+@torch.no_grad()
+def predictive_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """H = −Σ_v p_v·log p_v over the last axis, in nats, in float32 (no gradient)."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(dim=-1)
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -171,6 +189,7 @@ class MethodContext:
     hidden_size: int = 0
     num_layers: int = 0
     total_steps: int = 0  # the run's optimiser steps (for warm-ups given as a share)
+    seed: int = 0  # the run's seed (shuffled_oracle draws its fixed positions from it)
 
 
 class Method:

@@ -17,13 +17,14 @@ class TokenWeightedMethod(Method):
 
     token_level = True
     saturated = False  # g_t = p_t (saturated) when True, g_t = log p_t (ascent) when False
+    uses_entropy = False  # the rule reads ``fw.entropy`` (computed in the same forward pass)
 
     def rule(self, model, forget: ForgetBatch, fw: Forward) -> torch.Tensor:
         """The weights w_t (no gradient flows through them)."""
         raise NotImplementedError
 
     def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
-        fw = forward(model, forget)
+        fw = forward(model, forget, entropy=self.uses_entropy)
         with torch.no_grad():
             weights = self.rule(model, forget, fw)
         gamma = getattr(self.params, "gamma", 1.0)
@@ -38,5 +39,5 @@ class TokenWeightedMethod(Method):
 
     @torch.no_grad()
     def token_weights(self, model, forget):
-        fw = forward(model, forget)
+        fw = forward(model, forget, entropy=self.uses_entropy)
         return self.rule(model, forget, fw), fw.mask

@@ -16,7 +16,7 @@ import torch
 from atwu.data.batching import collate
 from atwu.data.chat import EncodedPair, encode_pair
 from atwu.data.format import QAPair
-from atwu.data.labels import token_labels
+from atwu.data.labels import kind_codes, token_labels
 from atwu.methods.base import ForgetBatch
 
 
@@ -49,14 +49,16 @@ def encode_example(tokenizer, pair: QAPair) -> Example:
 
 
 def forget_batch(examples: list[Example], pad_id: int) -> ForgetBatch:
-    """Collate and add per-target token labels aligned with ``logits[:, :-1]``."""
+    """Collate and add per-target token labels and span kinds aligned with ``logits[:, :-1]``."""
     base = collate([EncodedPair(e.input_ids, e.prompt_len, []) for e in examples], pad_id)
     labels = torch.full((len(examples), base.input_ids.shape[1] - 1), -1, dtype=torch.long)
+    kinds = torch.zeros_like(labels)
     for i, e in enumerate(examples):
         # completion token j sits at input position prompt_len + j, i.e. target index prompt_len + j - 1
         start = e.prompt_len - 1
         labels[i, start : start + len(e.labels)] = torch.tensor(e.labels)
-    return ForgetBatch(base.input_ids, base.attention_mask, base.labels, labels)
+        kinds[i, start : start + len(e.kinds)] = torch.tensor(kind_codes(e.kinds))
+    return ForgetBatch(base.input_ids, base.attention_mask, base.labels, labels, kinds)
 
 
 class BatchStream:

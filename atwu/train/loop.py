@@ -219,6 +219,7 @@ class Trainer:
             hidden_size=model.config.hidden_size,
             num_layers=getattr(model.config, "num_hidden_layers", 0),
             total_steps=plan.total_steps,
+            seed=cfg.seed,
         )
         method = plan.method_cls(plan.params, ctx)
         model.train()

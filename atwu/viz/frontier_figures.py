@@ -14,8 +14,9 @@ import plotly.graph_objects as go
 from atwu.viz.plotly_base import base_layout, empty_figure, esc, is_empty
 
 #: each named variant keeps its colour in every figure (whichever variants are shown, whichever
-#: axis): ATWU vermillion, its ablations in reds, the oracle wine and uniform grey (both drawn
-#: in a broken line too), the baselines in the other Okabe–Ito colours and darker extras. No
+#: axis): ATWU vermillion, its ablations in reds, the oracle and the other references in wines
+#: and mauves, uniform grey (references and ablations drawn in a broken line too), the
+#: baselines in the other Okabe–Ito colours and darker extras. No
 #: colour is black or near white: the figures follow Streamlit's light and dark themes, and
 #: every colour here keeps a contrast of 2:1 or more with both backgrounds.
 VARIANT_COLOURS: dict[str, str] = {
@@ -23,6 +24,9 @@ VARIANT_COLOURS: dict[str, str] = {
     "atwu_nll": "#EE9A72",
     "atwu_frozen_random": "#B2182B",
     "oracle": "#AA3377",
+    "specific_oracle": "#C44E99",
+    "shuffled_oracle": "#9E5A8C",
+    "template_only": "#B07AA1",
     "uniform": "#7F7F7F",
     "wga_b5": "#0072B2",
     "wga": "#56B4E9",
@@ -31,6 +35,9 @@ VARIANT_COLOURS: dict[str, str] = {
     "aux": "#E69F00",
     "static_p": "#8C564B",
     "threshold": "#A6761D",
+    "etw": "#1A9DA8",
+    "tokenunlearn": "#6A8E23",
+    "tokenunlearn_hard": "#9AA83A",
     "npo": "#8E63B9",
     "simnpo": "#FB9A99",
     "graddiff": "#33A02C",

@@ -12,7 +12,12 @@ import streamlit as st
 
 from atwu.app.limits import check_typed_text
 from atwu.app.run_list import run_styles
-from atwu.app.token_compare import alignment_curves, no_model_note, typed_scores_frame
+from atwu.app.token_compare import (
+    alignment_curves,
+    no_model_note,
+    typed_scores_frame,
+    weights_are_labels,
+)
 from atwu.errors import InputError
 from atwu.runs.read import RunInfo
 from atwu.viz.tokens import compare_html
@@ -52,8 +57,8 @@ def _scorers(run: RunInfo, view: Controls) -> tuple[list[RunInfo], list[str]]:
     """The shown runs whose saved model can score typed text, and a note for each other one."""
     usable, notes = [], []
     for info in [run] + [other for other, _ in view.compared]:
-        if info.method == "oracle":
-            notes.append(f"{info.name}: the oracle's weights are the ground-truth spans.")
+        if weights_are_labels(info.method):
+            notes.append(f"{info.name}: {info.method}'s weights are the ground-truth spans.")
         elif not (info.path / "model").is_dir():
             notes.append(no_model_note(info.name, demo=False))
         else:

@@ -16,12 +16,14 @@ import pytest
 import torch
 
 from atwu.data.batching import IGNORE
+from atwu.data.labels import KIND_CODES
 from atwu.methods.base import ForgetBatch, MethodContext, forward
 from atwu.methods.registry import all_methods, build_params, get_method
 
 P = (0.5, 0.8)  # p_t of the two answer tokens under the model being unlearned
 P_REF = (0.25, 0.8)  # under the reference / auxiliary model
 LABELS = (1, 0)  # token 1 is a fact, token 2 a template token
+KINDS = (KIND_CODES["specific"], KIND_CODES[None])  # the fact is specific to its author
 
 
 def sigmoid(x: float) -> float:
@@ -47,7 +49,9 @@ def batch() -> ForgetBatch:
     """One sequence: a prompt token, then two answer tokens (ids 0 and 0)."""
     ids = torch.tensor([[1, 0, 0]])
     labels = torch.tensor([[IGNORE, 0, 0]])
-    return ForgetBatch(ids, torch.ones_like(ids), labels, torch.tensor([list(LABELS)]))
+    return ForgetBatch(
+        ids, torch.ones_like(ids), labels, torch.tensor([list(LABELS)]), torch.tensor([list(KINDS)])
+    )
 
 
 def make(name: str, hidden: torch.Tensor | None = None, **params):
@@ -137,6 +141,43 @@ def test_saturated_weightings_push_on_p_not_log_p():
     w = (sigmoid(20 * (0.65 - 0.5)), sigmoid(20 * (0.65 - 0.8)))
     close(out.weights[0], w)
     close(out.forget, [(w[0] * 0.5 + w[1] * 0.8) / 2])
+
+
+def test_reference_weightings_read_the_labels():
+    # the fact token is `specific`, so specific_oracle is the oracle here (the full cases, with
+    # shared facts, context and shuffled positions, are in test_reference_weights.py)
+    out = run("specific_oracle")
+    close(out.weights[0], [1.0, 0.0])
+    close(out.forget, [0.5 / 2])
+    out = run("template_only")  # the template token only
+    close(out.weights[0], [0.0, 1.0])
+    close(out.forget, [0.8 / 2])
+    close(out.pressure[0], [0.0, 0.8 / 2])
+    out = run("shuffled_oracle")  # one weighted token, as the oracle has, on one of the two
+    assert sorted(out.weights[0].tolist()) == [0.0, 1.0]
+
+
+#: entropies of the two predictive distributions (vocabulary of 2): p = 0.5 and p = 0.8
+H1 = math.log(2)
+H2 = -(0.8 * math.log(0.8) + 0.2 * math.log(0.2))
+
+
+def test_entropy_weightings():
+    out = run("etw")  # w = H / mean H over the answer
+    mean_h = (H1 + H2) / 2
+    close(out.weights[0], [H1 / mean_h, H2 / mean_h])
+    close(out.forget, [(H1 / mean_h * 0.5 + H2 / mean_h * 0.8) / 2])
+    close(out.pressure[0], [H1 / mean_h * 0.5 / 2, H2 / mean_h * 0.8 / 2])
+    # tokenunlearn: this model ignores its input, so masking the question changes nothing and the
+    # knowledge signal is 0 on both tokens; z(H) of two tokens is +1, −1
+    out = run("tokenunlearn", mask_token=1)  # soft, T = 1: w = 2·softmax(1, −1)
+    close(out.weights[0], [2 * sigmoid(2), 2 * sigmoid(-2)])
+    close(out.forget, [(2 * sigmoid(2) * 0.5 + 2 * sigmoid(-2) * 0.8) / 2])
+    out = run("tokenunlearn", mask_token=1, temperature=0.5)  # sharper: 2·softmax(2, −2)
+    close(out.weights[0], [2 * sigmoid(4), 2 * sigmoid(-4)])
+    out = run("tokenunlearn", mask_token=1, selection="hard", top_share=0.5)  # ⌈0.5·2⌉ = 1 kept
+    close(out.weights[0], [1.0, 0.0])
+    close(out.forget, [0.5 / 2])
 
 
 def test_npo_and_simnpo_are_sequence_level():
@@ -235,9 +276,14 @@ def test_every_method_has_a_hand_computed_case():
         "tnpo",
         "uniform",
         "oracle",
+        "specific_oracle",
+        "template_only",
+        "shuffled_oracle",
         "static_p",
         "aux",
         "threshold",
+        "etw",
+        "tokenunlearn",
         "npo",
         "simnpo",
         "rmu",
