@@ -11,38 +11,50 @@ from atwu.executor.base import make_executor
 
 
 def test_plans_follow_the_issue():
+    from atwu.analysis.variants import STRENGTHS, VARIANTS
+
     quick = plan_split("forget10", quick=True, best_baselines=[])
     names = {s.variant.name for s in quick}
     assert names == {
         "atwu",
         "uniform",
         "oracle",
+        "shuffled_oracle",
+        "specific_oracle",
+        "template_only",
         "static_p",
         "threshold",
+        "etw",
+        "tokenunlearn",
         "wga_b5",
-        "satimp",
-        "tnpo",
         "npo",
-        "satimp_ou",
     }
-    assert {s.strength for s in quick if s.variant.name == "atwu"} == {0.5, 1.0, 2.0}
-    assert [s.strength for s in quick if s.variant.name == "satimp_ou"] == [1.0]  # marked point
+    # equal grids (METHOD.md §4.6): every variant of a frontier runs the same strengths
+    for plan, grid in ((quick, {0.5, 1.0, 2.0}),):
+        for name in {s.variant.name for s in plan}:
+            assert {s.strength for s in plan if s.variant.name == name} == grid, name
     full = plan_split("forget10", quick=False, best_baselines=[])
-    assert len({s.variant.name for s in full}) == 18
-    assert {s.strength for s in full if s.variant.name == "ga"} == {0.25, 0.5, 1.0, 2.0, 4.0}
+    assert {s.variant.name for s in full} == set(VARIANTS)
+    for name in VARIANTS:
+        if name != "satimp_ou":  # a marked point of SatImp's curve, not a curve of its own
+            assert {s.strength for s in full if s.variant.name == name} == set(STRENGTHS), name
     small = plan_split("forget05", quick=False, best_baselines=["npo", "tnpo"])
     assert {s.variant.name for s in small} == {
         "atwu",
         "uniform",
         "oracle",
+        "shuffled_oracle",
+        "specific_oracle",
+        "template_only",
         "static_p",
+        "threshold",
         "npo",
         "tnpo",
     }
     # a best baseline the small splits run anyway is planned once (two runs would share a name)
     again = plan_split("forget05", quick=False, best_baselines=["static_p", "threshold"])
     keys = [(s.variant.name, s.strength) for s in again]
-    assert len(keys) == len(set(keys)) == 5 * 3
+    assert len(keys) == len(set(keys)) == 8 * 3
 
 
 @pytest.mark.slow

@@ -143,6 +143,37 @@ def seed_frontier(points: pd.DataFrame, axis: str, level: float) -> pd.DataFrame
     return best[_REACH_COLUMNS].sort_values(["curve", "seed"], ignore_index=True)
 
 
+#: what a matched point forgot of each kind of fact (METHOD.md §4.5), shown beside it
+KIND_METRICS: tuple[str, ...] = ("ffe_specific", "ffe_shared", "ffe_balanced")
+
+
+def with_kinds(front: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """``front`` (reach points) with :data:`KIND_METRICS` read at each point, interpolated
+    between its two checkpoints like its damage (NaN where a run does not record them)."""
+    out = front.copy()
+    have = [m for m in KIND_METRICS if m in points.columns]
+    index = points.set_index(["run", "step"])
+    for metric in KIND_METRICS:
+        if metric not in have or out.empty:
+            out[metric] = np.nan
+            continue
+        values = index[metric].astype(float)
+        hi = values.reindex(list(zip(out["run"], out["step"]))).to_numpy(float)
+        lo = values.reindex(list(zip(out["run"], out["step_lo"]))).to_numpy(float)
+        lo = np.where(np.isnan(lo) & (out["step_lo"].to_numpy() == 0), 0.0, lo)
+        frac = out["frac"].to_numpy(float)
+        out[metric] = np.where(frac >= 1.0, hi, (1 - frac) * lo + frac * hi)
+    return out
+
+
+def matched_kinds(points: pd.DataFrame, axis: str, level: float) -> pd.DataFrame:
+    """Per curve: mean over seeds of what its frontier point at ``level`` forgot of each kind."""
+    front = with_kinds(seed_frontier(points, axis, level), points)
+    if front.empty:
+        return pd.DataFrame(columns=["curve", *KIND_METRICS])
+    return front.groupby("curve", as_index=False)[list(KIND_METRICS)].mean()
+
+
 def frontier_summary(
     points: pd.DataFrame, *, axes: Iterable[str] = AXES, levels: Iterable[float] = LEVELS
 ) -> pd.DataFrame:

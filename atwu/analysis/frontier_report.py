@@ -3,7 +3,8 @@
 OUT/frontier.json            the levels, axes, decision per axis, the three gates, comparisons,
                              areas, notes, and how the points were made
 OUT/frontier_points.csv      every run × checkpoint (variant, seed, strength, step, FFE, ...)
-OUT/frontier_seeds.csv       D_mk(F*): each curve's least-damage point per seed, axis, level
+OUT/frontier_seeds.csv       D_mk(F*): each curve's least-damage point per seed, axis, level, and
+                             what it forgot of each kind of fact (FFE specific/shared/balanced)
 OUT/frontier_levels.csv      D_m(F*): mean over seeds, spread, seeds reaching the level
 OUT/frontier_comparisons.csv ATWU − each rival per axis and level: seed-and-example bootstrap
                              interval, Holm-corrected p, per-seed range
@@ -44,7 +45,9 @@ def analyse(
     comparisons = F.compare_at_levels(points, data.samples, method=method, n_resamples=n_resamples)
     seeds = pd.concat(
         [
-            F.seed_frontier(points, axis, level).assign(axis=axis, level=level)
+            F.with_kinds(F.seed_frontier(points, axis, level), points).assign(
+                axis=axis, level=level
+            )
             for axis in F.AXES
             for level in F.LEVELS
         ],

@@ -153,6 +153,28 @@ def level_lines(levels: pd.DataFrame) -> list[str]:
     return out
 
 
+def kind_lines(seeds: pd.DataFrame, axis: str = "template_damage") -> list[str]:
+    """What each variant's matched point (its least-TD point at each level) forgot of each kind
+    of fact: FFE on specific spans, on shared spans, and fact-balanced (mean over seeds)."""
+    kinds = ("ffe_specific", "ffe_shared", "ffe_balanced")
+    if seeds is None or seeds.empty or not set(kinds) <= set(seeds.columns):
+        return ["The runs do not record FFE by span kind (evaluated before it existed).", ""]
+    sub = seeds[seeds["axis"] == axis]
+    if sub.empty:
+        return ["No variant reaches a matched level.", ""]
+    mean = sub.groupby(["curve", "level"])[list(kinds)].mean().reset_index()
+    table = pd.DataFrame(
+        {
+            "variant": mean["curve"],
+            "FFE level": mean["level"],
+            "FFE specific": mean["ffe_specific"].map(_num),
+            "FFE shared": mean["ffe_shared"].map(_num),
+            "FFE balanced": mean["ffe_balanced"].map(_num),
+        }
+    )
+    return [*_table(table), ""]
+
+
 def alignment_lines(alignment: pd.DataFrame) -> list[str]:
     if alignment.empty:
         return ["No variant reached FFE ≥ 0.5 at its default strength.", ""]
@@ -279,6 +301,16 @@ def split_section(out: Path, split: str, *, quick: bool, seeds: int) -> list[str
         *comparison_lines(result, quick=quick),
     ]
     lines += ["### Every variant at the matched levels", "", *level_lines(tables["levels"])]
+    lines += [
+        "### What each matched point forgot, by kind of fact",
+        "",
+        "At each variant's least-template-damage point reaching the level (interpolated like "
+        "its damage): FFE over the `specific` spans, over the `shared` spans, and the "
+        "fact-balanced FFE in which every span counts once (the summed FFE is mostly the "
+        "names, whose spans are 3–4 tokens long).",
+        "",
+        *kind_lines(tables.get("seeds")),
+    ]
     lines += [f"![{f}]({f})" for f in figures] + [""]
     lines += [
         "### Alignment at matched forgetting",

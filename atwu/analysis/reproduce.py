@@ -36,20 +36,21 @@ from atwu.executor.sweep import run_sweep
 from atwu.io import read_json
 from atwu.paths import default_benchmark_dir
 
+#: the references every frontier needs for its gates (METHOD.md §4.6)
+GATE_REFERENCES = ("oracle", "shuffled_oracle", "specific_oracle", "template_only", "uniform")
 QUICK_VARIANTS = (
     "atwu",
-    "uniform",
-    "oracle",
+    *GATE_REFERENCES,
     "static_p",
     "threshold",
+    "etw",
+    "tokenunlearn",
     "wga_b5",
-    "satimp",
-    "tnpo",
     "npo",
 )
 QUICK_STRENGTHS = (0.5, 1.0, 2.0)
 SMALL_SPLITS = ("forget05", "forget01")
-SMALL_SPLIT_CORE = ("atwu", "uniform", "oracle", "static_p")
+SMALL_SPLIT_CORE = ("atwu", *GATE_REFERENCES, "static_p", "threshold")
 SMALL_SPLIT_STRENGTHS = (0.5, 1.0, 2.0)
 RETAIN_MODELS = {"forget10": "retain90", "forget05": "retain95", "forget01": "retain99"}
 

@@ -178,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="forget10, 9 variants × 3 strengths (about 15 min on 2 CPU cores with 2 seeds)",
+        help="forget10 only: 12 variants (ATWU, the gate references, the free and 2026 "
+        "heuristics, WGA β=5, NPO) × 3 strengths instead of the full grid; say --seeds",
     )
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument(

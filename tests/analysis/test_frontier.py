@@ -276,3 +276,15 @@ def test_alignment_at_matched_forgetting_takes_the_first_checkpoint_reaching_the
     assert table.loc["atwu", "auroc"] == pytest.approx(0.93)
     assert table.loc["atwu", "ffe"] == pytest.approx(0.55)
     assert table.loc["atwu", "step"] == 20
+
+
+def test_a_matched_point_shows_what_it_forgot_of_each_kind():
+    pts = points([("atwu", 0, 1, 0, 0.0, 0.0, 0), ("atwu", 0, 1, 10, 1.0, 0.4, 0)])
+    pts["ffe_specific"] = [0.0, 1.2]
+    pts["ffe_shared"] = [0.0, 0.4]
+    pts["ffe_balanced"] = [0.0, 0.8]
+    kinds = F.matched_kinds(pts, "template_damage", 0.5).set_index("curve")
+    # read halfway along the segment from θ0, like the damage (0.2)
+    assert kinds.loc["atwu", "ffe_specific"] == pytest.approx(0.6)
+    assert kinds.loc["atwu", "ffe_shared"] == pytest.approx(0.2)
+    assert kinds.loc["atwu", "ffe_balanced"] == pytest.approx(0.4)

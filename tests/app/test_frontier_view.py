@@ -73,7 +73,7 @@ def test_each_gate_passes_fails_or_cannot_be_checked(tmp_path, result):
     messages = V.gate_messages(result)
     assert [state for state, _ in messages] == ["passed"] * 3
     assert messages[0][1].startswith("Gate targeting passed")
-    assert "FFE 0.5: oracle 0.010, shuffled_oracle 0.175" in messages[0][1]
+    assert "FFE 0.5: oracle 0.010, shuffled_oracle 0.174" in messages[0][1]
 
     failing = make_frontier(tmp_path / "fails", seeds=1, gate_fails=True)
     bad = V.analyse_live(load_frontier_data(run_dirs_under(failing)), n_resamples=50)
@@ -171,7 +171,7 @@ def _pts(rows):
     )
 
 
-def test_the_envelope_is_the_least_damage_at_or_beyond_each_ffe():
+def test_the_envelope_is_the_least_damage_reaching_each_ffe_segments_interpolated():
     points = _pts(
         [
             ("atwu", 0, 0, 0.0, 0.0),  # step 0 never counts
@@ -184,11 +184,15 @@ def test_the_envelope_is_the_least_damage_at_or_beyond_each_ffe():
         ]
     )
     env = V.envelope(points, "template_damage")
-    atwu = env[env["curve"] == "atwu"]
-    assert atwu["ffe"].tolist() == [0.3, 0.6, 0.9]
-    assert atwu["damage"].tolist() == pytest.approx([0.05, 0.05, 0.20])
+    atwu = env[env["curve"] == "atwu"].set_index("ffe")["damage"]
+    assert [atwu.loc[f] for f in (0.3, 0.6, 0.9)] == pytest.approx([0.05, 0.05, 0.20])
+    low = atwu[atwu.index <= 0.3]  # from θ0 (0, 0) to (0.3, 0.10), or the later 0.05
+    assert low.to_numpy() == pytest.approx(np.minimum(low.index / 3, 0.05))
     uniform = env[env["curve"] == "uniform"]
-    assert uniform["ffe"].tolist() == [0.4] and uniform["damage"].tolist() == [0.4]
+    # seed 0 stops at 0.4: the mean stops there too; uniform records no step 0, so there is
+    # no segment from θ0 and below 0.4 its least damage is its points' at 0.4: (0.3 + 0.5) / 2
+    assert uniform["ffe"].max() == pytest.approx(0.4)
+    assert uniform["damage"].to_numpy() == pytest.approx(0.4)
     drawn = V.drawn_points(points, "template_damage")
     assert (drawn["step"] > 0).all() and len(drawn) == 6
     assert set(drawn["role"]) == {"method", "ablation"}

@@ -15,6 +15,8 @@ def frame(rows: list[dict]) -> ModelEval:
         "span_logp": [],
         "span_recalled": [],
         "span_neighbour": [],
+        "span_kind": [],
+        "span_tokens": [],
         "para_span_logp": None,
         "template_logp_sum": 0.0,
         "template_tokens": 0,
@@ -71,6 +73,8 @@ def start_and_now(now_f1: float, *, generated=None, neighbour=(True, False)):
                 "example_id": "f1",
                 "span_logp": [now_f1],
                 "span_recalled": [False],
+                "span_kind": ["shared"],
+                "span_tokens": [2],
                 "para_span_logp": [-2.2],
                 "template_logp_sum": -1.0,
                 "template_tokens": 4,
@@ -127,7 +131,10 @@ def test_every_value_from_hand_arithmetic():
     assert out["heldout_damage"] == pytest.approx((1.0 + 0.1) / 2)
     assert out["general_damage"] == pytest.approx(0.2)
     assert out["generation_leakage"] == 1.0  # "Lima" said for both wordings; f2 has no value
-    assert not notes
+    # the one fact is shared: FFE on shared facts is the FFE, and balanced (per token) too
+    assert out["ffe_shared"] == pytest.approx(0.5) and out["ffe_balanced"] == pytest.approx(0.5)
+    assert out["ffe_specific"] is None
+    assert notes == {"ffe_specific": "the forget split has no specific fact span"}
 
 
 def test_over_suppression_is_reported_above_one():
