@@ -28,10 +28,12 @@ from atwu.data.embedded import HELDOUT_SHARE, RETAIN_OF, generate_splits
 from atwu.data.format import DataFormatError, QAPair
 from atwu.data.pairs_file import load_pairs, write_pairs
 from atwu.data.templates import AUTHORS, Vocabulary
+from atwu.data.templates_tune import AUTHORS_TUNE
 from atwu.data.tokenizer import train_tokenizer
 from atwu.evaluate.generation import greedy_answers
 from atwu.io import atomic_directory, atomic_write_json
 from atwu.models import TinyModelSpec, build_tiny_model, count_parameters
+from atwu.paths import benchmarks_dir
 from atwu.prepare import job_progress
 from atwu.prepare.memorise import PretrainConfig, train_memoriser
 from atwu.prepare.output import check_prepare_options, check_prepare_output
@@ -380,6 +382,16 @@ def prepare_custom(
         atomic_write_json(tmp / "manifest.json", manifest)
         atomic_write_json(tmp / "quality.json", quality)
     return quality
+
+
+def ensure_authors_tune(out: Path | None = None) -> Path:
+    """``authors_tune``, the embedded generator's tuning data set, with the default options
+    (as ``python -m atwu prepare --benchmark authors_tune``), prepared unless ``out`` (default
+    ``$ATWU_HOME/benchmarks/authors_tune``, where ``--benchmark authors_tune`` finds it) holds it."""
+    out = out or benchmarks_dir() / AUTHORS_TUNE.name
+    if not (out / "manifest.json").is_file():
+        prepare_embedded(out, PrepareOptions(), vocab=AUTHORS_TUNE)
+    return out
 
 
 def prepare_companies(out: Path, n_companies: int = 60, seed: int = 0) -> dict:
