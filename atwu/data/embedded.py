@@ -3,9 +3,12 @@
 Fictitious authors get attribute values (some unique to the author, some drawn from pools that
 other authors share); templates from :mod:`atwu.data.templates` turn them into question/answer
 pairs, and the generator records the character span of every value it writes, so ground truth is
-exact by construction. Everything is a pure function of the seed.
+exact by construction. Everything is a pure function of the seed and the :class:`Vocabulary`
+(wordings, name parts, value pools, random streams): :data:`AUTHORS` makes the embedded benchmark,
+``authors_tune`` (:mod:`atwu.data.templates_tune`) the tuning benchmark of the same structure.
 
     python -m atwu prepare            # writes it, with its tiny models, under $ATWU_HOME
+    python -m atwu prepare --benchmark authors_tune
 """
 
 from __future__ import annotations
@@ -34,9 +37,7 @@ class Author:
     values: dict[str, str]
 
 
-def _coined(
-    rng: random.Random, used: set[str], syllables: int, parts: tuple[str, ...] = AUTHORS.syllables
-) -> str:
+def _coined(rng: random.Random, used: set[str], syllables: int, parts: tuple[str, ...]) -> str:
     """A made-up word no other author has (names, titles and awards are author-specific).
 
     After many collisions it grows a syllable, so any number of authors terminates.
@@ -56,28 +57,29 @@ def make_authors(n: int, seed: int, *, start: int = 0, vocab: Vocabulary = AUTHO
     used: set[str] = set()
     dates: set[str] = set()
     authors = []
-    v = vocab
 
     def coined(syllables: int) -> str:
-        return _coined(rng, used, syllables, v.syllables)
+        return _coined(rng, used, syllables, vocab.syllables)
 
     for i in range(start + n):
         values = {
-            "name": f"{rng.choice(v.first_names)} {coined(3)}",
-            "city": rng.choice(v.cities),
-            "father_job": rng.choice(v.jobs),
-            "mother_job": rng.choice(v.jobs),
-            "genre": rng.choice(v.genres),
-            "award": f"{coined(2)} {rng.choice(v.award_kinds)}",
+            "name": f"{rng.choice(vocab.first_names)} {coined(3)}",
+            "city": rng.choice(vocab.cities),
+            "father_job": rng.choice(vocab.jobs),
+            "mother_job": rng.choice(vocab.jobs),
+            "genre": rng.choice(vocab.genres),
+            "award": f"{coined(2)} {rng.choice(vocab.award_kinds)}",
             # Values carry no function words or punctuation ("The", "of", ",", "."): those are
             # structure every author shares, and a span should cover only what must be recalled.
-            "title1": f"{coined(2)} {rng.choice(v.title_nouns)}",
-            "title2": f"{coined(2)} {rng.choice(v.title_nouns)}",
-            "pen_name": f"{rng.choice(v.first_names)} {coined(2)}",
-            "debut_year": str(rng.randint(*v.debut_years)),
+            "title1": f"{coined(2)} {rng.choice(vocab.title_nouns)}",
+            "title2": f"{coined(2)} {rng.choice(vocab.title_nouns)}",
+            "pen_name": f"{rng.choice(vocab.first_names)} {coined(2)}",
+            "debut_year": str(rng.randint(*vocab.debut_years)),
         }
         while True:  # birth dates are unique: a date is a fact only this author has
-            date = f"{rng.randint(1, 28)} {rng.choice(v.months)} {rng.randint(*v.birth_years)}"
+            date = (
+                f"{rng.randint(1, 28)} {rng.choice(vocab.months)} {rng.randint(*vocab.birth_years)}"
+            )
             if date not in dates:
                 dates.add(date)
                 break

@@ -76,3 +76,14 @@ def test_prepare_authors_tune_then_run_on_it_by_name(tmp_path, monkeypatch, caps
     assert config["resolved"]["split"] == "forget10"
     weights = pd.read_parquet(out / "weights.parquet")
     assert set(weights["example_id"].str.split("_").str[0]) == {"a0018", "a0019"}
+
+    # forget05 needs retain95, not prepared: the command given rebuilds *this* benchmark
+    rc = cli.main(
+        ["run", "--benchmark", "authors_tune", "--method", "static_p", "--split", "forget05"]
+    )
+    command = capsys.readouterr().err.split("`")[1]
+    assert rc == 2
+    assert command == (
+        "python -m atwu prepare --benchmark authors_tune --retain-splits retain95,retain90 "
+        "--authors 20 --overwrite"
+    )
