@@ -1,6 +1,7 @@
 """``python -m atwu``: prepare benchmarks, run and evaluate unlearning, compare, score text.
 
     python -m atwu prepare                      # embedded benchmark + tiny models (~3 min, CPU)
+    python -m atwu prepare --benchmark authors_tune   # the tuning benchmark (docs/TUNING.md)
     python -m atwu methods                      # every method with its parameters
     python -m atwu run --method atwu            # one run on embedded forget10
     python -m atwu sweep --method atwu --grid scorer_lr=0.05,0.2 --seeds 3
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from atwu.cli.common import fail, one_line_warnings, os_error_text
 from atwu.cli.executor_args import add_executor_args
 from atwu.cli.run_args import add_run_args
+from atwu.data.embedded import VOCABULARIES
 from atwu.errors import InputError
 
 
@@ -44,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("prepare", help="build a benchmark directory with its tiny models")
+    p.add_argument(
+        "--benchmark",
+        choices=tuple(VOCABULARIES),
+        default="embedded",
+        help="the embedded benchmark (default) or authors_tune, the same generator with its own "
+        "names, values, wordings and random streams: the tuning benchmark (docs/TUNING.md)",
+    )
     p.add_argument("--authors", type=int, default=200)
     p.add_argument("--retain-splits", default="retain90")
     p.add_argument("--seed", type=int, default=0)

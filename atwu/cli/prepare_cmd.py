@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from atwu.cli.common import fail
+from atwu.data.embedded import VOCABULARIES
 from atwu.io import atomic_write_json
 from atwu.paths import benchmarks_dir, default_benchmark_dir
 from atwu.prepare.build import PrepareOptions, prepare_custom, prepare_embedded
@@ -27,6 +28,12 @@ def cmd_prepare(args) -> int:
         if progress_file:
             atomic_write_json(progress_file, {"message": message, "fraction": fraction})
 
+    benchmark = getattr(args, "benchmark", "embedded")
+    if benchmark != "embedded" and (args.forget or args.retain or args.target_model):
+        return fail(
+            f"--benchmark {benchmark} is generated and trained here; drop "
+            "--forget/--retain/--target-model (they apply to the embedded benchmark or your files)"
+        )
     if args.target_model and (args.forget or args.retain):
         return fail("--target-model fine-tunes on the embedded data; drop --forget/--retain")
     if args.lr is not None and not args.target_model:
@@ -48,8 +55,16 @@ def cmd_prepare(args) -> int:
         out = Path(args.out) if args.out else default_benchmark_dir()
         quality = _prepare_pretrained(args, out, options, progress)
     else:
-        out = Path(args.out) if args.out else default_benchmark_dir()
-        quality = prepare_embedded(out, options, overwrite=args.overwrite, progress=progress)
+        # benchmarks/embedded (default_benchmark_dir) or benchmarks/authors_tune, where a run's
+        # --benchmark NAME finds it
+        out = Path(args.out) if args.out else benchmarks_dir() / benchmark
+        quality = prepare_embedded(
+            out,
+            options,
+            overwrite=args.overwrite,
+            progress=progress,
+            vocab=VOCABULARIES[benchmark],
+        )
     print(f"prepared {out} in {quality['prepare_seconds']:.0f} s")
     for name, entry in quality["models"].items():
         em = ", ".join(f"{k} {v:.3f}" for k, v in entry["exact_match"].items())

@@ -3,9 +3,12 @@
 Fictitious authors get attribute values (some unique to the author, some drawn from pools that
 other authors share); templates from :mod:`atwu.data.templates` turn them into question/answer
 pairs, and the generator records the character span of every value it writes, so ground truth is
-exact by construction. Everything is a pure function of the seed.
+exact by construction. Everything is a pure function of the seed and the :class:`Vocabulary`
+(wordings, name parts, value pools, random streams): :data:`AUTHORS` makes the embedded benchmark,
+``authors_tune`` (:mod:`atwu.data.templates_tune`) the tuning benchmark of the same structure.
 
     python -m atwu prepare            # writes it, with its tiny models, under $ATWU_HOME
+    python -m atwu prepare --benchmark authors_tune
 """
 
 from __future__ import annotations
@@ -16,26 +19,16 @@ import re
 from dataclasses import dataclass
 
 from atwu.data.format import QAPair, Span
-from atwu.data.templates import (
-    ATTRIBUTES,
-    AWARD_KINDS,
-    CITIES,
-    FIRST_NAMES,
-    GENERAL_FACTS,
-    GENRES,
-    JOBS,
-    MONTHS,
-    SLOT_KIND,
-    SYLLABLES,
-    TITLE_NOUNS,
-    Attribute,
-)
+from atwu.data.templates import AUTHORS, SLOT_KIND, Attribute, Vocabulary
+from atwu.data.templates_tune import AUTHORS_TUNE
 
 N_PERTURBED = 3
 FORGET_SHARES = {"forget01": 0.01, "forget05": 0.05, "forget10": 0.10}
 RETAIN_OF = {"forget01": "retain99", "forget05": "retain95", "forget10": "retain90"}
 HELDOUT_SHARE = 0.10  # of the retain authors, per retain split
 _SLOT = re.compile(r"\{(\w+)\}")
+#: the data sets this generator makes, by benchmark name (``prepare --benchmark NAME``)
+VOCABULARIES: dict[str, Vocabulary] = {v.name: v for v in (AUTHORS, AUTHORS_TUNE)}
 
 
 @dataclass(frozen=True)
@@ -44,7 +37,7 @@ class Author:
     values: dict[str, str]
 
 
-def _coined(rng: random.Random, used: set[str], syllables: int) -> str:
+def _coined(rng: random.Random, used: set[str], syllables: int, parts: tuple[str, ...]) -> str:
     """A made-up word no other author has (names, titles and awards are author-specific).
 
     After many collisions it grows a syllable, so any number of authors terminates.
@@ -52,35 +45,41 @@ def _coined(rng: random.Random, used: set[str], syllables: int) -> str:
     tries = 0
     while True:
         n = syllables + tries // 50
-        word = "".join(rng.choice(SYLLABLES) for _ in range(n)).capitalize()
+        word = "".join(rng.choice(parts) for _ in range(n)).capitalize()
         tries += 1
         if word not in used:
             used.add(word)
             return word
 
 
-def make_authors(n: int, seed: int, *, start: int = 0) -> list[Author]:
-    rng = random.Random(f"authors:{seed}")
+def make_authors(n: int, seed: int, *, start: int = 0, vocab: Vocabulary = AUTHORS) -> list[Author]:
+    rng = random.Random(f"{vocab.stream}authors:{seed}")
     used: set[str] = set()
     dates: set[str] = set()
     authors = []
+
+    def coined(syllables: int) -> str:
+        return _coined(rng, used, syllables, vocab.syllables)
+
     for i in range(start + n):
         values = {
-            "name": f"{rng.choice(FIRST_NAMES)} {_coined(rng, used, 3)}",
-            "city": rng.choice(CITIES),
-            "father_job": rng.choice(JOBS),
-            "mother_job": rng.choice(JOBS),
-            "genre": rng.choice(GENRES),
-            "award": f"{_coined(rng, used, 2)} {rng.choice(AWARD_KINDS)}",
+            "name": f"{rng.choice(vocab.first_names)} {coined(3)}",
+            "city": rng.choice(vocab.cities),
+            "father_job": rng.choice(vocab.jobs),
+            "mother_job": rng.choice(vocab.jobs),
+            "genre": rng.choice(vocab.genres),
+            "award": f"{coined(2)} {rng.choice(vocab.award_kinds)}",
             # Values carry no function words or punctuation ("The", "of", ",", "."): those are
             # structure every author shares, and a span should cover only what must be recalled.
-            "title1": f"{_coined(rng, used, 2)} {rng.choice(TITLE_NOUNS)}",
-            "title2": f"{_coined(rng, used, 2)} {rng.choice(TITLE_NOUNS)}",
-            "pen_name": f"{rng.choice(FIRST_NAMES)} {_coined(rng, used, 2)}",
-            "debut_year": str(rng.randint(1965, 2015)),
+            "title1": f"{coined(2)} {rng.choice(vocab.title_nouns)}",
+            "title2": f"{coined(2)} {rng.choice(vocab.title_nouns)}",
+            "pen_name": f"{rng.choice(vocab.first_names)} {coined(2)}",
+            "debut_year": str(rng.randint(*vocab.debut_years)),
         }
         while True:  # birth dates are unique: a date is a fact only this author has
-            date = f"{rng.randint(1, 28)} {rng.choice(MONTHS)} {rng.randint(1930, 1990)}"
+            date = (
+                f"{rng.randint(1, 28)} {rng.choice(vocab.months)} {rng.randint(*vocab.birth_years)}"
+            )
             if date not in dates:
                 dates.add(date)
                 break
@@ -104,22 +103,31 @@ def render(template: str, values: dict[str, str], kinds: dict[str, str]) -> tupl
     return "".join(out), spans
 
 
-def _pool_for(slot: str, rng: random.Random, others: list[Author]) -> str:
-    pools = {"city": CITIES, "father_job": JOBS, "mother_job": JOBS, "genre": GENRES}
+def _pool_for(slot: str, rng: random.Random, others: list[Author], vocab: Vocabulary) -> str:
+    pools = {
+        "city": vocab.cities,
+        "father_job": vocab.jobs,
+        "mother_job": vocab.jobs,
+        "genre": vocab.genres,
+    }
     if slot in pools:
         return rng.choice(pools[slot])
     if slot == "debut_year":
-        return str(rng.randint(1965, 2015))
+        return str(rng.randint(*vocab.debut_years))
     return rng.choice(others).values[slot]  # an author-specific value: borrow another author's
 
 
 def _perturb(
-    values: dict[str, str], fact_slots: list[str], rng: random.Random, others: list[Author]
+    values: dict[str, str],
+    fact_slots: list[str],
+    rng: random.Random,
+    others: list[Author],
+    vocab: Vocabulary,
 ) -> dict[str, str]:
     wrong = dict(values)
     for slot in fact_slots:
         for _ in range(20):
-            candidate = _pool_for(slot, rng, others)
+            candidate = _pool_for(slot, rng, others, vocab)
             if candidate != values[slot]:
                 wrong[slot] = candidate
                 break
@@ -127,16 +135,24 @@ def _perturb(
 
 
 def author_pairs(
-    author: Author, attribute_rng: random.Random, others: list[Author], pairs_per_author: int
+    author: Author,
+    attribute_rng: random.Random,
+    others: list[Author],
+    pairs_per_author: int,
+    vocab: Vocabulary = AUTHORS,
 ) -> list[QAPair]:
     pairs = []
-    for k, attribute in enumerate(ATTRIBUTES[:pairs_per_author]):
-        pairs.append(_pair(author, k, attribute, attribute_rng, others))
+    for attribute in vocab.attributes[:pairs_per_author]:
+        pairs.append(_pair(author, attribute, attribute_rng, others, vocab))
     return pairs
 
 
 def _pair(
-    author: Author, k: int, attribute: Attribute, rng: random.Random, others: list[Author]
+    author: Author,
+    attribute: Attribute,
+    rng: random.Random,
+    others: list[Author],
+    vocab: Vocabulary,
 ) -> QAPair:
     w = rng.randrange(len(attribute.wordings))
     wording = attribute.wordings[w]
@@ -157,7 +173,7 @@ def _pair(
     # the truth ratio p̄(perturbed)/p̄(paraphrased) compares facts, not wordings.
     perturbed: list[str] = []
     while len(perturbed) < N_PERTURBED:
-        wrong = _perturb(author.values, fact_slots, rng, others)
+        wrong = _perturb(author.values, fact_slots, rng, others, vocab)
         text, _ = render(para.answer, wrong, kinds)
         if text != paraphrased and text not in perturbed:
             perturbed.append(text)
@@ -179,10 +195,12 @@ def answer_slots(attribute: Attribute) -> list[str]:
     return list(dict.fromkeys(_SLOT.findall(attribute.wordings[0].answer)))
 
 
-def flag_neighbours(pair: QAPair, author: Author, forget: list[Author]) -> QAPair:
+def flag_neighbours(
+    pair: QAPair, author: Author, forget: list[Author], vocab: Vocabulary = AUTHORS
+) -> QAPair:
     """``pair`` with each fact span flagged ``neighbour`` when a forget author has the same value
     for the same attribute (METHOD.md §3.1): the facts a careless method erases from others."""
-    attribute = next(a for a in ATTRIBUTES if pair.id == f"{author.id}_{a.key}")
+    attribute = next(a for a in vocab.attributes if pair.id == f"{author.id}_{a.key}")
     slots = [s for s in answer_slots(attribute) if s not in attribute.context_slots]
 
     def flagged(span: Span, text: str) -> Span:
@@ -202,9 +220,9 @@ def flag_neighbours(pair: QAPair, author: Author, forget: list[Author]) -> QAPai
     )
 
 
-def general_pairs() -> list[QAPair]:
+def general_pairs(vocab: Vocabulary = AUTHORS) -> list[QAPair]:
     pairs = []
-    for i, (question, template, value, wrong) in enumerate(GENERAL_FACTS):
+    for i, (question, template, value, wrong) in enumerate(vocab.general_facts):
         answer, spans = render(
             template.replace("{v}", "{value}"), {"value": value}, {"value": "fact"}
         )
@@ -229,26 +247,33 @@ def general_pairs() -> list[QAPair]:
 
 
 def generate_splits(
-    n_authors: int = 200, seed: int = 0, *, pairs_per_author: int = 10, holdout_share: float = 0.10
+    n_authors: int = 200,
+    seed: int = 0,
+    *,
+    pairs_per_author: int = 10,
+    holdout_share: float = 0.10,
+    vocab: Vocabulary = AUTHORS,
 ) -> dict[str, list[QAPair]]:
-    """All splits of the embedded benchmark, deterministic from ``seed``.
+    """All splits of the embedded benchmark (or of another :class:`Vocabulary`'s data set, such as
+    ``authors_tune``), deterministic from ``seed``.
 
     Authors 0..N-1 are the training population (forget splits are the *last* authors, so
     forget01 ⊂ forget05 ⊂ forget10 as in TOFU); holdout authors come after them and are seen
     by no model except ``base``.
     """
-    if not 1 <= pairs_per_author <= len(ATTRIBUTES):
+    if not 1 <= pairs_per_author <= len(vocab.attributes):
         raise ValueError(
-            f"pairs_per_author must be between 1 and {len(ATTRIBUTES)}, got {pairs_per_author}"
+            f"pairs_per_author must be between 1 and {len(vocab.attributes)}, "
+            f"got {pairs_per_author}"
         )
     if n_authors < 10:
         raise ValueError(
             f"--authors must be at least 10 (forget10 needs one author), got {n_authors}"
         )
     n_holdout = max(1, round(holdout_share * n_authors))
-    authors = make_authors(n_authors + n_holdout, seed)
-    rng = random.Random(f"pairs:{seed}")
-    by_author = {a.id: author_pairs(a, rng, authors, pairs_per_author) for a in authors}
+    authors = make_authors(n_authors + n_holdout, seed, vocab=vocab)
+    rng = random.Random(f"{vocab.stream}pairs:{seed}")
+    by_author = {a.id: author_pairs(a, rng, authors, pairs_per_author, vocab) for a in authors}
     population, holdout = authors[:n_authors], authors[n_authors:]
 
     def pairs_of(group: list[Author]) -> list[QAPair]:
@@ -263,17 +288,17 @@ def generate_splits(
         splits[retain_name] = pairs_of(retain_authors)
         # 10% of the retain authors, drawn by the seed, that unlearning never trains on
         held = set(
-            random.Random(f"heldout:{seed}:{retain_name}").sample(
+            random.Random(f"{vocab.stream}heldout:{seed}:{retain_name}").sample(
                 [a.id for a in retain_authors], max(1, round(HELDOUT_SHARE * len(retain_authors)))
             )
         )
         splits[f"{retain_name}_train"] = pairs_of([a for a in retain_authors if a.id not in held])
         splits[f"{retain_name}_heldout"] = [
-            flag_neighbours(p, a, forget_authors)
+            flag_neighbours(p, a, forget_authors, vocab)
             for a in retain_authors
             if a.id in held
             for p in by_author[a.id]
         ]
     splits["holdout"] = pairs_of(holdout)
-    splits["general"] = general_pairs()
+    splits["general"] = general_pairs(vocab)
     return splits

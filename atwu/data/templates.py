@@ -464,3 +464,46 @@ GENERAL_FACTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         ("elephant", "horse", "ostrich"),
     ),
 )
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What makes one author data set of the embedded generator: its wordings, the parts its
+    names and titles are made of, its value pools and the name of its random streams.
+
+    One generator (:mod:`atwu.data.embedded`), several data sets: the embedded benchmark
+    (:data:`AUTHORS`) and the tuning benchmark ``authors_tune`` (:mod:`atwu.data.templates_tune`)
+    differ only here. The slots and their labels (:data:`SLOT_KIND`) are the same in every one.
+    """
+
+    name: str  # the benchmark's name and its manifest's ``kind``
+    attributes: tuple[Attribute, ...]
+    first_names: tuple[str, ...]
+    syllables: tuple[str, ...]  # coined surnames, titles and award names are made of these
+    cities: tuple[str, ...]
+    jobs: tuple[str, ...]
+    genres: tuple[str, ...]
+    award_kinds: tuple[str, ...]
+    title_nouns: tuple[str, ...]
+    birth_years: tuple[int, int]  # inclusive ranges
+    debut_years: tuple[int, int]
+    # prefixed to every random stream's name; "" keeps the embedded benchmark's streams (and its
+    # bytes), another prefix makes the same --seed draw independently of them
+    stream: str = ""
+    months: tuple[str, ...] = MONTHS
+    general_facts: tuple[tuple[str, str, str, tuple[str, ...]], ...] = GENERAL_FACTS
+
+
+AUTHORS = Vocabulary(
+    name="embedded",
+    attributes=ATTRIBUTES,
+    first_names=FIRST_NAMES,
+    syllables=SYLLABLES,
+    cities=CITIES,
+    jobs=JOBS,
+    genres=GENRES,
+    award_kinds=AWARD_KINDS,
+    title_nouns=TITLE_NOUNS,
+    birth_years=(1930, 1990),
+    debut_years=(1965, 2015),
+)

@@ -154,6 +154,7 @@ def _canonical(method: str, setting: dict[str, str]) -> dict[str, str]:
 def _with_absolute_paths(base: RunConfig) -> RunConfig:
     """A copy of ``base`` whose local paths (benchmark, models) are absolute: its runs may start
     in another working directory, on another node."""
+    from atwu.data.embedded import VOCABULARIES
     from atwu.train.resolve import REAL_BENCHMARKS
 
     base = copy.deepcopy(base)
@@ -161,7 +162,7 @@ def _with_absolute_paths(base: RunConfig) -> RunConfig:
         value = getattr(base, attr)
         if (
             value
-            and value not in (EMBEDDED, *REAL_BENCHMARKS)
+            and value not in (EMBEDDED, *VOCABULARIES, *REAL_BENCHMARKS)
             and Path(value).expanduser().exists()
         ):
             setattr(base, attr, str(Path(value).expanduser().absolute()))

@@ -27,10 +27,13 @@ from atwu.data.chat import encode_pair
 from atwu.data.embedded import HELDOUT_SHARE, RETAIN_OF, generate_splits
 from atwu.data.format import DataFormatError, QAPair
 from atwu.data.pairs_file import load_pairs, write_pairs
+from atwu.data.templates import AUTHORS, Vocabulary
+from atwu.data.templates_tune import AUTHORS_TUNE
 from atwu.data.tokenizer import train_tokenizer
 from atwu.evaluate.generation import greedy_answers
 from atwu.io import atomic_directory, atomic_write_json
 from atwu.models import TinyModelSpec, build_tiny_model, count_parameters
+from atwu.paths import benchmarks_dir
 from atwu.prepare import job_progress
 from atwu.prepare.memorise import PretrainConfig, train_memoriser
 from atwu.prepare.output import check_prepare_options, check_prepare_output
@@ -216,13 +219,16 @@ def embedded_jobs(options: PrepareOptions) -> list[ModelJob]:
     return jobs
 
 
-def embedded_manifest(name: str, options: PrepareOptions, split_meta: dict) -> dict:
+def embedded_manifest(
+    name: str, options: PrepareOptions, split_meta: dict, vocab: Vocabulary = AUTHORS
+) -> dict:
     """The embedded benchmark's ``manifest.json`` (a pure function of the options and the
-    splits written: the shipped copy's test compares it)."""
+    splits written: the shipped copy's test compares it); ``kind`` names the generator's data
+    set (``embedded`` or ``authors_tune``)."""
     jobs = embedded_jobs(options)
     return {
         "format_version": FORMAT_VERSION,
-        "kind": "embedded",
+        "kind": vocab.name,
         "name": name,
         "seed": options.seed,
         "authors": options.authors,
@@ -243,11 +249,11 @@ def embedded_manifest(name: str, options: PrepareOptions, split_meta: dict) -> d
     }
 
 
-def embedded_data(out: Path, options: PrepareOptions) -> dict:
+def embedded_data(out: Path, options: PrepareOptions, vocab: Vocabulary = AUTHORS) -> dict:
     """Write the embedded benchmark's data and tokenizer into ``out``; the splits' metadata.
     Deterministic for a seed (the shipped copy's test rebuilds it and compares bytes)."""
     splits = generate_splits(
-        options.authors, options.seed, pairs_per_author=options.pairs_per_author
+        options.authors, options.seed, pairs_per_author=options.pairs_per_author, vocab=vocab
     )
     return _write_common(out, splits, options.vocab_size)
 
@@ -258,7 +264,10 @@ def prepare_embedded(
     *,
     overwrite: bool = False,
     progress: ProgressFn | None = None,
+    vocab: Vocabulary = AUTHORS,
 ) -> dict:
+    """The embedded generator's benchmark (``vocab``: the embedded authors, or another data set
+    of the same generator such as ``authors_tune``) with its tiny models; the quality report."""
     # refusals before the minutes of training: bad options, an output that may not be written
     check_prepare_options(options)
     check_prepare_output(out, overwrite=overwrite)
@@ -269,7 +278,7 @@ def prepare_embedded(
             )
     start = time.time()
     splits = generate_splits(
-        options.authors, options.seed, pairs_per_author=options.pairs_per_author
+        options.authors, options.seed, pairs_per_author=options.pairs_per_author, vocab=vocab
     )
     with atomic_directory(out, overwrite=overwrite) as tmp:
         if progress:
@@ -278,7 +287,8 @@ def prepare_embedded(
         results = _run_jobs(tmp, embedded_jobs(options), options.workers, progress)
         quality = _quality(results, splits, dict(RETAIN_OF))
         quality["prepare_seconds"] = time.time() - start
-        atomic_write_json(tmp / "manifest.json", embedded_manifest(out.name, options, split_meta))
+        manifest = embedded_manifest(out.name, options, split_meta, vocab)
+        atomic_write_json(tmp / "manifest.json", manifest)
         atomic_write_json(tmp / "quality.json", quality)
     return quality
 
@@ -372,6 +382,16 @@ def prepare_custom(
         atomic_write_json(tmp / "manifest.json", manifest)
         atomic_write_json(tmp / "quality.json", quality)
     return quality
+
+
+def ensure_authors_tune(out: Path | None = None) -> Path:
+    """``authors_tune``, the embedded generator's tuning data set, with the default options
+    (as ``python -m atwu prepare --benchmark authors_tune``), prepared unless ``out`` (default
+    ``$ATWU_HOME/benchmarks/authors_tune``, where ``--benchmark authors_tune`` finds it) holds it."""
+    out = out or benchmarks_dir() / AUTHORS_TUNE.name
+    if not (out / "manifest.json").is_file():
+        prepare_embedded(out, PrepareOptions(), vocab=AUTHORS_TUNE)
+    return out
 
 
 def prepare_companies(out: Path, n_companies: int = 60, seed: int = 0) -> dict:

@@ -13,11 +13,11 @@ from typing import Any
 
 from atwu.benchmark import Benchmark
 from atwu.config import CHECKPOINTS_PER_RUN, EMBEDDED, RunConfig
-from atwu.data.embedded import RETAIN_OF
+from atwu.data.embedded import RETAIN_OF, VOCABULARIES
 from atwu.errors import InputError
 from atwu.methods.base import Method
 from atwu.methods.registry import build_params, get_method
-from atwu.paths import default_benchmark_dir
+from atwu.paths import benchmarks_dir, default_benchmark_dir
 from atwu.train.errors import RunError
 
 REAL_BENCHMARKS = ("tofu", "rwku")
@@ -26,7 +26,9 @@ REAL_BENCHMARKS = ("tofu", "rwku")
 def resolve_benchmark(
     name: str, options: dict | None = None, *, split: str | None = None
 ) -> Benchmark:
-    """``embedded``, a prepared benchmark directory, or ``tofu`` / ``rwku``: the hub dataset (or
+    """``embedded`` (or ``authors_tune``, the embedded generator's tuning data set, both prepared
+    under ``$ATWU_HOME/benchmarks``), a prepared benchmark directory, or ``tofu`` / ``rwku``: the
+    hub dataset (or
     ``options["data_dir"]``) converted on first use under ``$ATWU_HOME/benchmarks`` (see
     :mod:`atwu.data.tofu`, :mod:`atwu.data.rwku`); ``options`` are ``RunConfig.benchmark_options``.
     """
@@ -44,11 +46,11 @@ def resolve_benchmark(
             raise RunError(str(exc)) from exc
     if options:
         raise RunError(f"{', '.join(sorted(options))}: only for --benchmark tofu or rwku")
-    path = default_benchmark_dir() if name == EMBEDDED else Path(name).expanduser()
-    if name == EMBEDDED and not (path / "manifest.json").is_file():
+    path = named_benchmark_dir(name) or Path(name).expanduser()
+    if name in VOCABULARIES and not (path / "manifest.json").is_file():
         raise RunError(
-            f"the embedded benchmark is not prepared yet at {path}; "
-            "run `python -m atwu prepare` first"
+            f"the {name} benchmark is not prepared yet at {path}; "
+            f"run `{_prepare_command(name)}` first"
         )
     try:
         return Benchmark.load(path)
@@ -90,7 +92,7 @@ def plan_run(config: RunConfig) -> RunPlan:
             f"(forget splits: {', '.join(bench.forget_splits)})"
         )
     if split not in bench.forget_splits:
-        if bench.manifest.get("kind") == "embedded" and split in RETAIN_OF:
+        if bench.manifest.get("kind") in VOCABULARIES and split in RETAIN_OF:
             raise RunError(_missing_retain_message(bench, split, RETAIN_OF[split]))
         raise RunError(
             f"{split!r} is not a forget split of {bench.root} "
@@ -168,15 +170,28 @@ def checkpoint_spacing(every: int | None, total: int, per_run: int = CHECKPOINTS
     return every
 
 
+def named_benchmark_dir(name: str) -> Path | None:
+    """Where a benchmark given by its name (``embedded``, ``authors_tune``) is prepared; None
+    for any other name (a directory)."""
+    if name == EMBEDDED:
+        return default_benchmark_dir()
+    return benchmarks_dir() / name if name in VOCABULARIES else None
+
+
+def _prepare_command(kind: str) -> str:
+    return "python -m atwu prepare" + ("" if kind == EMBEDDED else f" --benchmark {kind}")
+
+
 def _missing_retain_message(bench: Benchmark, split: str, needed: str) -> str:
     """forget05/forget01 on an embedded benchmark prepared without their retain model."""
     splits = ",".join([needed, *sorted(set(bench.forget_splits.values()) - {needed})])
-    command = f"python -m atwu prepare --retain-splits {splits}"
+    kind = bench.manifest.get("kind", EMBEDDED)
+    command = f"{_prepare_command(kind)} --retain-splits {splits}"
     options = bench.manifest.get("options", {})
     for flag, key, default in (("--authors", "authors", 200), ("--seed", "seed", 0)):
         if options.get(key, default) != default:
             command += f" {flag} {options[key]}"
-    if bench.root.resolve() != default_benchmark_dir().resolve():
+    if bench.root.resolve() != (named_benchmark_dir(kind) or default_benchmark_dir()).resolve():
         command += f" --out {bench.root}"
     return (
         f"{split} needs the retain model {needed}, which was not prepared in "

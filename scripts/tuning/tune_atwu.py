@@ -9,7 +9,8 @@ The tables of docs/TUNING.md were produced with it. Each run trains in this proc
 thread (the fastest setting for the tiny models); start two processes for two cores. Runs are
 written under ``--out`` (default /tmp/atwu-tune) and replaced on the next call with the same tag.
 The second generator's benchmark is built with ``--companies N`` (60 in the tests: 6 forget
-companies, 60 forget pairs).
+companies, 60 forget pairs); ``--benchmark authors_tune`` (the embedded generator's tuning data
+set, METHOD.md §1) is prepared on first use under $ATWU_HOME/benchmarks.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from atwu.cli.common import parse_sets
 from atwu.config import RunConfig, TrainSettings
 from atwu.evaluate.alignment_metrics import alignment_metrics
 from atwu.evaluate.checkpoint import CheckpointEvaluator
-from atwu.prepare.build import prepare_companies
+from atwu.prepare.build import ensure_authors_tune, prepare_companies
 from atwu.train.loop import Trainer
 
 FINAL_KEYS = (
@@ -117,7 +118,9 @@ def main() -> None:
     )
     p.add_argument("--method", default="atwu")
     p.add_argument(
-        "--benchmark", default="embedded", help="'embedded' or a prepared benchmark directory"
+        "--benchmark",
+        default="embedded",
+        help="'embedded', 'authors_tune' (prepared on first use) or a prepared benchmark directory",
     )
     p.add_argument(
         "--companies",
@@ -144,6 +147,8 @@ def main() -> None:
     if args.companies:
         args.benchmark = str(build_companies(args.companies, Path(args.out)))
         args.split = args.split or "forget"
+    elif args.benchmark == "authors_tune":
+        ensure_authors_tune()
     torch.set_num_threads(1)
     for seed in args.seeds:
         print(json.dumps(run_one(args, seed)), flush=True)

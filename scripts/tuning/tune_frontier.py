@@ -1,7 +1,9 @@
 """Choose ATWU's reconstruction defaults by their frontiers on the tuning benchmark (METHOD.md §1,
 §4.6): every candidate configuration and every baseline setting is swept over strengths and
-seeds on the companies generator, and each candidate's frontier is compared with the baselines'
-exactly as the report compares ATWU's (least damage at matched FFE, paired bootstrap).
+seeds on a tuning benchmark (``--benchmark``: the companies generator by default, or
+``authors_tune``, the embedded generator's own tuning data set, where ``static_p`` is strong),
+and each candidate's frontier is compared with the baselines' exactly as the report compares
+ATWU's (least damage at matched FFE, paired bootstrap).
 
     .venv/bin/python scripts/tuning/tune_frontier.py --out /tmp/tune --seeds 2 \\
         --candidate default= --candidate mass=normalise=mass \\
@@ -31,7 +33,7 @@ from atwu.executor.check import check_specs
 from atwu.executor.sweep import run_sweep
 from atwu.io import atomic_write_text
 from atwu.paths import benchmarks_dir
-from atwu.prepare.build import prepare_companies
+from atwu.prepare.build import ensure_authors_tune, prepare_companies
 
 SHAPE_SEARCH = {
     "wga": ("beta", (1.0, 2.0, 5.0)),
@@ -94,6 +96,12 @@ def main() -> None:
     parser.add_argument("--candidate", action="append", default=[], metavar="NAME=K=V,K=V")
     parser.add_argument("--strengths", default="0.5,1,2")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument(
+        "--benchmark",
+        default="companies",
+        help="companies (--companies N of them; built once), authors_tune (prepared once under "
+        "$ATWU_HOME/benchmarks) or a prepared benchmark directory",
+    )
     parser.add_argument("--companies", type=int, default=60)
     parser.add_argument(
         "--no-baselines",
@@ -111,9 +119,14 @@ def main() -> None:
     parser.add_argument("--executor", default=None)
     args = parser.parse_args()
 
-    bench = benchmarks_dir() / f"companies{args.companies}"
-    if not (bench / "manifest.json").is_file():
-        prepare_companies(bench, args.companies, seed=0)
+    if args.benchmark == "companies":
+        bench = benchmarks_dir() / f"companies{args.companies}"
+        if not (bench / "manifest.json").is_file():
+            prepare_companies(bench, args.companies, seed=0)
+    elif args.benchmark == "authors_tune":
+        bench = ensure_authors_tune()
+    else:
+        bench = Path(args.benchmark)
     candidates = [parse_candidate(c) for c in args.candidate or ["default="]]
     strengths = [float(s) for s in args.strengths.split(",")]
     variants = candidates + ([] if args.no_baselines else baseline_variants())
