@@ -70,7 +70,7 @@ def test_a_killed_prepare_leaves_no_hidden_folder_behind(tmp_path):
         text=True,
         check=True,
     )
-    from atwu.runs.process import host_name, owner_tag
+    from atwu.process import host_name, owner_tag
 
     left = tmp_path / f".bench.{host_name()}_{dead.stdout.strip()}_1.abcd1234.partial"
     left.mkdir()

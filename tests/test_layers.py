@@ -19,7 +19,6 @@ KNOWN_CYCLES: dict[frozenset[str], str] = {
     # Each entry is a loop that exists today and is to be removed (issue 28); then delete it here.
     # Imports may still change inside a listed loop; a loop among other packages, or one that
     # pulls in another package, fails test_no_new_package_cycle.
-    frozenset({"io", "runs"}): "io.py asks runs/process.py who owns a partial file",
     frozenset({"benchmark", "data", "evaluate", "interop"}): (
         "data/tofu.py and data/rwku.py write benchmark directories through benchmark.py, and "
         "data/tofu.py installs retain references with interop/open_unlearning.py"
