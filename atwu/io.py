@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from atwu.errors import InputError
-from atwu.runs.process import owner_alive, owner_tag
+from atwu.process import owner_alive, owner_tag
 
 
 class UnreadableFileError(InputError):

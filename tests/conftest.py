@@ -1,4 +1,5 @@
-"""Shared fixtures: one small prepared benchmark per test session, and an isolated ATWU_HOME."""
+"""Shared fixtures: one small prepared benchmark per test session, an isolated ATWU_HOME, and
+the runs several modules read (trained once, see shared_runs.py)."""
 
 from __future__ import annotations
 
@@ -26,4 +27,17 @@ def small_benchmark(atwu_home) -> Path:
 
     out = default_benchmark_dir()
     prepare_embedded(out, PrepareOptions(authors=20, retain_splits=("retain90",), seed=0))
+    return out
+
+
+@pytest.fixture(scope="session")
+def atwu_50_steps(small_benchmark, tmp_path_factory) -> Path:
+    """The run of ``shared_runs.atwu_50_steps_config()`` on the session's benchmark, with its
+    model, scorer and resumable state saved (read it; copy it to change it)."""
+    from shared_runs import atwu_50_steps_config
+
+    from atwu.train.loop import Trainer
+
+    out = tmp_path_factory.mktemp("shared_runs") / "atwu-50-steps"
+    Trainer(atwu_50_steps_config(), out).run()
     return out

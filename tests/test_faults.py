@@ -20,6 +20,7 @@ from atwu import cli
 from atwu.cli.run_cmd import config_file
 from atwu.data.format import DataFormatError
 from atwu.data.pairs_file import MAX_TEXT_CHARS, load_pairs
+from atwu.errors import InputError
 from atwu.io import TornLineWarning, UnreadableFileError, read_jsonl
 from atwu.prepare.output import check_prepare_output
 from atwu.runs.read import list_runs, read_evals
@@ -55,7 +56,7 @@ def test_prepare_into_an_existing_benchmark_refuses_at_once(tmp_path):
     bench = tmp_path / "bench"
     bench.mkdir()
     (bench / "manifest.json").write_text("{}")
-    with pytest.raises(Exception, match="already holds a benchmark; pass --overwrite"):
+    with pytest.raises(InputError, match="already holds a benchmark; pass --overwrite"):
         check_prepare_output(bench, overwrite=False)
     check_prepare_output(bench, overwrite=True)  # a benchmark is what --overwrite replaces
 
@@ -69,7 +70,7 @@ def test_a_killed_prepare_leaves_no_hidden_folder_behind(tmp_path):
         text=True,
         check=True,
     )
-    from atwu.runs.process import host_name, owner_tag
+    from atwu.process import host_name, owner_tag
 
     left = tmp_path / f".bench.{host_name()}_{dead.stdout.strip()}_1.abcd1234.partial"
     left.mkdir()
@@ -78,7 +79,7 @@ def test_a_killed_prepare_leaves_no_hidden_folder_behind(tmp_path):
 
     live = tmp_path / f".bench.{owner_tag()}.abcd1234.partial"
     live.mkdir()
-    with pytest.raises(Exception, match="another prepare is building"):
+    with pytest.raises(InputError, match="another prepare is building"):
         check_prepare_output(tmp_path / "bench", overwrite=False)
     assert live.exists()
 

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
+from shared_runs import atwu_50_steps_config
 
 from atwu import cli
 from atwu.config import RunConfig, TrainSettings
@@ -250,11 +251,10 @@ def test_nan_hyperparameter_is_refused_before_the_run_starts(small_benchmark, tm
 
 # -- resume and rerun -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def uninterrupted(small_benchmark, tmp_path_factory) -> Path:
-    """ATWU, 50 steps, scorer moving from step 10 on (so its state matters at step 25)."""
-    out = tmp_path_factory.mktemp("resume") / "uninterrupted"
-    Trainer(config("atwu", scorer_warmup_steps=10), out).run()
-    return out
+def uninterrupted(atwu_50_steps: Path) -> Path:
+    """ATWU, 50 steps, scorer moving from step 11 on (so its state matters at step 25): the
+    session's shared run, which test_method_runs.py checks too (read only here)."""
+    return atwu_50_steps
 
 
 @pytest.mark.slow
@@ -272,7 +272,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     with monkeypatch.context() as m:
         m.setattr(ATWU, "compute", interrupt)
         with pytest.raises(Cancelled):
-            Trainer(config("atwu", scorer_warmup_steps=10), out).run()
+            Trainer(atwu_50_steps_config(), out).run()
     assert read_json(out / "status.json")["state"] == "cancelled"
     assert [m["step"] for m in read_jsonl(out / "train_log.jsonl")] == list(range(1, 36))
     # what a SIGKILL in the middle of a write leaves: a torn last line and a stale "running"

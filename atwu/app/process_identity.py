@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from atwu.runs.process import process_alive, process_start
+from atwu.process import process_alive, process_start
 
 
 @dataclass(frozen=True)

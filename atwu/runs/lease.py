@@ -30,7 +30,7 @@ from pathlib import Path
 
 from atwu.errors import InputError
 from atwu.io import atomic_write_json, dumps
-from atwu.runs.process import process_alive, process_start
+from atwu.process import process_alive, process_start
 from atwu.runs.status import HEARTBEAT_EVERY_S, STALE_AFTER_S, parse_time, utc_now
 
 LEASE = "lease.json"

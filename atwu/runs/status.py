@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from atwu.io import atomic_write_json
+from atwu.process import process_start
 from atwu.runs.layout import STATUS
-from atwu.runs.process import process_start
 
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_S = 60.0

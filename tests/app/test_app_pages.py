@@ -321,7 +321,7 @@ def test_fresh_install_home_offers_to_prepare(app, tmp_path, monkeypatch, fragme
 
     import atwu.app.first_run as first_run
     import atwu.app.jobs as L
-    from atwu.runs.process import process_start
+    from atwu.process import process_start
 
     monkeypatch.setenv("ATWU_HOME", str(tmp_path / "home"))
     # the prepared copy shipped with the app cannot be used here: the button prepares

@@ -8,7 +8,7 @@ import json
 import socket
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -60,11 +60,27 @@ def test_a_lease_from_another_host_is_taken_over_only_once_its_heartbeat_is_stal
 
 
 def test_a_held_lease_keeps_its_heartbeat_fresh(tmp_path, monkeypatch):
-    monkeypatch.setattr("atwu.runs.lease.HEARTBEAT_EVERY_S", 0.1)
+    # heartbeats are stamped to the second: a clock of our own moves on at once instead of a
+    # sleep, and an event tells when the heartbeat thread has written the later time
+    clock = ["2026-01-01T00:00:00+00:00"]
+    later = "2026-01-01T00:00:07+00:00"
+    monkeypatch.setattr("atwu.runs.lease.utc_now", lambda: clock[0])
+    monkeypatch.setattr("atwu.runs.lease.HEARTBEAT_EVERY_S", 0.01)
+    later_written = threading.Event()
+    refresh = Lease.refresh
+
+    def refresh_and_tell(self: Lease) -> bool:
+        ours = refresh(self)
+        if self.info.heartbeat_at == later:
+            later_written.set()
+        return ours
+
+    monkeypatch.setattr(Lease, "refresh", refresh_and_tell)
     lease = Lease.acquire(tmp_path)
-    first = read_lease(tmp_path).heartbeat_at
-    time.sleep(1.3)  # heartbeats are stamped to the second
-    assert read_lease(tmp_path).heartbeat_at > first
+    assert read_lease(tmp_path).heartbeat_at == clock[0]
+    clock[0] = later
+    assert later_written.wait(timeout=10), "the heartbeat thread never refreshed the lease"
+    assert read_lease(tmp_path).heartbeat_at == later
     lease.release()
 
 

@@ -19,7 +19,7 @@ from atwu.app.first_run import start_embedded_prepare
 from atwu.app.process_identity import is_same_process
 from atwu.app.safe_dirs import dir_from_link
 from atwu.app.uploads import stage_upload, start_upload_prepare
-from atwu.runs.process import process_start
+from atwu.process import process_start
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]  # its command line: no "atwu"
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from shared_runs import atwu_50_steps_config
 
 from atwu.benchmark import Benchmark
 from atwu.config import RunConfig, TrainSettings
@@ -46,12 +47,14 @@ def test_registry_lists_exactly_the_issue_methods():
 @pytest.fixture(scope="module", params=METHODS)
 def finished_run(request, small_benchmark, tmp_path_factory) -> tuple[str, Path]:
     method = request.param
-    out = tmp_path_factory.mktemp("method_runs") / method
     cfg = RunConfig(
         method=method,
         evaluate=False,
         train=TrainSettings(steps=STEPS, checkpoint_every=EVERY, record_examples=RECORD),
     )
+    if cfg == atwu_50_steps_config():  # trained once per session, test_train.py reads it too
+        return method, request.getfixturevalue("atwu_50_steps")
+    out = tmp_path_factory.mktemp("method_runs") / method
     result = Trainer(cfg, out, evaluator_factory=None).run()
     assert result["steps"] == STEPS
     return method, out
