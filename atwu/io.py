@@ -47,10 +47,12 @@ def check_file_size(path: str | Path, limit: int) -> None:
     it is missing."""
     size = os.stat(path).st_size
     if size > limit:
+        shown = describe_bytes(size)
+        if shown == describe_bytes(limit):  # just over: rounding would show the two as equal
+            shown = f"{size:,} bytes"
         raise UnreadableFileError(
             path,
-            f"{describe_bytes(size)} is over the {describe_bytes(limit)} limit for this file; "
-            f"{limit_advice()}",
+            f"{shown} is over the {describe_bytes(limit)} limit for this file; {limit_advice()}",
         )
 
 

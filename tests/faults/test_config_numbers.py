@@ -42,7 +42,8 @@ def run_with_config(root: Path, config_text: str) -> Path:
 def test_a_number_beyond_any_setting_in_config_json_is_refused_naming_the_file(
     tmp_path, capsys, literal, reason
 ):
-    text = '{"method": "ga", "params": {"alpha": %s}, "seed": 0, "train": {}}' % literal
+    params = '"params": {"alpha": ' + literal + "}"
+    text = '{"method": "ga", ' + params + ', "seed": 0, "train": {}}'
     run = run_with_config(tmp_path / "runs", text)
     with pytest.raises(UnreadableFileError, match=reason):
         read_json(run / "config.json")

@@ -93,7 +93,9 @@ def test_a_run_whose_config_is_huge_lists_the_problem_instead_of_reading_it(tmp_
     sparse(run / "config.json", LIMITS["json"] + 1)
     [info] = list_runs(tmp_path / "runs")
     assert any("config.json is unreadable" in p and "64 MB limit" in p for p in info.problems)
-    with pytest.raises(UnreadableFileError, match="config.json: 64 MB is over the 64 MB limit"):
+    with pytest.raises(
+        UnreadableFileError, match=r"config\.json: 67,108,865 bytes is over the 64 MB limit"
+    ):
         read_json(run / "config.json")
 
 
