@@ -58,8 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target-model",
         default=None,
-        help="fine-tune this pretrained model (smollm2-135m, a local directory or a hub id) on "
-        "the embedded data, TOFU's protocol, instead of training tiny models (docs/GPU.md)",
+        help="fine-tune this pretrained model (smollm2-135m, a local directory or, with "
+        "--allow-hub, a hub id) on the embedded data, TOFU's protocol, instead of training tiny "
+        "models (docs/GPU.md)",
+    )
+    p.add_argument(
+        "--allow-hub",
+        action="store_true",
+        help="let --target-model be a Hugging Face hub id, downloaded when not cached",
     )
     p.add_argument(
         "--lr", type=float, default=None, help="--target-model: fine-tuning learning rate"

@@ -31,6 +31,12 @@ def cmd_prepare(args) -> int:
         return fail("--target-model fine-tunes on the embedded data; drop --forget/--retain")
     if args.lr is not None and not args.target_model:
         return fail("--lr is the fine-tuning learning rate of --target-model")
+    if args.target_model:
+        from atwu.model_source import allow_hub, check_model_source
+
+        if args.allow_hub:
+            allow_hub()
+        check_model_source(args.target_model, "--target-model")  # before anything is written
     if args.forget or args.retain:
         if not (args.forget and args.retain):
             return fail("your own data needs both --forget F.jsonl and --retain R.jsonl")

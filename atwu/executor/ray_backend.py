@@ -43,7 +43,7 @@ QUIET_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
 LOCAL_ENV = {"RAY_worker_niceness": "0"}
 LOCAL_ENV_AT_IMPORT = {"RAY_AUTH_MODE": "token"}
 # the driver's settings a worker on another node must share (paths resolve against them)
-FORWARDED_ENV = ("ATWU_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+FORWARDED_ENV = ("ATWU_HOME", "ATWU_ALLOW_HUB", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 def _host_port(address: str) -> tuple[str, int]:
