@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 import warnings
 from collections.abc import Callable
 
-from atwu.cli.common import fail, one_line_warnings, os_error_text
+from atwu.cli.common import fail, one_line_warnings, os_error_text, sigterm_as_interrupt
 from atwu.cli.executor_args import add_executor_args
 from atwu.cli.run_args import add_run_args
 from atwu.errors import InputError
@@ -201,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings():
+        # SIGTERM (the app's Cancel, `kill`, a scheduler's limit) stops a command as Ctrl-C
+        # does: runs in flight write "cancelled", half-built folders are removed
+        with warnings.catch_warnings(), sigterm_as_interrupt():
             warnings.showwarning = one_line_warnings(warnings.showwarning)
             return int(args.func(args))
     except InputError as exc:
@@ -215,4 +218,11 @@ def main(argv: list[str] | None = None) -> int:
             return fail(str(exc))
         raise
     except KeyboardInterrupt:
+        if hasattr(args, "executor"):  # sweep, frontier, reproduce, demo
+            print(
+                "stopped: the runs in flight were cancelled (each says so in its status); the "
+                "same command again skips the finished runs and resumes the others from their "
+                "last checkpoint",
+                file=sys.stderr,
+            )
         return 130

@@ -5,13 +5,28 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from atwu.cli.common import fail
+from atwu.cli.common import fail, sigterm_as_interrupt
 from atwu.io import atomic_write_json
 from atwu.paths import benchmarks_dir, default_benchmark_dir
 from atwu.prepare.build import PrepareOptions, prepare_custom, prepare_embedded
 
 
 def cmd_prepare(args) -> int:
+    """SIGTERM or Ctrl-C while it builds: the half-built hidden folder beside ``--out`` is
+    removed (nothing is resumed from it: the next prepare starts over) and the exit code is 130."""
+    try:
+        with sigterm_as_interrupt():
+            return _prepare(args)
+    except KeyboardInterrupt:
+        print(
+            "prepare stopped: its half-built folder was removed and nothing was written; the "
+            "next prepare starts over",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _prepare(args) -> int:
     retain = tuple(s.strip() for s in args.retain_splits.split(",") if s.strip())
     options = PrepareOptions(
         authors=args.authors,
