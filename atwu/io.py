@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from atwu.errors import InputError
+from atwu.file_limits import LINE_LIMIT, describe_bytes, file_limit, limit_advice
 from atwu.process import owner_alive, owner_tag
 
 
@@ -38,6 +39,21 @@ class UnreadableFileError(InputError):
     def __init__(self, path: str | Path, reason: str):
         self.path, self.reason = Path(path), reason
         super().__init__(" ".join(f"{path}: {reason}".split()))
+
+
+def check_file_size(path: str | Path, limit: int) -> None:
+    """Raise :class:`UnreadableFileError` (naming the file, its size, the limit and the way out)
+    when ``path`` holds more than ``limit`` bytes; checked before a file is read. OSError when
+    it is missing."""
+    size = os.stat(path).st_size
+    if size > limit:
+        shown = describe_bytes(size)
+        if shown == describe_bytes(limit):  # just over: rounding would show the two as equal
+            shown = f"{size:,} bytes"
+        raise UnreadableFileError(
+            path,
+            f"{shown} is over the {describe_bytes(limit)} limit for this file; {limit_advice()}",
+        )
 
 
 class TornLineWarning(UserWarning):
@@ -115,10 +131,18 @@ def atomic_write_json(path: str | Path, value: Any) -> None:
     atomic_write_text(path, dumps(value, indent=2) + "\n")
 
 
+MAX_JSON_INT_DIGITS = 19
+"""Digits an integer in a file of ours may have: a 64-bit integer's (steps, seeds, sizes); a
+longer one (a 4,000-digit number) is damage or mischief and would be shown and exported as is."""
+
+
 def _decode(text: str) -> Any:
     """``json.loads`` that refuses what JSON allows but no file of ours holds: NaN and
-    infinities, and strings that cannot be written back as UTF-8 (a lone surrogate)."""
-    value = json.loads(text, parse_constant=_refuse_constant)
+    infinities (also as a literal too large for a float, ``1e999``), integers beyond 64 bits,
+    and strings that cannot be written back as UTF-8 (a lone surrogate)."""
+    value = json.loads(
+        text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int
+    )
     if "\\u" in text and lone_surrogate(value) is not None:
         raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), which is not text")
     return value
@@ -126,6 +150,29 @@ def _decode(text: str) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _shown_number(literal: str) -> str:
+    return literal if len(literal) <= 24 else f"{literal[:12]}... ({len(literal):,} characters)"
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(
+            f"the number {_shown_number(literal)} is too large for a floating-point value (it "
+            "would read as infinity)"
+        )
+    return value
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise ValueError(
+            f"the integer {_shown_number(literal)} has more than {MAX_JSON_INT_DIGITS} digits, "
+            "beyond any count or setting"
+        )
+    return int(literal)
 
 
 def lone_surrogate(value: Any) -> str | None:
@@ -172,7 +219,8 @@ def parse_json_text(text: str) -> Any:
         raise JSONTextError(str(exc), syntax=False) from None
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, limit: int) -> str:
+    check_file_size(path, limit)
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -182,14 +230,16 @@ def _read_text(path: Path) -> str:
 
 
 def read_json(path: str | Path) -> Any:
-    """A JSON file; :class:`UnreadableFileError` when it is damaged, OSError when missing."""
+    """A JSON file; :class:`UnreadableFileError` when it is damaged or over
+    :data:`~atwu.file_limits.LIMITS`, OSError when missing."""
     path = Path(path)
     try:
-        return parse_json_text(_read_text(path))
+        return parse_json_text(_read_text(path, file_limit("json")))
     except UnreadableFileError:
         raise
-    except ValueError as exc:
-        raise UnreadableFileError(path, f"{exc}; the file is damaged or was cut") from None
+    except JSONTextError as exc:
+        cause = "the file is damaged or was cut" if exc.syntax else "fix or remove that value"
+        raise UnreadableFileError(path, f"{exc}; {cause}") from None
 
 
 def read_json_object(path: str | Path) -> dict[str, Any]:
@@ -234,36 +284,69 @@ def read_jsonl(
 ) -> list[dict]:
     """Read a JSON Lines file written by this project, one object per line.
 
-    A last line cut by a kill is dropped (with a :class:`TornLineWarning` naming the file when
-    ``warn_torn``: where the last record matters, e.g. the final checkpoint of ``eval.jsonl``);
-    any other line that is not a JSON object raises :class:`UnreadableFileError` with its number.
+    The file's size is checked first and its lines are read one at a time, each up to
+    :data:`~atwu.file_limits.LINE_LIMIT` bytes: a file over its limit, or padded with a long run
+    of bytes without a line break, raises :class:`UnreadableFileError` before it is read into
+    memory. A last line cut by a kill is dropped (with a :class:`TornLineWarning` naming the file
+    when ``warn_torn``: where the last record matters, e.g. the final checkpoint of
+    ``eval.jsonl``); any other line that is not a JSON object raises
+    :class:`UnreadableFileError` with its number.
     """
     path = Path(path)
-    lines = _read_text(path).splitlines()
+    check_file_size(path, file_limit("jsonl"))
     out = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            record = parse_json_text(line)
-        except JSONTextError as exc:
-            if skip_torn_tail and exc.syntax and i == len(lines) - 1:
-                if warn_torn:
-                    warnings.warn(
-                        TornLineWarning(
-                            f"{path}: its last line (line {i + 1}) is cut off, as a killed "
-                            f"write leaves it; read up to line {i}"
-                        ),
-                        stacklevel=2,
-                    )
-                break
-            raise UnreadableFileError(path, f"line {i + 1}: {exc}") from None
-        if not isinstance(record, dict):
-            raise UnreadableFileError(
-                path, f"line {i + 1} holds {json_type_name(record)}, not a JSON object"
-            )
-        out.append(record)
+    lines = _jsonl_lines(path)
+    number, line = 0, next(lines, None)
+    while line is not None:
+        number += 1
+        following = next(lines, None)
+        if line.strip():
+            try:
+                record = parse_json_text(line)
+            except JSONTextError as exc:
+                if skip_torn_tail and exc.syntax and following is None:
+                    if warn_torn:
+                        warnings.warn(
+                            TornLineWarning(
+                                f"{path}: its last line (line {number}) is cut off, as a killed "
+                                f"write leaves it; read up to line {number - 1}"
+                            ),
+                            stacklevel=2,
+                        )
+                    break
+                raise UnreadableFileError(path, f"line {number}: {exc}") from None
+            if not isinstance(record, dict):
+                raise UnreadableFileError(
+                    path, f"line {number} holds {json_type_name(record)}, not a JSON object"
+                )
+            out.append(record)
+        line = following
     return out
+
+
+def _jsonl_lines(path: Path) -> Iterator[str]:
+    """The lines of ``path`` as text, without their line breaks, each read with a bounded
+    ``readline`` so that a line over :data:`~atwu.file_limits.LINE_LIMIT` is refused unread."""
+    limit = LINE_LIMIT
+    offset = 0
+    with open(path, "rb") as handle:
+        while raw := handle.readline(limit + 1):
+            number_of_bytes = len(raw)
+            if number_of_bytes > limit and not raw.endswith(b"\n"):
+                raise UnreadableFileError(
+                    path,
+                    f"a line starting at byte {offset + 1} is longer than the "
+                    f"{describe_bytes(limit)} a line may have; the file is damaged (this project "
+                    "writes short lines): restore or remove it",
+                )
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UnreadableFileError(
+                    path, f"byte {offset + exc.start + 1} is not UTF-8 text; the file is damaged"
+                ) from None
+            offset += number_of_bytes
+            yield text.rstrip("\r\n")
 
 
 PARTIAL_SUFFIX = ".partial"

@@ -199,7 +199,8 @@ def plan_runs(
             benchmark=bench_arg,
             split=split_arg,
             model=model.arg,
-            extra=list(bench.hub_extra),
+            # the form's "hub id" choice is the user's explicit opt-in to the hub
+            extra=[*(["--allow-hub"] if model.kind == "hub" else []), *bench.hub_extra],
             steps=steps,
             epochs=epochs,
             lr=lr,

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 import warnings
 from collections.abc import Callable
 
-from atwu.cli.common import fail, one_line_warnings, os_error_text
+from atwu.cli.common import fail, one_line_warnings, os_error_text, sigterm_as_interrupt
 from atwu.cli.executor_args import add_executor_args
 from atwu.cli.run_args import add_run_args
 from atwu.data.embedded import VOCABULARIES
@@ -67,8 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target-model",
         default=None,
-        help="fine-tune this pretrained model (smollm2-135m, a local directory or a hub id) on "
-        "the embedded data, TOFU's protocol, instead of training tiny models (docs/GPU.md)",
+        help="fine-tune this pretrained model (smollm2-135m, a local directory or, with "
+        "--allow-hub, a hub id) on the embedded data, TOFU's protocol, instead of training tiny "
+        "models (docs/GPU.md)",
+    )
+    p.add_argument(
+        "--allow-hub",
+        action="store_true",
+        help="let --target-model be a Hugging Face hub id, downloaded when not cached",
     )
     p.add_argument(
         "--lr", type=float, default=None, help="--target-model: fine-tuning learning rate"
@@ -207,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings():
+        # SIGTERM (the app's Cancel, `kill`, a scheduler's limit) stops a command as Ctrl-C
+        # does: runs in flight write "cancelled", half-built folders are removed
+        with warnings.catch_warnings(), sigterm_as_interrupt():
             warnings.showwarning = one_line_warnings(warnings.showwarning)
             return int(args.func(args))
     except InputError as exc:
@@ -221,4 +230,11 @@ def main(argv: list[str] | None = None) -> int:
             return fail(str(exc))
         raise
     except KeyboardInterrupt:
+        if hasattr(args, "executor"):  # sweep, frontier, reproduce, demo
+            print(
+                "stopped: the runs in flight were cancelled (each says so in its status); the "
+                "same command again skips the finished runs and resumes the others from their "
+                "last checkpoint",
+                file=sys.stderr,
+            )
         return 130

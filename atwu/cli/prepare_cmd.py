@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from atwu.cli.common import fail
+from atwu.cli.common import fail, sigterm_as_interrupt
 from atwu.data.embedded import VOCABULARIES
 from atwu.io import atomic_write_json
 from atwu.paths import benchmarks_dir, default_benchmark_dir
@@ -13,6 +13,21 @@ from atwu.prepare.build import PrepareOptions, prepare_custom, prepare_embedded
 
 
 def cmd_prepare(args) -> int:
+    """SIGTERM or Ctrl-C while it builds: the half-built hidden folder beside ``--out`` is
+    removed (nothing is resumed from it: the next prepare starts over) and the exit code is 130."""
+    try:
+        with sigterm_as_interrupt():
+            return _prepare(args)
+    except KeyboardInterrupt:
+        print(
+            "prepare stopped: its half-built folder was removed and nothing was written; the "
+            "next prepare starts over",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _prepare(args) -> int:
     retain = tuple(s.strip() for s in args.retain_splits.split(",") if s.strip())
     options = PrepareOptions(
         authors=args.authors,
@@ -38,6 +53,12 @@ def cmd_prepare(args) -> int:
         return fail("--target-model fine-tunes on the embedded data; drop --forget/--retain")
     if args.lr is not None and not args.target_model:
         return fail("--lr is the fine-tuning learning rate of --target-model")
+    if args.target_model:
+        from atwu.model_source import allow_hub, check_model_source
+
+        if args.allow_hub:
+            allow_hub()
+        check_model_source(args.target_model, "--target-model")  # before anything is written
     if args.forget or args.retain:
         if not (args.forget and args.retain):
             return fail("your own data needs both --forget F.jsonl and --retain R.jsonl")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from atwu.cli.common import parse_sets
 from atwu.config import EMBEDDED, RunConfig
+from atwu.model_source import allow_hub
 from atwu.paths import runs_dir, safe_name
 
 
@@ -30,7 +31,14 @@ def add_run_args(p: argparse.ArgumentParser, *, for_variants: bool = False) -> N
     p.add_argument(
         "--model",
         default=None,
-        help="starting model: local path or hub id (default: the benchmark's full model)",
+        help="starting model: local folder, a shipped model (smollm2-135m) or, with "
+        "--allow-hub, a hub id (default: the benchmark's full model)",
+    )
+    p.add_argument(
+        "--allow-hub",
+        action="store_true",
+        help="let --model, --aux-model and --retain-model be Hugging Face hub ids, downloaded "
+        "when not cached (default: local folders and shipped models only)",
     )
     p.add_argument(
         "--aux-model",
@@ -171,6 +179,8 @@ def config_from_args(args, base=None):
         cfg.save_model = args.save_model
     if args.trust_remote_code:
         cfg.trust_remote_code = True
+    if getattr(args, "allow_hub", False):
+        allow_hub()  # a choice of the command line, never of a configuration file
     _real_benchmark_args(args, cfg)
     return cfg
 

@@ -6,7 +6,9 @@ characters and an id at most :data:`MAX_ID_CHARS`; a longer one is refused as th
 (a passage of a real benchmark such as RWKU is a few thousand characters; a megabyte-long answer
 would spend minutes in tokenizer training and make a sequence no model of ours holds). Strings
 must be text: an escaped lone surrogate (``"\\ud800"``), which JSON allows but UTF-8 cannot
-write, is refused with its line.
+write, is refused with its line. A file holds at most :data:`MAX_PAIRS_PER_FILE` pairs and
+``atwu.file_limits.LIMITS["pairs"]`` bytes (checked before it is read). Two overlapping fact
+spans with different labels are refused with both spans named.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from atwu.data.format import (
+    FACT_LABELS,
     KNOWN_KEYS,
     SPAN_LABELS,
     DataFormatError,
@@ -27,6 +30,7 @@ from atwu.data.format import (
     Span,
 )
 from atwu.errors import InputError
+from atwu.file_limits import LIMIT_ENV, describe_bytes, file_limit
 from atwu.io import atomic_write_text, json_type_name, lone_surrogate
 
 # Long values are cut in messages so that an error stays one readable line.
@@ -36,6 +40,10 @@ MAX_TEXT_CHARS = 20_000
 """The longest question, answer, paraphrase or perturbed answer a split file may hold."""
 MAX_ID_CHARS = 200
 """The longest id."""
+MAX_PAIRS_PER_FILE = 100_000
+"""The most pairs a split file may hold (TOFU's largest split has 4,000; a million pairs would
+take gigabytes of memory before any training starts). The file's size is limited too:
+``atwu.file_limits.LIMITS["pairs"]``."""
 
 
 def check_text_length(text: str, what: str, *, limit: int = MAX_TEXT_CHARS) -> None:
@@ -274,8 +282,36 @@ def _parse_spans(
             "use [] for an annotated answer without facts, or leave the key out if unknown",
             field=f"'{key}'",
         )
-    # Overlapping spans are allowed: token labelling decides between them (a fact beats context).
-    return [_parse_span(item, i, text, where, key) for i, item in enumerate(value)]
+    spans = [_parse_span(item, i, text, where, key) for i, item in enumerate(value)]
+    _refuse_conflicting_facts(spans, where, key)
+    return spans
+
+
+def _refuse_conflicting_facts(spans: list[Span], where: str, key: str) -> None:
+    """Two overlapping fact spans with different labels (``specific`` and ``shared``) would make
+    their common characters two kinds of fact at once: refused, naming both. A fact overlapping
+    a ``context`` span, or facts of one label overlapping, stay allowed: token labelling decides
+    those (a fact beats context; see :func:`atwu.data.labels.token_labels`)."""
+    facts = [(i, span) for i, span in enumerate(spans) if span.label in FACT_LABELS]
+    for a, (i, first) in enumerate(facts):
+        for j, second in facts[a + 1 :]:
+            if (
+                first.label != second.label
+                and first.start < second.end
+                and second.start < first.end
+            ):
+                raise DataFormatError(
+                    where,
+                    f"{key}[{i}] {_shown_span(first)} and {key}[{j}] {_shown_span(second)} "
+                    f"overlap with different labels, so characters {max(first.start, second.start)}"
+                    f"-{min(first.end, second.end)} would be both; make them disjoint or give "
+                    "them one label",
+                    field=f"'{key}'",
+                )
+
+
+def _shown_span(span: Span) -> str:
+    return json.dumps([span.start, span.end, span.label])
 
 
 def _warn_unknown_keys(obj: dict[str, Any], where: str, seen: set[str] | None) -> None:
@@ -367,6 +403,7 @@ def load_pairs(path: str | Path, *, implicit_id_prefix: str = "") -> list[QAPair
     path = Path(path)
     name = str(path)
     try:
+        _check_pairs_file_size(path)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DataFormatError(
@@ -430,6 +467,14 @@ def load_pairs(path: str | Path, *, implicit_id_prefix: str = "") -> list[QAPair
             exc.path, exc.line = name, lineno
             raise
         pairs.append(pair)
+        if len(pairs) > MAX_PAIRS_PER_FILE:
+            raise DataFormatError(
+                where,
+                f"the file holds more than {MAX_PAIRS_PER_FILE:,} pairs, the limit for one "
+                "split file; split it into several files, or sample the pairs you need",
+                path=name,
+                line=lineno,
+            )
     if not pairs:
         raise DataFormatError(
             name,
@@ -438,6 +483,19 @@ def load_pairs(path: str | Path, *, implicit_id_prefix: str = "") -> list[QAPair
             path=name,
         )
     return pairs
+
+
+def _check_pairs_file_size(path: Path) -> None:
+    limit = file_limit("pairs")
+    size = path.stat().st_size
+    if size > limit and path.is_file():
+        raise DataFormatError(
+            str(path),
+            f"{describe_bytes(size)} is over the {describe_bytes(limit)} limit for a split file; "
+            f"split it into several files (if it is genuine, {LIMIT_ENV}=<megabytes> raises "
+            "the limit)",
+            path=str(path),
+        )
 
 
 def write_pairs(path: str | Path, pairs: Iterable[QAPair]) -> None:

@@ -29,4 +29,8 @@ class LocalExecutor(Executor):
             outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
+            if outcome.state == "cancelled":
+                # SIGTERM reached this process (the run caught it and wrote "cancelled"): it was
+                # meant for the whole command, not for one run, so the next ones do not start
+                raise KeyboardInterrupt
         return outcomes

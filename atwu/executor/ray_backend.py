@@ -9,8 +9,10 @@ Each task asks for one CPU (and runs torch on one thread) or, where the cluster 
 at most ``max_concurrent`` tasks (default: what the cluster has) are in flight. A task whose
 worker process or node dies is retried up to ``max_retries`` times, and the retry resumes the run
 from its last checkpoint (:func:`~atwu.executor.one_run.run_one` finds the saved state; the dead
-run's lease is stale). Quiet: no dashboard, no usage statistics, workers' output stays in Ray's
-session logs (``/tmp/ray/session_latest/logs``) instead of the terminal.
+run's lease is stale). A Ray started here listens on 127.0.0.1 only (:mod:`.ray_loopback`):
+nothing of it is reachable from another machine. Quiet: no dashboard, no usage statistics,
+workers' output stays in Ray's session logs (``/tmp/ray/session_latest/logs``) instead of the
+terminal.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from atwu.errors import InputError
 from atwu.executor.base import Executor, OnOutcome
 from atwu.executor.one_run import run_one
+from atwu.executor.ray_loopback import init_on_loopback
 from atwu.executor.spec import RunOutcome, RunSpec
 from atwu.paths import atwu_home
 
@@ -40,7 +43,7 @@ QUIET_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
 LOCAL_ENV = {"RAY_worker_niceness": "0"}
 LOCAL_ENV_AT_IMPORT = {"RAY_AUTH_MODE": "token"}
 # the driver's settings a worker on another node must share (paths resolve against them)
-FORWARDED_ENV = ("ATWU_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+FORWARDED_ENV = ("ATWU_HOME", "ATWU_ALLOW_HUB", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -110,14 +113,14 @@ class RayExecutor(Executor):
 
         if ray.is_initialized():
             return  # started before, or the caller's Ray (a test, the app): leave it running
+        quiet: dict[str, Any] = dict(
+            log_to_driver=False, logging_level=logging.WARNING, namespace="atwu"
+        )
         try:
-            ray.init(
-                address=self.address or "local",  # never a stray cluster found by chance
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.WARNING,
-                namespace="atwu",
-            )
+            if self.address:
+                ray.init(address=self.address, include_dashboard=False, **quiet)
+            else:  # a new instance, never a stray cluster found by chance, on loopback only
+                init_on_loopback(**quiet)
         except (ConnectionError, ValueError) as exc:
             where = self.address or "this machine"
             raise InputError(f"could not start or join Ray at {where}: {exc}") from None

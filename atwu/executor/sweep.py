@@ -31,6 +31,7 @@ from atwu.executor.spec import RunOutcome, RunSpec, config_identity
 from atwu.io import atomic_write_json, read_json
 from atwu.params import as_text
 from atwu.paths import runs_dir, safe_name
+from atwu.runs.lease import LEASE, Lease, LeaseHeld, live_holder
 from atwu.runs.status import utc_now
 
 SWEEP_FILE = "sweep.json"
@@ -186,7 +187,7 @@ def check_sweep_dir(plan: SweepPlan) -> None:
                 f"{root} holds another sweep ({earlier.get('sweep_id')}, other settings); "
                 "choose another --out or --sweep-id"
             )
-    elif root.is_dir() and any(root.iterdir()):
+    elif root.is_dir() and any(child.name != LEASE for child in root.iterdir()):
         raise InputError(f"{root} is not a sweep directory (no {SWEEP_FILE}); choose another --out")
 
 
@@ -245,6 +246,29 @@ def run_sweep(plan: SweepPlan, executor: Executor) -> tuple[SweepRecord, list[Ru
     """Carry out the plan's runs (checked before, see :mod:`atwu.executor.check`) with
     ``sweep.json`` following their states, under one progress bar on a terminal (a line per run
     in a log)."""
+    lease = _claim_sweep(plan)
+    try:
+        return _run_claimed(plan, executor)
+    finally:
+        lease.release()
+
+
+def _claim_sweep(plan: SweepPlan) -> Lease:
+    """One driver per sweep directory: the same sweep started twice at once (two terminals, a
+    double click) is refused in one line, instead of two drivers writing sweep.json and
+    starting each run twice. A killed driver's lease is taken over by the next one."""
+    try:
+        return Lease.acquire(plan.root)
+    except LeaseHeld:
+        holder = live_holder(plan.root)
+        who = holder.describe() if holder is not None else "another process"
+        raise InputError(
+            f"{plan.root}: this sweep is already running ({who}); wait for it to finish or "
+            "stop it (the same command afterwards resumes whatever it left unfinished)"
+        ) from None
+
+
+def _run_claimed(plan: SweepPlan, executor: Executor) -> tuple[SweepRecord, list[RunOutcome]]:
     with executor:
         if not all(finished_before(spec) for spec in plan.specs):
             executor.start()  # the executor's errors (Ray's) come before anything is written

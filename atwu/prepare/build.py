@@ -10,6 +10,7 @@ never mistaken for a finished one.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import shutil
 import time
@@ -176,19 +177,36 @@ def _run_jobs(root: Path, jobs: list[ModelJob], workers: int, progress: Progress
     with cf.ProcessPoolExecutor(
         max_workers=max(1, min(workers, len(jobs))), mp_context=ctx
     ) as pool:
-        pending = {pool.submit(_train_job, str(root), job, i) for i, job in enumerate(jobs)}
-        while pending:
-            finished, pending = cf.wait(
-                pending, timeout=PROGRESS_SECONDS, return_when=cf.FIRST_COMPLETED
-            )
-            for fut in finished:
-                res = fut.result()
-                results[res["name"]] = res
-            if progress:
-                records = job_progress.read_progress(root, names)
-                progress(*job_progress.summary(names, records, set(results)))
+        try:
+            pending = {pool.submit(_train_job, str(root), job, i) for i, job in enumerate(jobs)}
+            while pending:
+                finished, pending = cf.wait(
+                    pending, timeout=PROGRESS_SECONDS, return_when=cf.FIRST_COMPLETED
+                )
+                for fut in finished:
+                    res = fut.result()
+                    results[res["name"]] = res
+                if progress:
+                    records = job_progress.read_progress(root, names)
+                    progress(*job_progress.summary(names, records, set(results)))
+        except BaseException:
+            _stop_workers(pool)  # else leaving the pool waits for every queued model
+            raise
     shutil.rmtree(root / job_progress.PROGRESS_DIR, ignore_errors=True)
     return results
+
+
+def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """Cancel the queued jobs and end the running ones (Ctrl-C, SIGTERM, a failed job): their
+    models are thrown away with the half-built folder anyway."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in workers:
+        with contextlib.suppress(Exception):
+            process.join(timeout=10)
 
 
 def _write_common(tmp: Path, splits: dict[str, list[QAPair]], vocab_size: int) -> dict:

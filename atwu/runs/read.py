@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from atwu.io import UnreadableFileError, read_json_object, read_jsonl
+from atwu.file_limits import file_limit
+from atwu.io import UnreadableFileError, check_file_size, read_json_object, read_jsonl
 from atwu.runs.layout import (
     CONFIG,
     EVAL_EXAMPLES,
@@ -25,6 +26,21 @@ from atwu.runs.layout import (
     WEIGHTS,
 )
 from atwu.runs.status import effective_state
+
+DAMAGED = "damaged"
+"""The state :func:`read_run` shows for a run with a file over its size limit: whatever its
+status says, its results cannot be read."""
+
+_SIZE_CHECKED = {
+    TRAIN_LOG: "jsonl",
+    OLD_TRAIN_LOG: "jsonl",
+    EXAMPLES: "jsonl",
+    EVAL_LOG: "jsonl",
+    WEIGHTS: "parquet",
+    EVAL_EXAMPLES: "parquet",
+}
+"""The result files of a run whose size :func:`read_run` checks (config and status are checked
+as they are read)."""
 
 EVAL_EXAMPLE_COLUMNS = [
     "step",
@@ -91,7 +107,25 @@ def read_run(path: str | Path) -> RunInfo:
         state, message = effective_state(status)
         if state != status.get("state"):
             status = {**status, "state": state, "message": message}
+    oversized = _oversized_files(root)
+    if oversized:
+        problems.extend(oversized)
+        status = {**status, "state": DAMAGED, "message": "a result file is over its size limit"}
     return RunInfo(path=root, name=root.name, config=config, status=status, problems=problems)
+
+
+def _oversized_files(root: Path) -> list[str]:
+    """One line for each result file of the run over its size limit (a stat each: cheap enough
+    for every row of a run list)."""
+    found = []
+    for name, kind in _SIZE_CHECKED.items():
+        try:
+            check_file_size(root / name, file_limit(kind))
+        except UnreadableFileError as exc:
+            found.append(f"{name}: {exc.reason}")
+        except OSError:
+            continue  # missing: not every run has every file
+    return found
 
 
 def _reason(exc: Exception) -> str:
@@ -140,8 +174,10 @@ def read_evals(run_dir: str | Path) -> pd.DataFrame:
 
 
 def read_parquet(path: str | Path, **options) -> pd.DataFrame:
-    """A parquet file of a run; :class:`~atwu.io.UnreadableFileError` when it is cut or
-    damaged (pyarrow's own errors name neither the file nor the cause a user can fix)."""
+    """A parquet file of a run; :class:`~atwu.io.UnreadableFileError` when it is over its size
+    limit, cut or damaged (pyarrow's own errors name neither the file nor the cause a user can
+    fix)."""
+    check_file_size(path, file_limit("parquet"))
     try:
         return pd.read_parquet(path, **options)
     except FileNotFoundError:

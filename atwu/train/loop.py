@@ -16,6 +16,7 @@ import os
 import random
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,7 @@ from atwu.train.out_dir import (
 )
 from atwu.train.pressure import PressureTally
 from atwu.train.resolve import RunPlan, plan_run
-from atwu.train.state import load_state, save_state
+from atwu.train.state import StateNotSaved, load_state, save_state
 
 SAVE_MODEL_BELOW = 100_000_000
 TINY_MODEL_PARAMS = 5_000_000
@@ -174,9 +175,8 @@ class Trainer:
             say_where_the_old_run_is(aside)
             raise
         except Exception as exc:
-            status.update(
-                state="failed", message=f"{type(exc).__name__}: {exc}", ended_at=utc_now()
-            )
+            cause = str(exc) if isinstance(exc, StateNotSaved) else f"{type(exc).__name__}: {exc}"
+            _record_failure(status, cause)
             say_where_the_old_run_is(aside)
             raise
         finally:
@@ -503,6 +503,18 @@ class Trainer:
     def _existing_weights(self, step: int) -> pd.DataFrame:
         frame = read_weights(self.out)
         return frame[frame["step"] <= step] if len(frame) else frame
+
+
+def _record_failure(status: StatusWriter, cause: str) -> None:
+    """Status "failed" with its cause; where even that cannot be written (the disk still full),
+    say so on stderr: the stopped heartbeat then shows the run as failed in the run list."""
+    try:
+        status.update(state="failed", message=cause, ended_at=utc_now())
+    except OSError as exc:
+        print(
+            f"error: {status.path}: could not record that the run failed ({exc.strerror or exc})",
+            file=sys.stderr,
+        )
 
 
 def _raise_cancelled(signum, frame) -> None:

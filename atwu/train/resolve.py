@@ -17,6 +17,7 @@ from atwu.data.embedded import RETAIN_OF, VOCABULARIES
 from atwu.errors import InputError
 from atwu.methods.base import Method
 from atwu.methods.registry import build_params, get_method
+from atwu.model_source import check_model_source
 from atwu.paths import benchmarks_dir, default_benchmark_dir
 from atwu.train.errors import RunError
 
@@ -76,12 +77,27 @@ class RunPlan:
     checkpoint_steps: frozenset[int]
 
 
+def _check_model_sources(config: RunConfig) -> None:
+    """Every model name of the configuration is a local folder or a shipped model, unless the
+    user allowed the hub (atwu.model_source): checked before a run directory exists."""
+    names = [("--model", config.model), ("--aux-model", config.aux_model)]
+    retain = config.benchmark_options.get("retain_model")
+    names.append(("--retain-model", retain if isinstance(retain, str) else None))
+    try:
+        for option, name in names:
+            if name:
+                check_model_source(name, option)
+    except InputError as exc:
+        raise RunError(str(exc)) from None
+
+
 def plan_run(config: RunConfig) -> RunPlan:
     """Resolve and check ``config``; raises :class:`RunError` (or a method's error) on bad input."""
     try:
         config.check()  # every number finite and in range, before anything else
     except InputError as exc:
         raise RunError(str(exc)) from None
+    _check_model_sources(config)  # offline by default: before the benchmark is even loaded
     method_cls = get_method(config.method)
     params = build_params(method_cls, config.params)
     bench = resolve_benchmark(config.benchmark, config.benchmark_options, split=config.split)

@@ -9,13 +9,14 @@ kill can land between those two renames, leaving no ``state/`` but a complete st
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
 
 import torch
 
-from atwu.io import atomic_write_json, read_jsonl, write_jsonl
+from atwu.io import atomic_write_json, read_json_object, read_jsonl, write_jsonl
 from atwu.runs.layout import STATE_DIR
 from atwu.train.errors import RunError
 
@@ -25,26 +26,42 @@ COMPLETE = "complete.json"
 TRAINER = "trainer.pt"
 
 
+class StateNotSaved(OSError):
+    """The state of a checkpoint could not be written (a full disk, most often). Its text is one
+    line naming the run's state folder, the cause, and what a resume starts from."""
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
 def save_state(out: Path, model, opt, sched, method, step: int, extra: dict | None = None) -> None:
     """Write the state under a temporary name, mark it complete, then swap it in. ``extra``
-    holds the loop's own accumulators (plain numbers), e.g. the pressure tally."""
+    holds the loop's own accumulators (plain numbers), e.g. the pressure tally.
+
+    When writing fails (a full disk: ``torch.save`` and ``save_pretrained`` raise OSError or
+    RuntimeError), the half-written ``.state.partial`` is removed (it frees the space the failure
+    record needs; the previous ``state/`` is untouched) and :class:`StateNotSaved` is raised."""
     tmp = out / PARTIAL
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    model.save_pretrained(tmp / "model")
-    torch.save(
-        {
-            "optimiser": opt.state_dict(),
-            "scheduler": sched.state_dict(),
-            "method": method.state_dict(),
-            "step": step,
-            "extra": extra or {},
-            "torch_rng": torch.get_rng_state(),
-        },
-        tmp / TRAINER,
-    )
-    _sync_files(tmp)
-    atomic_write_json(tmp / COMPLETE, {"step": step})
+    try:
+        tmp.mkdir()
+        model.save_pretrained(tmp / "model")
+        torch.save(
+            {
+                "optimiser": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "method": method.state_dict(),
+                "step": step,
+                "extra": extra or {},
+                "torch_rng": torch.get_rng_state(),
+            },
+            tmp / TRAINER,
+        )
+        _sync_files(tmp)
+        atomic_write_json(tmp / COMPLETE, {"step": step})
+    except (OSError, RuntimeError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _not_saved(out, step, exc) from exc
     old = out / OLD
     shutil.rmtree(old, ignore_errors=True)
     if (out / STATE_DIR).exists():
@@ -52,6 +69,35 @@ def save_state(out: Path, model, opt, sched, method, step: int, extra: dict | No
     # a kill here leaves no state/, a complete .state.partial and .state.old: recover_state
     os.replace(tmp, out / STATE_DIR)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _not_saved(out: Path, step: int, exc: BaseException) -> StateNotSaved:
+    no_space = getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc)
+    if no_space:
+        cause = "the disk is full"
+    elif isinstance(exc, OSError) and exc.strerror:
+        cause = exc.strerror
+    else:
+        cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    previous = find_state(out)
+    resume = (
+        f"--resume continues from the state of step {_state_step(previous)}"
+        if previous is not None
+        else "no state was saved yet, so --resume starts the run over"
+    )
+    error = StateNotSaved(
+        errno.ENOSPC if no_space else getattr(exc, "errno", None) or errno.EIO,
+        f"could not save the state of step {step} ({cause}); {resume} once that is fixed",
+    )
+    error.filename = str(out / STATE_DIR)
+    return error
+
+
+def _state_step(folder: Path) -> str:
+    try:
+        return str(read_json_object(folder / COMPLETE)["step"])
+    except (OSError, ValueError, KeyError):
+        return "its last checkpoint"
 
 
 def _sync_files(folder: Path) -> None:

@@ -105,7 +105,7 @@ def test_hub_benchmarks_need_a_model_of_their_own(tmp_path):
     assert plan.ready
     args = plan.commands[0][1]
     assert _flag(args, "--benchmark") == "tofu" and _flag(args, "--split") == "forget05"
-    assert _flag(args, "--model") == "org/model"
+    assert _flag(args, "--model") == "org/model" and "--allow-hub" in args  # chosen in the form
     assert args[-2:] == ["--data-dir", "/d"] and "--targets" not in args  # targets: RWKU only
     assert hub_extra("rwku", "", " 1-10 ") == ("--targets", "1-10")
 

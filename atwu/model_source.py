@@ -1,0 +1,45 @@
+"""Offline by default: where a model name may come from.
+
+A model name is a local folder, or the name of a model this project ships inside a pip package
+(``atwu.models.PACKAGED_MODELS``, e.g. ``smollm2-135m``). Anything else would be looked up on the
+Hugging Face hub, which is done only when the user asks for it (``--allow-hub``, or
+``ATWU_ALLOW_HUB=1``): a name in a configuration file from someone else, or a typo, must not start
+a download (or minutes of retries on a machine without network) and leave a failed run behind.
+The check is made before a run directory exists and needs no torch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from atwu.errors import InputError
+
+ALLOW_HUB_ENV = "ATWU_ALLOW_HUB"
+# the names atwu.models.PACKAGED_MODELS resolves (repeated here so that this check loads no torch;
+# tests/faults/test_offline_models.py checks the two agree)
+PACKAGED_NAMES = ("smollm2-135m",)
+
+
+def allow_hub() -> None:
+    """The user asked for hub access (``--allow-hub``): for this process and the runs it starts
+    (Ray workers receive the variable with the driver's environment)."""
+    os.environ[ALLOW_HUB_ENV] = "1"
+
+
+def hub_allowed() -> bool:
+    return os.environ.get(ALLOW_HUB_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_model_source(name: str, option: str) -> None:
+    """Raise :class:`InputError` (one line) when ``name``, given as ``option``, is neither a
+    local folder nor a shipped model and hub access was not asked for."""
+    if Path(name).expanduser().is_dir() or name.lower() in PACKAGED_NAMES or hub_allowed():
+        return
+    if name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep + os.sep in name:
+        raise InputError(f"{option} {name}: model path does not exist (no such folder)")
+    raise InputError(
+        f"{option} {name}: not a local folder nor a model this project ships "
+        f"({', '.join(PACKAGED_NAMES)}); it is not downloaded from the Hugging Face hub unless "
+        "you pass --allow-hub (or give the path of a downloaded model folder)"
+    )
