@@ -28,7 +28,7 @@ def test_plans_follow_the_issue():
     assert {s.strength for s in quick if s.variant.name == "atwu"} == {0.5, 1.0, 2.0}
     assert [s.strength for s in quick if s.variant.name == "satimp_ou"] == [1.0]  # marked point
     full = plan_split("forget10", quick=False, best_baselines=[])
-    assert len({s.variant.name for s in full}) == 18
+    assert len({s.variant.name for s in full}) == 22
     assert {s.strength for s in full if s.variant.name == "ga"} == {0.25, 0.5, 1.0, 2.0, 4.0}
     small = plan_split("forget05", quick=False, best_baselines=["npo", "tnpo"])
     assert {s.variant.name for s in small} == {
