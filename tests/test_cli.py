@@ -62,6 +62,7 @@ def test_methods_lists_every_method(capsys):
             "tnpo",
             "aux",
             "static_p",
+            "static_support",
             "threshold",
             "oracle",
             "uniform",

@@ -11,6 +11,11 @@ token a weight s_t in (0, 1). Scorer and model alternate on one shared forward p
 
 No ground-truth label is read. Every reconstruction choice is a parameter below, so a user who
 has the paper can switch to its exact choice.
+
+Retain support (METHOD.md §1, off by default): with ``conflict_gate`` > 0 or a ``scorer_design``
+other than ``plain``, a FIFO bank of the retain batches' answer tokens (filled from the retain
+forward pass the retain loss runs anyway, :mod:`atwu.methods.retain_support`) gives each forget
+token its support S_t and conflict c_t, which gate the model step's weights or shape the scorer.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Literal
 import torch
 from safetensors.torch import save
 
-from atwu.data.batching import Batch
+from atwu.data.batching import Batch, shifted_targets
 from atwu.io import atomic_write_bytes
 from atwu.methods.base import (
     ForgetBatch,
@@ -36,6 +41,13 @@ from atwu.methods.base import (
     weighted_forget,
 )
 from atwu.methods.linear_scorer import LinearScorer, rms_normalise
+from atwu.methods.retain_support import (
+    SupportBank,
+    answer_tokens,
+    conflict_gate,
+    pick_hidden,
+    support_conflict,
+)
 from atwu.params import param
 from atwu.runs.layout import SCORER as SCORER_FILE
 
@@ -106,6 +118,37 @@ class ATWUParams(SaturatedParams):
         "λ: the scorer step also minimises λ·mean_r s_r over the retain batch's answer tokens, so "
         "hidden states that occur on retain data are pushed towards 0 (0: off)",
     )
+    conflict_gate: float = param(
+        0.0,
+        "κ: the model step weighs token t by s_t·2σ(−κ·c_t), c_t the z-scored retain support "
+        "log(1+S_t) of the token, so tokens the retain data needs in a similar state are pushed "
+        "less (0: off; the recorded weights are the gated ones)",
+    )
+    scorer_design: Literal["plain", "contrast_head", "low_support_target"] = param(
+        "plain",
+        "plain: the scorer learns from p alone; contrast_head: a second linear head learns to "
+        "tell forget states from retain-bank states of the same token id (logistic loss) and the "
+        "weight is the product of both heads; low_support_target: the p-target only on tokens of "
+        "below-average retain support (c_t < 0), the others pushed towards 0",
+    )
+    support_bank: int = param(
+        8192,
+        "entries of the FIFO bank of retain answer tokens (hidden state and token id) behind the "
+        "retain support S_t; used only when conflict_gate > 0 or scorer_design is not plain",
+    )
+    support_temp: float = param(
+        0.1, "temperature T of S_t = Σ_r [y_r = y_t]·exp((cos(h_t, h_r) − 1)/T)"
+    )
+    support_layer: str = param(
+        "scorer",
+        "hidden states the support bank compares: 'scorer' (the scorer's layer), 'middle', "
+        "'last' or an integer index into the hidden_states tuple",
+    )
+    support_position: Literal["scorer", "predicting", "token"] = param(
+        "scorer",
+        "position of the support bank's hidden state: 'scorer' (the scorer's position), "
+        "'token' or 'predicting'",
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -134,6 +177,40 @@ class ATWUParams(SaturatedParams):
             raise MethodError("atwu: scorer_warmup_steps must be ≥ 0 (or none)")
         if not 0 <= self.scorer_warmup_share < 1:
             raise MethodError("atwu: scorer_warmup_share must be in [0, 1)")
+        check_support_params("atwu", self, allow_scorer=True)
+        if not 0 <= self.conflict_gate < float("inf"):
+            raise MethodError("atwu: conflict_gate must be a finite number ≥ 0")
+
+    @property
+    def uses_support(self) -> bool:
+        """Whether the retain-support bank is kept (a gate or a retain-aware scorer design)."""
+        return self.conflict_gate > 0 or self.scorer_design != "plain"
+
+
+def check_support_params(owner: str, params, *, allow_scorer: bool) -> None:
+    """The support bank's options: a positive size and temperature, a layer the model has."""
+    if params.support_bank < 1:
+        raise MethodError(f"{owner}: support_bank must be ≥ 1 (entries of the bank)")
+    if not 0 < params.support_temp < float("inf"):
+        raise MethodError(f"{owner}: support_temp must be a positive number")
+    named = ("scorer", "middle", "last") if allow_scorer else ("middle", "last")
+    if params.support_layer not in named:
+        try:
+            int(params.support_layer)
+        except (TypeError, ValueError):
+            raise MethodError(
+                f"{owner}: support_layer must be {', '.join(repr(n) for n in named)} or an "
+                f"integer, got {params.support_layer!r}"
+            ) from None
+
+
+def layer_index(layer: str, num_layers: int) -> int:
+    """'middle' → hidden_states[num_layers // 2] (at least 1), 'last' → −1, else the integer."""
+    if layer == "middle":
+        return max(1, num_layers // 2)
+    if layer == "last":
+        return -1
+    return int(layer)
 
 
 def normalise_weights(weights: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -162,6 +239,17 @@ class ATWU(Method):
         self.scorer.reset(params.scorer_init_bias if params.scorer_init == "select_all" else 0.0)
         self._needs_random_init = params.scorer_init == "random"
         self.optimiser = torch.optim.Adam(self.scorer.parameters(), lr=max(params.scorer_lr, 1e-12))
+        self.bank: SupportBank | None = None
+        self.contrast: LinearScorer | None = None
+        if params.uses_support:
+            self.bank = SupportBank(params.support_bank, ctx.hidden_size, ctx.device)
+        if params.scorer_design == "contrast_head":
+            # starts at σ(3) ≈ 0.95 on every token, so the product with s_t barely moves at first
+            self.contrast = LinearScorer(ctx.hidden_size).to(ctx.device)
+            self.contrast.reset(3.0)
+            self.contrast_optimiser = torch.optim.Adam(
+                self.contrast.parameters(), lr=max(params.scorer_lr, 1e-12)
+            )
 
     @property
     def warmup_steps(self) -> int:
@@ -170,16 +258,27 @@ class ATWU(Method):
         return round(self.params.scorer_warmup_share * self.ctx.total_steps)
 
     def resolved(self) -> dict:
-        return {"scorer_warmup_steps": self.warmup_steps, "scorer_layer": self.layer_index}
+        out: dict = {"scorer_warmup_steps": self.warmup_steps, "scorer_layer": self.layer_index}
+        if self.bank is not None:
+            out.update(
+                support_layer=self.support_layer_index, support_position=self.support_position
+            )
+        return out
 
     @property
     def layer_index(self) -> int:
-        layer = self.params.scorer_layer
-        if layer == "middle":
-            return max(1, self.ctx.num_layers // 2)
-        if layer == "last":
-            return -1
-        return int(layer)
+        return layer_index(self.params.scorer_layer, self.ctx.num_layers)
+
+    @property
+    def support_layer_index(self) -> int:
+        if self.params.support_layer == "scorer":
+            return self.layer_index
+        return layer_index(self.params.support_layer, self.ctx.num_layers)
+
+    @property
+    def support_position(self) -> str:
+        pos = self.params.support_position
+        return self.params.scorer_position if pos == "scorer" else pos
 
     @classmethod
     def requires_reference(cls, params: ATWUParams) -> bool:
@@ -195,12 +294,34 @@ class ATWU(Method):
         return torch.tensor(float(self.params.tau), device=f.device)
 
     def _forward(self, model, batch: Batch) -> Forward:
+        # with the support bank on, the whole hidden_states tuple is kept (the same forward pass),
+        # so the bank's layer can differ from the scorer's
         return forward(
             model,
             batch,
             hidden_layer=self.layer_index,
             hidden_at_token=self.params.scorer_position == "token",
+            all_hidden=self.bank is not None,
         )
+
+    def _support_hidden(self, fw: Forward) -> torch.Tensor:
+        assert fw.hidden_states is not None  # _forward keeps them whenever the bank is on
+        return pick_hidden(
+            fw.hidden_states, self.support_layer_index, self.support_position == "token"
+        ).detach()
+
+    def fill_bank(self, retain_fw: Forward, retain: Batch) -> None:
+        """Append the retain batch's answer tokens to the bank (the one place that writes it)."""
+        assert self.bank is not None
+        self.bank.add(*answer_tokens(self._support_hidden(retain_fw), retain))
+
+    def support(self, fw: Forward, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(S_t, c_t) of a forget batch's tokens against the bank, and the support states."""
+        assert self.bank is not None
+        h = self._support_hidden(fw)
+        targets, _ = shifted_targets(batch)
+        s = self.bank.support(h, targets, self.params.support_temp)
+        return support_conflict(s, fw.mask), h
 
     def _model_forget(
         self, fw: Forward, forget: ForgetBatch, weights: torch.Tensor
@@ -227,11 +348,19 @@ class ATWU(Method):
         p = self.params
         fw = self._forward(model, forget)
         h = self._hidden(fw)
-        # One retain forward serves both the retain loss and, with λ > 0, the scorer's negatives.
+        # One retain forward serves the retain loss and, with λ > 0, the scorer's negatives and,
+        # with the support bank on, the bank's new entries.
         negatives = p.scorer_retain_negatives > 0
+        banked = self.bank is not None
         retain_fw = None
-        if retain is not None and (p.alpha > 0 or negatives):
-            retain_fw = self._forward(model, retain) if negatives else forward(model, retain)
+        if retain is not None and (p.alpha > 0 or negatives or banked):
+            wants_hidden = negatives or banked
+            retain_fw = self._forward(model, retain) if wants_hidden else forward(model, retain)
+        conflict = support_h = None
+        if banked:
+            if retain_fw is not None and retain is not None:
+                self.fill_bank(retain_fw, retain)
+            conflict, support_h = self.support(fw, forget)
         if self._needs_random_init:
             self.scorer.random_init(h[fw.mask], target_std=2.0)
             self._needs_random_init = False
@@ -239,15 +368,26 @@ class ATWU(Method):
         logs: dict[str, float] = {}
         f_scorer = fw.logp.detach().exp()
         tau = self._tau(f_scorer, fw.mask)
+        if p.scorer_design == "low_support_target" and conflict is not None:
+            # τ over the low-support tokens: the p-ranking is learned among them only
+            tau = self._tau(f_scorer, fw.mask & (conflict < 0))
         if step >= self.warmup_steps and p.scorer_lr > 0:
-            scorer_loss = self.scorer_objective(h, f_scorer, tau, fw.mask, retain_fw)
+            scorer_loss = self.scorer_objective(h, f_scorer, tau, fw.mask, retain_fw, conflict)
             self.optimiser.zero_grad(set_to_none=True)
             scorer_loss.backward()
             self.optimiser.step()
             logs["scorer_loss"] = float(scorer_loss.detach())
+        if self.contrast is not None and support_h is not None and p.scorer_lr > 0:
+            # the contrast head has its own question (forget or retain state?), so no warm-up
+            contrast_loss = self.contrast_objective(support_h, forget, fw.mask)
+            if contrast_loss is not None:
+                self.contrast_optimiser.zero_grad(set_to_none=True)
+                contrast_loss.backward()
+                self.contrast_optimiser.step()
+                logs["contrast_loss"] = float(contrast_loss.detach())
         # 2. model step, scorer fixed: scores recomputed after the scorer's update.
         with torch.no_grad():
-            weights = self._weights(h, fw.mask)
+            weights = self._weights(h, fw.mask, support_h, conflict)
         forget_term, pressure = self._model_forget(fw, forget, weights)
         retain_term = torch.zeros((), device=forget_term.device)
         if retain_fw is not None and p.alpha > 0:
@@ -255,6 +395,12 @@ class ATWU(Method):
             retain_term = p.alpha * retain_loss
             logs["retain_loss"] = float(retain_loss.detach())
         sel = weights[fw.mask]
+        if banked:
+            assert conflict is not None and self.bank is not None
+            logs["bank_size"] = float(self.bank.size)
+            if p.conflict_gate > 0:
+                gate = conflict_gate(conflict, p.conflict_gate)[fw.mask]
+                logs["mean_gate"] = float(gate.mean())
         logs.update(
             forget_loss=float(forget_term.detach()) / p.gamma if p.gamma else 0.0,
             tau=float(tau),
@@ -270,10 +416,20 @@ class ATWU(Method):
         tau: torch.Tensor,
         mask: torch.Tensor,
         retain_fw: Forward | None = None,
+        conflict: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The scorer step's loss: mean_t s_t·(sg f_t − τ) + l2·‖v‖² (+ λ·mean_r s_r on the
-        retain batch's answer tokens when ``scorer_retain_negatives`` is on)."""
-        objective = masked_mean(self.scorer(h) * (f - tau), mask)
+        retain batch's answer tokens when ``scorer_retain_negatives`` is on).
+
+        ``scorer_design=low_support_target``: the target (f_t − τ) applies only to tokens of
+        below-average retain support (c_t < 0); the others get target 1, i.e. s_t is pushed
+        towards 0 wherever the retain data needs the token."""
+        scores = self.scorer(h)
+        if self.params.scorer_design == "low_support_target" and conflict is not None:
+            target = torch.where(conflict < 0, f - tau, torch.ones_like(f))
+            objective = masked_mean(scores * target, mask)
+        else:
+            objective = masked_mean(scores * (f - tau), mask)
         objective = objective + self.params.scorer_l2 * self.scorer.weight_norm2()
         lam = self.params.scorer_retain_negatives
         if lam > 0 and retain_fw is not None:
@@ -282,29 +438,79 @@ class ATWU(Method):
             )
         return objective
 
+    def contrast_objective(
+        self, support_h: torch.Tensor, forget: Batch, mask: torch.Tensor
+    ) -> torch.Tensor | None:
+        """Class-balanced logistic loss of the contrast head: the forget batch's answer tokens
+        are positives, the bank's entries with one of their token ids negatives (+ l2·‖v‖²).
+        None when the bank holds no entry with those ids."""
+        assert self.contrast is not None and self.bank is not None
+        targets, _ = shifted_targets(forget)
+        pos_h, pos_ids = support_h[mask], targets[mask]
+        bank_h, bank_ids = self.bank.entries()
+        neg_h = bank_h[torch.isin(bank_ids, pos_ids)]
+        if neg_h.shape[0] == 0 or pos_h.shape[0] == 0:
+            return None
+        scale = (
+            float(self.ctx.hidden_size) ** 0.5
+        )  # a unit row times √d is the RMS-normalised state
+        logit_pos = self.contrast.linear(rms_normalise(pos_h.float())).squeeze(-1)
+        logit_neg = self.contrast.linear(neg_h * scale).squeeze(-1)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        loss = bce(logit_pos, torch.ones_like(logit_pos)) + bce(
+            logit_neg, torch.zeros_like(logit_neg)
+        )
+        return loss + self.params.scorer_l2 * self.contrast.weight_norm2()
+
     @torch.no_grad()
     def token_weights(self, model, forget: ForgetBatch) -> tuple[torch.Tensor, torch.Tensor]:
         fw = self._forward(model, forget)
-        return self._weights(self._hidden(fw), fw.mask), fw.mask
+        conflict = support_h = None
+        if self.bank is not None:
+            conflict, support_h = self.support(fw, forget)
+        return self._weights(self._hidden(fw), fw.mask, support_h, conflict), fw.mask
 
-    def _weights(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The model step's weights: the scores, raised to ``score_power``, normalised."""
+    def _weights(
+        self,
+        h: torch.Tensor,
+        mask: torch.Tensor,
+        support_h: torch.Tensor | None = None,
+        conflict: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The model step's weights: the scores, raised to ``score_power``, times the contrast
+        head's score (``scorer_design=contrast_head``) and the conflict gate 2σ(−κ·c_t)
+        (``conflict_gate`` κ > 0), normalised."""
         scores = self.scorer(h)
         if self.params.score_power != 1.0:
             scores = scores.pow(self.params.score_power)
+        if self.contrast is not None and support_h is not None:
+            scores = scores * self.contrast(rms_normalise(support_h.float()))
+        if self.params.conflict_gate > 0 and conflict is not None:
+            scores = scores * conflict_gate(conflict, self.params.conflict_gate)
         return normalise_weights(scores, mask, self.params.normalise)
 
     def state_dict(self) -> dict:
-        return {
+        state = {
             "scorer": self.scorer.state_dict(),
             "optimiser": self.optimiser.state_dict(),
             "needs_random_init": self._needs_random_init,
         }
+        if self.bank is not None:
+            state["support_bank"] = self.bank.state_dict()
+        if self.contrast is not None:
+            state["contrast"] = self.contrast.state_dict()
+            state["contrast_optimiser"] = self.contrast_optimiser.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.scorer.load_state_dict(state["scorer"])
         self.optimiser.load_state_dict(state["optimiser"])
         self._needs_random_init = state.get("needs_random_init", False)
+        if self.bank is not None and "support_bank" in state:
+            self.bank.load_state_dict(state["support_bank"])
+        if self.contrast is not None and "contrast" in state:
+            self.contrast.load_state_dict(state["contrast"])
+            self.contrast_optimiser.load_state_dict(state["contrast_optimiser"])
 
     def save_artifacts(self, run_dir) -> None:
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.scorer.state_dict().items()}

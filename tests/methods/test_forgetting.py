@@ -42,6 +42,7 @@ FORGET_BOUND = {
     "atwu": 0.1,
     "oracle": 0.05,
     "static_p": 0.1,
+    "static_support": 0.1,
     "threshold": 0.1,
     "aux": 0.1,
 }

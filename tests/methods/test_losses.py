@@ -288,6 +288,7 @@ def test_every_method_has_a_hand_computed_case():
         "simnpo",
         "rmu",
         "atwu",
+        "static_support",  # tests/methods/test_retain_support.py
     }
     assert set(all_methods()) == covered
 

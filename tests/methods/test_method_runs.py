@@ -31,7 +31,17 @@ STEPS = 50
 EVERY = 25
 RECORD = 20
 
-TOKEN_WEIGHTING = ["atwu", "wga", "satimp", "tnpo", "aux", "oracle", "static_p", "threshold"]
+TOKEN_WEIGHTING = [
+    "atwu",
+    "wga",
+    "satimp",
+    "tnpo",
+    "aux",
+    "oracle",
+    "static_p",
+    "static_support",
+    "threshold",
+]
 SAMPLE_LEVEL = ["ga", "graddiff", "npo", "simnpo", "rmu", "uniform"]
 METHODS = TOKEN_WEIGHTING + SAMPLE_LEVEL
 
