@@ -66,6 +66,11 @@ def test_methods_lists_every_method(capsys):
             "threshold",
             "oracle",
             "uniform",
+            "specific_oracle",
+            "shuffled_oracle",
+            "template_only",
+            "etw",
+            "tokenunlearn",
         ]
     )
     assert "scorer_lr" in out and "scorer_warmup_steps" in out

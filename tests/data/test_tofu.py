@@ -380,7 +380,7 @@ def test_cli_needs_a_model_and_a_real_split(home, capsys):
                 "--split",
                 "forget20",
                 "--model",
-                "/nonexistent",
+                str(TOFU),  # an existing folder passes the offline model check; the split fails
             ]
         )
         == 2
