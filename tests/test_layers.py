@@ -9,6 +9,7 @@ lazy import is still a dependency, it only moves the moment it is paid.
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -60,15 +61,25 @@ def package_of(module: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[0] == "atwu" else None
 
 
+@functools.cache
+def imports_by_module() -> dict[Path, frozenset[str]]:
+    """Every module file under atwu/ and the absolute names it imports (parsed once)."""
+    found = {}
+    for path in sorted(ATWU.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        found[path] = frozenset(
+            imported_modules(tree, module_name(path), path.name == "__init__.py")
+        )
+    return found
+
+
 def package_graph() -> Graph:
     graph: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for path in sorted(ATWU.rglob("*.py")):
-        module = module_name(path)
-        source = package_of(module)
+    for path, names in imports_by_module().items():
+        source = package_of(module_name(path))
         if source is None:  # atwu/__init__.py
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for name in imported_modules(tree, module, path.name == "__init__.py"):
+        for name in sorted(names):
             target = package_of(name)
             if target is not None and target != source and target_exists(target):
                 files = graph[source][target]
@@ -159,10 +170,9 @@ def test_each_known_cycle_is_still_there():
 
 
 def test_no_module_under_atwu_imports_streamlit():
-    offenders = []
-    for path in sorted(ATWU.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        names = imported_modules(tree, module_name(path), path.name == "__init__.py")
-        if any(name.split(".")[0] == "streamlit" for name in names):
-            offenders.append(str(path.relative_to(ATWU.parent)))
+    offenders = [
+        str(path.relative_to(ATWU.parent))
+        for path, names in imports_by_module().items()
+        if any(name.split(".")[0] == "streamlit" for name in names)
+    ]
     assert not offenders, f"atwu/ must stay free of Streamlit (draw in pages/): {offenders}"
