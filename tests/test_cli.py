@@ -74,6 +74,7 @@ def test_methods_lists_every_method(capsys):
         ]
     )
     assert "scorer_lr" in out and "scorer_warmup_steps" in out
+    assert "selection = 'soft'" in out and "top_share = 0.3" in out  # tokenunlearn's options
 
 
 # -- bad input -----------------------------------------------------------------------------------

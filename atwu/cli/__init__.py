@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_args(p, for_variants=True)
     p.add_argument(
         "--variants",
-        default="atwu,uniform,oracle,static_p,threshold,wga_b5,satimp,tnpo,npo",
+        default="atwu,uniform,oracle,specific_oracle,shuffled_oracle,template_only,static_p,"
+        "threshold,wga_b5,satimp,tnpo,npo,etw,tokenunlearn,tokenunlearn_hard",
         help="comma-separated variants, or 'all' (see atwu/analysis/variants.py)",
     )
     p.add_argument(

@@ -1,8 +1,8 @@
 """Forget examples encoded once per run, their batches with token labels, and the batch order.
 
 A forget :class:`Example` carries everything a run needs per pair: token ids, the ground-truth
-label of every completion token (only the oracle and the recorded weights read them) and the text
-of each token for the weights table.
+label and span kind of every completion token (only the reference weightings and the recorded
+weights read them) and the text of each token for the weights table.
 """
 
 from __future__ import annotations

@@ -29,6 +29,16 @@ def test_strength_scales_the_forget_to_retain_ratio():
     assert ou.tags["strength"] == pytest.approx(0.1)  # the same curve, a hundredth of it
 
 
+def test_tokenunlearn_has_a_soft_and_a_hard_variant_on_the_saturated_strength():
+    soft = build_params(get_method("tokenunlearn"), VARIANTS["tokenunlearn"].config().params)
+    hard_cfg = VARIANTS["tokenunlearn_hard"].config(strength=2.0)
+    hard = build_params(get_method("tokenunlearn"), hard_cfg.params)
+    assert (soft.selection, hard.selection) == ("soft", "hard")
+    assert hard.gamma == 2.0 and hard.alpha == 2.0  # the shared α, γ scaled like every heuristic
+    assert hard_cfg.tags["strength"] == pytest.approx(1.0)
+    assert VARIANTS["etw"].default_strength() == VARIANTS["oracle"].default_strength() == 0.5
+
+
 def test_ga_is_swept_over_its_learning_rate_and_rmu_over_its_coefficient():
     ga = VARIANTS["ga"].config(strength=4.0)
     assert ga.train.lr == pytest.approx(2e-3) and ga.tags["strength_param"] == "lr"
@@ -40,6 +50,10 @@ def test_roles_come_from_the_methods_or_the_variant():
     assert role_of("atwu") == "method" and role_of("oracle") == "reference"
     assert role_of("atwu_nll") == "ablation" and role_of("uniform") == "ablation"
     assert role_of("wga_b5") == "baseline" and role_of("static_p") == "baseline"
+    for reference in ("specific_oracle", "shuffled_oracle", "template_only"):
+        assert role_of(reference) == "reference"  # drawn beside the rivals, never one of them
+    for rival in ("etw", "tokenunlearn", "tokenunlearn_hard"):
+        assert role_of(rival) == "baseline"
     assert variant_of({"method": "wga", "tags": {"variant": "wga_b5"}}) == "wga_b5"
     assert variant_of({"method": "wga"}) == "wga"
 

@@ -23,6 +23,7 @@ from atwu.app.token_compare import (
     rows_csv,
     score_text,
     typed_scores_frame,
+    weights_are_labels,
 )
 from atwu.runs.read import RunInfo
 
@@ -123,6 +124,13 @@ def test_typed_scores_frame_and_no_model_note():
     ]
     assert "demo runs ship without models" in no_model_note("r", demo=True)
     assert "--save-model" in no_model_note("r", demo=False)
+
+
+def test_typed_text_is_refused_for_every_weighting_read_off_the_labels():
+    for name in ("oracle", "specific_oracle", "shuffled_oracle", "template_only"):
+        assert weights_are_labels(name), name
+    for name in ("atwu", "etw", "tokenunlearn", "static_p", "a method that no longer exists"):
+        assert not weights_are_labels(name), name
 
 
 @pytest.mark.parametrize("normalise", [True, False])

@@ -19,7 +19,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 from transformers import PreTrainedTokenizerFast
 
 from atwu.data.format import Span
-from atwu.data.labels import offsets_to_answer, token_labels
+from atwu.data.labels import kind_codes, offsets_to_answer, token_labels
 
 ANSWER = "Elena Varga was born in Lima on 3 May 1961."
 SPANS = [Span(0, 11, "context"), Span(24, 28, "shared"), Span(32, 42, "specific")]
@@ -296,3 +296,8 @@ def test_offsets_to_answer_clips_and_drops() -> None:
     assert offsets_to_answer([(12, 16)], 9, 14) == [(3, 5)]
     with pytest.raises(ValueError):
         offsets_to_answer([(0, 1)], 5, 2)
+
+
+def test_kind_codes_number_every_span_kind():
+    # forget batches carry these codes as a tensor: 0 outside every span, one code per label
+    assert kind_codes([None, "specific", "shared", "fact", "context"]) == [0, 1, 2, 3, 4]

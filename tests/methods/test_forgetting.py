@@ -45,6 +45,11 @@ FORGET_BOUND = {
     "static_support": 0.1,
     "threshold": 0.1,
     "aux": 0.1,
+    "specific_oracle": 0.1,
+    "shuffled_oracle": 0.1,
+    "template_only": 0.1,
+    "etw": 0.3,
+    "tokenunlearn": 0.3,
 }
 #: most rise of the retain-answer NLL allowed (nats per token). GA has no retain term and may
 #: damage retain data (no bound; +10.3 nats here); GradDiff's retain term must keep that under half
@@ -139,3 +144,17 @@ def test_method_forgets_and_a_flipped_sign_does_not(setting, name):
     assert not forgets(name, flipped), (
         f"{name} with its forget term's sign flipped still passes: forget NLL +{flipped[0]:.3f}"
     )
+
+
+def test_specific_oracle_weighs_the_specific_spans_of_real_batches(setting):
+    # the span kinds travel from the benchmark's character spans through encoding and batching
+    model, tok, forget, *_ = setting
+    cls = all_methods()["specific_oracle"]
+    method = cls(build_params(cls, {}), MethodContext(torch.device("cpu")))
+    weights, _ = method.token_weights(model, forget_batch(forget, tok.pad_token_id))
+    kinds = [k for e in forget for k in e.kinds]
+    assert "specific" in kinds and "shared" in kinds  # both kinds occur, so the check can fail
+    for i, e in enumerate(forget):
+        start = e.prompt_len - 1
+        got = weights[i, start : start + len(e.kinds)].tolist()
+        assert got == [1.0 if k == "specific" else 0.0 for k in e.kinds], e.pair.id
