@@ -83,7 +83,9 @@ def test_etw_weighs_by_entropy_over_its_answer_mean():
     out = method("etw", gamma=2).compute(PromptAwareModel(), batch(), None, 0)
     expected = 2 * sum(h / mean * p for h, p in zip(H, P)) / 3  # saturated: γ·mean w·p
     assert out.forget.item() == pytest.approx(expected)
-    assert out.pressure[0, 1:4].tolist() == pytest.approx([2 * h / mean * p / 3 for h, p in zip(H, P)])
+    assert out.pressure[0, 1:4].tolist() == pytest.approx(
+        [2 * h / mean * p / 3 for h, p in zip(H, P)]
+    )
 
 
 def test_tokenunlearn_soft_adds_the_z_scores_and_has_mean_one():
@@ -123,7 +125,7 @@ class NoisyModel(torch.nn.Module):
 
 def test_hard_selection_keeps_the_stated_share_of_every_answer():
     # answers of 10 and 7 tokens (the second padded); ⌈0.3·10⌉ = 3, ⌈0.3·7⌉ = 3, ⌈0.5·7⌉ = 4
-    ids = torch.tensor([[5] + list(range(1, 11)) + [0], [5, 6] + list(range(1, 8)) + [0] * 3])
+    ids = torch.tensor([[5, *range(1, 11), 0], [5, 6, *range(1, 8), 0, 0, 0]])
     attn = torch.tensor([[1] * 11 + [0], [1] * 9 + [0] * 3])
     labels = ids.masked_fill(attn == 0, IGNORE)
     labels[:, 0] = IGNORE
