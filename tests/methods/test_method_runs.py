@@ -31,16 +31,19 @@ STEPS = 50
 EVERY = 25
 RECORD = 20
 
+REFERENCES = ["oracle", "specific_oracle", "shuffled_oracle", "template_only"]
 TOKEN_WEIGHTING = [
     "atwu",
     "wga",
     "satimp",
     "tnpo",
     "aux",
-    "oracle",
+    *REFERENCES,
     "static_p",
     "static_support",
     "threshold",
+    "etw",
+    "tokenunlearn",
 ]
 SAMPLE_LEVEL = ["ga", "graddiff", "npo", "simnpo", "rmu", "uniform"]
 METHODS = TOKEN_WEIGHTING + SAMPLE_LEVEL
@@ -187,6 +190,34 @@ def test_oracle_weights_are_the_ground_truth(finished_run):
     assert np.array_equal(
         weights["weight"].to_numpy(), (weights["label"] == 1).astype(float).to_numpy()
     )
+
+
+@pytest.mark.parametrize("finished_run", ["specific_oracle", "template_only"], indirect=True)
+def test_reference_weights_are_their_part_of_the_ground_truth(finished_run):
+    method, out = finished_run
+    weights = read_weights(out)
+    if method == "specific_oracle":
+        expected = (weights["label"] == 1) & (weights["span_kind"] == "specific")
+    else:  # template_only: the scored tokens that are not facts
+        expected = weights["label"] == 0
+    assert expected.any() and not expected.all()
+    assert np.array_equal(weights["weight"].to_numpy(), expected.astype(float).to_numpy())
+
+
+@pytest.mark.parametrize("finished_run", ["shuffled_oracle"], indirect=True)
+def test_shuffled_oracle_keeps_its_positions_and_the_oracles_count(finished_run):
+    _method, out = finished_run
+    weights = read_weights(out)
+    drawn = weights[weights["weight"] == 1]
+    assert set(weights["weight"]) == {0.0, 1.0} and (drawn["label"] >= 0).all()
+    facts = weights[(weights["step"] == 0) & (weights["label"] == 1)].groupby("example_id").size()
+    first = None
+    for _step, rows in drawn.groupby("step"):
+        positions = rows.groupby("example_id")["position"].apply(tuple)
+        assert rows.groupby("example_id").size().reindex(facts.index).tolist() == facts.tolist()
+        first = positions if first is None else first
+        assert positions.equals(first)  # the same positions at every checkpoint
+    assert (drawn["label"] == 0).any()  # not the oracle: some land on the template
 
 
 @pytest.mark.parametrize("finished_run", ["atwu"], indirect=True)
