@@ -76,14 +76,21 @@ class ForgetBatch(Batch):
     #: :data:`atwu.data.labels.KIND_CODES` (0 outside every span; the references that tell
     #: ``specific`` from ``shared`` facts read it)
     token_kinds: torch.Tensor | None = None
+    #: (B, T) bool over the *input* positions: the prompt tokens naming the question's subject
+    #: (:mod:`atwu.data.subject`; tokenunlearn masks them)
+    subject_mask: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> ForgetBatch:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
         return ForgetBatch(
             self.input_ids.to(device),
             self.attention_mask.to(device),
             self.labels.to(device),
-            None if self.token_labels is None else self.token_labels.to(device),
-            None if self.token_kinds is None else self.token_kinds.to(device),
+            move(self.token_labels),
+            move(self.token_kinds),
+            move(self.subject_mask),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -17,6 +17,7 @@ from atwu.data.batching import collate
 from atwu.data.chat import EncodedPair, encode_pair
 from atwu.data.format import QAPair
 from atwu.data.labels import kind_codes, token_labels
+from atwu.data.subject import subject_positions
 from atwu.methods.base import ForgetBatch
 
 
@@ -31,6 +32,8 @@ class Example:
     kinds: list[str | None]
     tokens: list[str]
     offsets: list[tuple[int, int]]
+    #: prompt positions of the question's subject (:mod:`atwu.data.subject`; tokenunlearn masks them)
+    subject: list[int] = field(default_factory=list)
 
 
 def encode_example(tokenizer, pair: QAPair) -> Example:
@@ -45,20 +48,24 @@ def encode_example(tokenizer, pair: QAPair) -> Example:
         else:
             tokens.append(pair.answer[off[0] : off[1]])
             offsets.append(off)
-    return Example(pair, enc.input_ids, enc.prompt_len, labels, kinds, tokens, offsets)
+    subject = subject_positions(tokenizer, pair, enc.input_ids[: enc.prompt_len])
+    return Example(pair, enc.input_ids, enc.prompt_len, labels, kinds, tokens, offsets, subject)
 
 
 def forget_batch(examples: list[Example], pad_id: int) -> ForgetBatch:
-    """Collate and add per-target token labels and span kinds aligned with ``logits[:, :-1]``."""
+    """Collate and add per-target token labels and span kinds aligned with ``logits[:, :-1]``, and
+    the subject's input positions."""
     base = collate([EncodedPair(e.input_ids, e.prompt_len, []) for e in examples], pad_id)
     labels = torch.full((len(examples), base.input_ids.shape[1] - 1), -1, dtype=torch.long)
     kinds = torch.zeros_like(labels)
+    subject = torch.zeros_like(base.input_ids, dtype=torch.bool)
     for i, e in enumerate(examples):
         # completion token j sits at input position prompt_len + j, i.e. target index prompt_len + j - 1
         start = e.prompt_len - 1
         labels[i, start : start + len(e.labels)] = torch.tensor(e.labels)
         kinds[i, start : start + len(e.kinds)] = torch.tensor(kind_codes(e.kinds))
-    return ForgetBatch(base.input_ids, base.attention_mask, base.labels, labels, kinds)
+        subject[i, e.subject] = True
+    return ForgetBatch(base.input_ids, base.attention_mask, base.labels, labels, kinds, subject)
 
 
 class BatchStream:

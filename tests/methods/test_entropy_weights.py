@@ -143,7 +143,7 @@ def test_hard_selection_keeps_the_stated_share_of_every_answer():
     assert [float(soft[i][mask[i]].mean()) for i in range(2)] == pytest.approx([1.0, 1.0])
 
 
-def test_masking_replaces_the_prompt_and_nothing_else():
+def test_masking_replaces_the_subject_or_the_prompt_and_nothing_else():
     b = Batch(
         torch.tensor([[9, 5, 6, 7, 8, 0]]),
         torch.tensor([[1, 1, 1, 1, 1, 0]]),
@@ -151,6 +151,10 @@ def test_masking_replaces_the_prompt_and_nothing_else():
     )
     assert question_masked(b, 4).input_ids.tolist() == [[4, 4, 4, 7, 8, 0]]
     assert question_masked(b, 4, keep=9).input_ids.tolist() == [[9, 4, 4, 7, 8, 0]]  # a BOS stays
+    # a forget batch that knows where the question's subject is masks only the subject
+    subject = torch.tensor([[False, True, False, False, False, False]])
+    fb = ForgetBatch(b.input_ids, b.attention_mask, b.labels, subject_mask=subject)
+    assert question_masked(fb, 4, keep=9).input_ids.tolist() == [[9, 4, 6, 7, 8, 0]]
 
 
 def test_bad_settings_are_refused():

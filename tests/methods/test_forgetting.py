@@ -158,3 +158,18 @@ def test_specific_oracle_weighs_the_specific_spans_of_real_batches(setting):
         start = e.prompt_len - 1
         got = weights[i, start : start + len(e.kinds)].tolist()
         assert got == [1.0 if k == "specific" else 0.0 for k in e.kinds], e.pair.id
+
+
+def test_the_masked_subject_is_the_authors_name(setting):
+    # tokenunlearn's knowledge signal masks these prompt tokens: the name the answer restates
+    _model, tok, forget, *_ = setting
+    batch = forget_batch(forget, tok.pad_token_id)
+    for i, e in enumerate(forget):
+        names = {e.pair.answer[s.start : s.end] for s in e.pair.spans or [] if s.label == "context"}
+        masked = batch.input_ids[i][batch.subject_mask[i]].tolist()
+        assert all(p < e.prompt_len for p in batch.subject_mask[i].nonzero().flatten().tolist())
+        text = tok.decode(masked).strip()
+        if names:
+            assert text in {n.strip() for n in names}, (e.pair.id, text, names)
+        else:
+            assert text == e.pair.question.strip(), e.pair.id
