@@ -17,10 +17,9 @@ from atwu.data.format import QAPair
 from atwu.data.templates import AUTHORS, SLOT_KIND
 from atwu.data.templates_tune import AUTHORS_TUNE
 
-# generate_splits(200, 0) of the embedded benchmark, every split in sorted order, each pair as
-# json.dumps([split, pair.to_json()], sort_keys=True), hashed with sha256. Computed with main's
-# code at 2992ea3 (before the generator took a Vocabulary), by /tmp/authors_tune_hash.py:
-#   h = hashlib.sha256(); for name in sorted(splits): for p in splits[name]: h.update(...)
+# _digest(generate_splits(200, 0)) of the embedded benchmark (every split in sorted order, each
+# pair as json.dumps([split, pair.to_json()], sort_keys=True), through one sha256), computed with
+# main's code at 2992ea3, before the generator took a Vocabulary, by the same loop as _digest.
 EMBEDDED_200_SEED0_SHA256 = "cd1b4f096e35ad0e9b3c9c075c1cc18fdf2dc8f763e1ab4ffd6e90e4ab6a59df"
 
 
