@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from atwu.errors import InputError
+
+if TYPE_CHECKING:
+    from atwu.config import RunConfig
 
 ALLOW_HUB_ENV = "ATWU_ALLOW_HUB"
 # the names atwu.models.PACKAGED_MODELS resolves (repeated here so that this check loads no torch;
@@ -43,3 +47,17 @@ def check_model_source(name: str, option: str) -> None:
         f"({', '.join(PACKAGED_NAMES)}); it is not downloaded from the Hugging Face hub unless "
         "you pass --allow-hub (or give the path of a downloaded model folder)"
     )
+
+
+def check_config_models(config: RunConfig) -> None:
+    """:func:`check_model_source` for every model name of a run configuration (``model``,
+    ``aux_model``, a real benchmark's ``retain_model``)."""
+    retain = config.benchmark_options.get("retain_model")
+    names = [
+        ("--model", config.model),
+        ("--aux-model", config.aux_model),
+        ("--retain-model", retain if isinstance(retain, str) else None),
+    ]
+    for option, name in names:
+        if name:
+            check_model_source(name, option)
