@@ -12,18 +12,20 @@ from atwu.config import RunConfig
 from atwu.executor.check import check_specs
 from atwu.executor.sweep import check_sweep_dir, parse_grid, plan_sweep, run_sweep
 from atwu.io import read_json
+from atwu.model_source import check_config_models
 
 
 def cmd_run(args) -> int:
-    from atwu.train.execute import execute_run  # torch: not before a sweep's checks
-
     base = None
     if args.config:
         base = config_file(Path(args.config))
     elif args.resume and args.out and (Path(args.out) / "config.json").is_file():
         base = config_file(Path(args.out) / "config.json")
     cfg = config_from_args(args, base)
+    check_config_models(cfg)  # offline by default: refused before torch is even loaded
     out = Path(args.out) if args.out else default_out(cfg)
+    from atwu.train.execute import execute_run  # torch: not before the checks above
+
     return execute_run(cfg, out, resume=args.resume, overwrite=args.overwrite)
 
 
@@ -47,6 +49,7 @@ def cmd_sweep(args) -> int:
     their states. Running the same command again skips finished runs and resumes the others."""
     # first, so that an unreachable --ray-address is reported within seconds
     executor = executor_from_args(args)
+    check_config_models(config_from_args(args))  # before torch loads for the other checks
     plan = plan_sweep(
         config_from_args(args),
         parse_grid(args.grid),

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -85,6 +87,14 @@ def _task(spec: RunSpec, env: dict[str, str]) -> RunOutcome:
     return outcome
 
 
+def _own_sigterm_handler() -> Any:
+    """The Python SIGTERM handler in force now (None: the default, or not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    handler = signal.getsignal(signal.SIGTERM)
+    return handler if callable(handler) else None
+
+
 class RayExecutor(Executor):
     kind = "ray"
 
@@ -116,11 +126,16 @@ class RayExecutor(Executor):
         quiet: dict[str, Any] = dict(
             log_to_driver=False, logging_level=logging.WARNING, namespace="atwu"
         )
+        # ray.init replaces the SIGTERM handler with sys.exit: the command's own (SIGTERM as
+        # Ctrl-C, so that the runs in flight are cancelled and say so) is put back after it
+        on_sigterm = _own_sigterm_handler()
         try:
             if self.address:
                 ray.init(address=self.address, include_dashboard=False, **quiet)
             else:  # a new instance, never a stray cluster found by chance, on loopback only
                 init_on_loopback(**quiet)
+            if on_sigterm is not None:
+                signal.signal(signal.SIGTERM, on_sigterm)
         except (ConnectionError, ValueError) as exc:
             where = self.address or "this machine"
             raise InputError(f"could not start or join Ray at {where}: {exc}") from None

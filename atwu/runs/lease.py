@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import shutil
 import socket
@@ -29,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from atwu.errors import InputError
-from atwu.io import atomic_write_json, dumps
+from atwu.io import atomic_write_json, dumps, read_json
 from atwu.process import process_alive, process_start
 from atwu.runs.status import HEARTBEAT_EVERY_S, STALE_AFTER_S, parse_time, utc_now
 
@@ -80,7 +79,7 @@ def read_lease(run_dir: str | Path) -> LeaseInfo | None:
 
 def _read_lease_file(path: Path) -> LeaseInfo | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)  # size-checked: a lease is a few hundred bytes
         return LeaseInfo(**{k: data[k] for k in LeaseInfo.__dataclass_fields__})
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -3,6 +3,7 @@ back with a dead process told apart from a running one."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import threading
@@ -63,7 +64,10 @@ class StatusWriter:
     def start_heartbeat(self) -> None:
         def beat() -> None:
             while not self._stop.wait(HEARTBEAT_EVERY_S):
-                self.update()
+                # a full disk must not end the heartbeat (with a traceback): it beats again
+                # once there is room, and the run itself reports the fault
+                with contextlib.suppress(OSError):
+                    self.update()
 
         self._thread = threading.Thread(target=beat, name="atwu-heartbeat", daemon=True)
         self._thread.start()

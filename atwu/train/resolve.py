@@ -17,7 +17,7 @@ from atwu.data.embedded import RETAIN_OF, VOCABULARIES
 from atwu.errors import InputError
 from atwu.methods.base import Method
 from atwu.methods.registry import build_params, get_method
-from atwu.model_source import check_model_source
+from atwu.model_source import check_config_models
 from atwu.paths import benchmarks_dir, default_benchmark_dir
 from atwu.train.errors import RunError
 
@@ -80,13 +80,8 @@ class RunPlan:
 def _check_model_sources(config: RunConfig) -> None:
     """Every model name of the configuration is a local folder or a shipped model, unless the
     user allowed the hub (atwu.model_source): checked before a run directory exists."""
-    names = [("--model", config.model), ("--aux-model", config.aux_model)]
-    retain = config.benchmark_options.get("retain_model")
-    names.append(("--retain-model", retain if isinstance(retain, str) else None))
     try:
-        for option, name in names:
-            if name:
-                check_model_source(name, option)
+        check_config_models(config)
     except InputError as exc:
         raise RunError(str(exc)) from None
 
