@@ -129,7 +129,7 @@ class ATWUParams(SaturatedParams):
         "plain: the scorer learns from p alone; contrast_head: a second linear head learns to "
         "tell forget states from retain-bank states of the same token id (logistic loss) and the "
         "weight is the product of both heads; low_support_target: the p-target only on tokens of "
-        "below-average retain support (c_t < 0), the others pushed towards 0",
+        "below-average retain support (c_t ≤ 0), the others pushed towards 0",
     )
     support_bank: int = param(
         8192,
@@ -370,7 +370,7 @@ class ATWU(Method):
         tau = self._tau(f_scorer, fw.mask)
         if p.scorer_design == "low_support_target" and conflict is not None:
             # τ over the low-support tokens: the p-ranking is learned among them only
-            tau = self._tau(f_scorer, fw.mask & (conflict < 0))
+            tau = self._tau(f_scorer, fw.mask & (conflict <= 0))
         if step >= self.warmup_steps and p.scorer_lr > 0:
             scorer_loss = self.scorer_objective(h, f_scorer, tau, fw.mask, retain_fw, conflict)
             self.optimiser.zero_grad(set_to_none=True)
@@ -422,11 +422,12 @@ class ATWU(Method):
         retain batch's answer tokens when ``scorer_retain_negatives`` is on).
 
         ``scorer_design=low_support_target``: the target (f_t − τ) applies only to tokens of
-        below-average retain support (c_t < 0); the others get target 1, i.e. s_t is pushed
-        towards 0 wherever the retain data needs the token."""
+        below-average retain support (c_t ≤ 0); the others get target 1, i.e. s_t is pushed
+        towards 0 wherever the retain data needs the token. With an empty bank every c_t is 0,
+        so the objective is the plain one until the bank has entries."""
         scores = self.scorer(h)
         if self.params.scorer_design == "low_support_target" and conflict is not None:
-            target = torch.where(conflict < 0, f - tau, torch.ones_like(f))
+            target = torch.where(conflict <= 0, f - tau, torch.ones_like(f))
             objective = masked_mean(scores * target, mask)
         else:
             objective = masked_mean(scores * (f - tau), mask)

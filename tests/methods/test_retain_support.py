@@ -251,7 +251,7 @@ def test_low_support_target_pushes_supported_tokens_towards_zero():
     conflict = torch.tensor([[-1.0, -0.5, 1.5]])  # the third token is well supported
     objective = method.scorer_objective(h, f, torch.tensor(0.5), mask, None, conflict)
     # mean of 0.5·(0.2 − 0.5), 0.5·(0.9 − 0.5) and 0.5·1 (target 1: pushed down)
-    assert float(objective) == pytest.approx((0.5 * -0.3 + 0.5 * 0.4 + 0.5) / 3)
+    assert float(objective.detach()) == pytest.approx((0.5 * -0.3 + 0.5 * 0.4 + 0.5) / 3)
 
 
 # -- static_support on a constructed case ---------------------------------------------------------
@@ -334,3 +334,17 @@ def test_forward_helper_keeps_hidden_states_for_the_bank():
     model = tiny_llama()
     fw = forward(model, FORGET, hidden_layer=1, all_hidden=True)
     assert fw.hidden_states is not None and len(fw.hidden_states) == 3
+
+
+def test_low_support_target_is_the_plain_objective_while_the_bank_is_empty():
+    # no retain batch yet: every c_t is 0, so no token is pushed down for being supported
+    method, _ = make_atwu(scorer_design="low_support_target", scorer_l2=0.0)
+    plain, _ = make_atwu(scorer_l2=0.0)
+    h = torch.randn(1, 3, 8, generator=torch.Generator().manual_seed(1))
+    f = torch.tensor([[0.2, 0.9, 0.4]])
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    conflict = support_conflict(torch.zeros(1, 3), mask)
+    tau = torch.tensor(0.5)
+    got = method.scorer_objective(h, f, tau, mask, None, conflict)
+    expected = plain.scorer_objective(h, f, tau, mask).detach()
+    assert float(got.detach()) == pytest.approx(float(expected))
