@@ -31,14 +31,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.parquet as pq
 
 from atwu.config import RunConfig
 from atwu.io import atomic_directory, atomic_write_json, read_json
 from atwu.params import as_text
 from atwu.runs import layout
-from atwu.runs.read import list_runs, read_evals
+from atwu.runs.read import list_runs, read_evals, read_parquet
 
 DEMO_SETTINGS: tuple[tuple[str, tuple[float, ...], int], ...] = (
     ("atwu", (0.5, 1.0, 2.0), 3),
@@ -136,7 +135,7 @@ def check_bundle(path: Path) -> list[str]:
         if run.state != "done":
             problems.append(f"{run.name}: state {run.state}, expected done")
         weights = run.path / layout.WEIGHTS
-        if not weights.is_file() or pd.read_parquet(weights, columns=["step"]).empty:
+        if not weights.is_file() or read_parquet(weights, columns=["step"]).empty:
             problems.append(f"{run.name}: no token weights")
         if read_evals(run.path).empty:
             problems.append(f"{run.name}: no evaluation rows")

@@ -58,6 +58,7 @@ from atwu.io import (
     clean_for_json,
     read_jsonl,
 )
+from atwu.runs.read import read_parquet
 
 __all__ = [
     "ALIGNMENT_METRICS",
@@ -434,7 +435,7 @@ class CheckpointEvaluator:
             return {}
         steps = {int(r["step"]) for r in read_jsonl(eval_path)}
         try:
-            old = pd.read_parquet(examples_path)
+            old = read_parquet(examples_path)
         except Exception:
             warnings.warn(f"{examples_path} is unreadable; its rows are dropped", stacklevel=3)
             return {}

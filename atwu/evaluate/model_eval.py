@@ -35,6 +35,7 @@ from atwu.evaluate.teacher_forced import (
     score_plan,
 )
 from atwu.io import atomic_write_bytes, atomic_write_json, read_json
+from atwu.runs.read import read_parquet
 
 NAN = float("nan")
 
@@ -152,7 +153,7 @@ class ModelEval:
         meta = read_json(stem.with_suffix(".json"))
         if meta.get("version") != CACHE_VERSION:
             raise ValueError(f"{stem}: cache version {meta.get('version')} != {CACHE_VERSION}")
-        examples = pd.read_parquet(stem.with_suffix(".parquet"))
+        examples = read_parquet(stem.with_suffix(".parquet"))
         summary = {k: NAN if v is None else float(v) for k, v in meta["summary"].items()}
         return cls(
             examples=examples,

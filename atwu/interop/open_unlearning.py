@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from atwu.benchmark import Benchmark, BenchmarkError
 from atwu.data.format import QAPair
@@ -47,6 +46,7 @@ from atwu.evaluate import tofu_metrics as M
 from atwu.evaluate.model_eval import CACHE_VERSION
 from atwu.evaluate.reference import retain_reference_key
 from atwu.io import atomic_write_json, atomic_write_text, clean_for_json, read_json, read_jsonl
+from atwu.runs.read import read_parquet
 
 __all__ = [
     "TRUTH_RATIO_KEYS",
@@ -297,7 +297,7 @@ def export_run(
             f"{run_dir}: step {step} has no model metrics (evaluated steps: "
             f"{', '.join(map(str, evaluated)) or 'none'})"
         )
-    examples = pd.read_parquet(examples_path)
+    examples = read_parquet(examples_path)
     examples = examples[examples["step"] == step]
     try:
         benchmark = Benchmark.load(resolved.get("benchmark") or config["benchmark"])
