@@ -82,7 +82,15 @@ def test_comparison_starts_at_matched_forgetting(app, frontier_runs):
     headers = [h.value for h in at.header]
     assert headers == ["At matched forgetting", "At default settings"]
     levels = _table(at, "template damage at FFE 0.5")
-    assert levels["variant"].tolist() == ["atwu", "wga_b5", "uniform", "oracle"]
+    assert levels["variant"].tolist() == [
+        "atwu",
+        "wga_b5",
+        "uniform",
+        "oracle",
+        "shuffled_oracle",
+        "specific_oracle",
+        "template_only",
+    ]
     alignment = _table(at, "retain-conflict AUROC")
     assert alignment.set_index("variant").loc["atwu", "AUROC"] == "0.900 ± 0.000"
     # at default settings: the runs at their variant's default strength, fact-level columns

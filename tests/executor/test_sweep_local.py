@@ -90,7 +90,7 @@ def test_local_sweep_writes_sweep_json_and_a_rerun_skips_done_runs_and_resumes_t
         return original(self, model, forget, retain, step)
 
     monkeypatch.setattr(GradDiff, "compute", interrupt_alpha_1)
-    assert cli.main(command) == 1
+    assert cli.main(command) == 130  # a cancelled run stops a local sweep, as Ctrl-C does
     record = read_json(out / "sweep.json")
     assert [(r["name"], r["state"]) for r in record["runs"]] == [
         ("graddiff-alpha0.5-s0", "done"),
