@@ -20,32 +20,33 @@ one method's strength curve at two settings (``satimp`` and ``satimp_ou``).
 * Decision per axis: ATWU improves the trade-off when, at two or more levels, it is better than
   every rival that reaches the level (Holm-corrected), and significantly worse than none at any
   level. ATWU not reaching a level counts as not better there.
-* Gates (:func:`gates`), each able to fail: targeting (oracle TD < shuffled_oracle TD),
-  neighbours (specific_oracle ND < oracle ND), forgetting means facts (template_only stays below
-  FFE 0.25 while damaging templates more than uniform).
+* The bootstrap lives in :mod:`atwu.analysis.frontier_bootstrap`, the three gates that are
+  checked before any claim in :mod:`atwu.analysis.frontier_gates`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from atwu.analysis.frontier_bootstrap import N_RESAMPLES, Samples, holm, seed_bootstrap
 from atwu.analysis.variants import SAME_CURVE, role_of
+
+__all__ = [
+    "N_RESAMPLES",
+    "Samples",
+    "holm",
+    "seed_bootstrap",
+]  # re-exported: one import for callers
 
 LEVELS: tuple[float, ...] = (0.5, 0.75, 0.9)
 AXES: tuple[str, ...] = ("template_damage", "neighbour_damage")
 AREA_RANGE: tuple[float, float] = (0.5, 0.95)
-N_RESAMPLES = 2000
 ALPHA = 0.05
-#: FFE below which template_only counts as "not forgetting facts" (gate 3)
-TEMPLATE_ONLY_MAX_FFE = 0.25
-
-#: (run, step, axis) -> per-example (damage sum, count), aligned on one example order per axis
-Samples = Mapping[tuple[str, int, str], tuple[np.ndarray, np.ndarray]]
 
 _REACH_COLUMNS = ["curve", "seed", "run", "step", "step_lo", "frac", "strength", "ffe", "damage"]
 
@@ -231,103 +232,6 @@ def not_reaching(
     return sorted(rows["curve"].astype(str))
 
 
-def _point_samples(row: Any, axis: str, samples: Samples) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-example (sums, counts) of one reach point, interpolated like its damage."""
-    hi = samples.get((str(row.run), int(row.step), axis))
-    if hi is None:
-        return None
-    if float(row.frac) >= 1.0:
-        return hi
-    lo = samples.get((str(row.run), int(row.step_lo), axis))
-    if lo is None:
-        if int(row.step_lo) != 0:
-            return None
-        lo = (np.zeros_like(hi[0]), hi[1])  # step 0: no damage by definition
-    frac = float(row.frac)
-    return (1 - frac) * lo[0] + frac * hi[0], hi[1]
-
-
-def _seed_candidates(
-    reach: pd.DataFrame, curve: str, axis: str, samples: Samples
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per seed of ``curve`` (sorted): the matrices (examples × reach points) of sums and counts."""
-    out = []
-    mine = reach[reach["curve"] == curve]
-    for _, group in mine.groupby("seed", sort=True):
-        parts = [p for p in (_point_samples(r, axis, samples) for r in group.itertuples()) if p]
-        if not parts:
-            raise KeyError(f"{curve}: no per-example damage for {axis}")
-        out.append(
-            (np.stack([p[0] for p in parts], axis=1), np.stack([p[1] for p in parts], axis=1))
-        )
-    return out
-
-
-def _multiplicities(rng: np.random.Generator, n_resamples: int, n: int) -> np.ndarray:
-    """(resamples × n) how often each example is drawn in each resample."""
-    idx = rng.integers(0, n, size=(n_resamples, n))
-    counts = np.zeros((n_resamples, n))
-    np.add.at(counts, (np.repeat(np.arange(n_resamples), n), idx.ravel()), 1.0)
-    return counts
-
-
-def _best_per_resample(cands: tuple[np.ndarray, np.ndarray], mult: np.ndarray) -> np.ndarray:
-    """A seed's frontier damage on every resample: the least resampled damage over its points."""
-    sums, counts = cands
-    damage = (mult @ sums) / np.maximum(mult @ counts, 1e-12)
-    return damage.min(axis=1)
-
-
-@dataclass
-class Interval:
-    """A bootstrap over seeds and examples of D_a − D_b."""
-
-    low: float
-    high: float
-    p_value: float
-    draws: np.ndarray = field(repr=False)
-
-
-def seed_bootstrap(
-    reach: pd.DataFrame,
-    curve_a: str,
-    curve_b: str,
-    axis: str,
-    samples: Samples,
-    *,
-    n_resamples: int = N_RESAMPLES,
-    seed: int = 0,
-) -> Interval:
-    """D_a − D_b over resamples of seeds (paired by seed index) and examples (the same indices
-    for a and b), each seed's frontier point chosen anew in every resample."""
-    a = _seed_candidates(reach, curve_a, axis, samples)
-    b = _seed_candidates(reach, curve_b, axis, samples)
-    k = min(len(a), len(b))
-    n = a[0][0].shape[0]
-    rng = np.random.default_rng(seed)
-    mult = _multiplicities(rng, n_resamples, n)
-    best_a = np.stack([_best_per_resample(c, mult) for c in a[:k]])  # seeds × resamples
-    best_b = np.stack([_best_per_resample(c, mult) for c in b[:k]])
-    pick = rng.integers(0, k, size=(n_resamples, k))
-    cols = np.arange(n_resamples)[:, None]
-    draws = best_a[pick, cols].mean(axis=1) - best_b[pick, cols].mean(axis=1)
-    low, high = np.percentile(draws, [2.5, 97.5])
-    p = 2 * min(float(np.mean(draws <= 0)), float(np.mean(draws >= 0)))
-    return Interval(float(low), float(high), min(1.0, max(p, 1.0 / n_resamples)), draws)
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm-adjusted p-values (step-down, monotone), in the input order."""
-    m = len(p_values)
-    order = np.argsort(p_values, kind="stable")
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted.tolist()
-
-
 @dataclass
 class Comparison:
     """ATWU against one rival at one axis and level."""
@@ -467,150 +371,6 @@ def decide(comparisons: Iterable[Comparison]) -> dict[str, dict[str, Any]]:
             "worse_at": sorted(worse),
         }
     return out
-
-
-# -- gates (METHOD.md §4.6): checked before any claim, each able to fail -------------------------
-
-#: (name, axis, the curve that must damage less, the curve it is held against, what it tests)
-PAIR_GATES: tuple[tuple[str, str, str, str, str], ...] = (
-    (
-        "targeting",
-        "template_damage",
-        "oracle",
-        "shuffled_oracle",
-        "weights on the facts damage the template less than as many weights at random positions",
-    ),
-    (
-        "neighbours",
-        "neighbour_damage",
-        "specific_oracle",
-        "oracle",
-        "leaving the shared values alone spares the neighbours who have them",
-    ),
-)
-
-
-def _pair_gate(
-    points: pd.DataFrame, name: str, axis: str, low: str, high: str, what: str, levels
-) -> dict[str, Any]:
-    summary = frontier_summary(points, axes=(axis,), levels=levels)
-    checked, failed = [], []
-    for level in levels:
-        rows = summary[summary["level"] == level].set_index("curve")
-        if not {low, high} <= set(rows.index):
-            continue
-        a, b = rows.loc[low], rows.loc[high]
-        if not (a["reached"] and b["reached"]):
-            continue
-        entry = {"level": level, low: float(a["damage"]), high: float(b["damage"])}
-        checked.append(entry)
-        if not entry[low] < entry[high]:
-            failed.append(level)
-    gate: dict[str, Any] = {"name": name, "axis": axis, "tests": what, "checked": checked}
-    if not checked:
-        gate.update(
-            state="unchecked",
-            passed=False,
-            reason=f"{low} and {high} reach no common FFE level (or one of them was not run)",
-        )
-    elif failed:
-        gate.update(
-            state="failed",
-            passed=False,
-            reason=f"{low} has at least as much {axis} as {high} at FFE {failed}",
-        )
-    else:
-        gate.update(
-            state="passed",
-            passed=True,
-            reason=f"{low} has less {axis} than {high} at every level both reach",
-        )
-    return gate
-
-
-def _forgetting_gate(points: pd.DataFrame) -> dict[str, Any]:
-    """template_only at ×1 stays below FFE 0.25 at its last checkpoint while its template damage
-    there exceeds uniform's (×1, same seed, same step)."""
-    what = "pushing on the template alone does not count as forgetting facts"
-    at_one = points[np.isclose(points["strength_multiplier"].astype(float), 1.0)]
-    mine = at_one[at_one["variant"] == "template_only"]
-    uni = at_one[at_one["variant"] == "uniform"]
-    gate: dict[str, Any] = {"name": "forgetting", "axis": "ffe", "tests": what, "checked": []}
-    if mine.empty or uni.empty:
-        gate.update(
-            state="unchecked", passed=False, reason="template_only or uniform (×1) was not run"
-        )
-        return gate
-    failed = []
-    for seed, runs in mine.groupby("seed"):
-        last = runs.sort_values("step").iloc[-1]
-        ref = uni[(uni["seed"] == seed) & (uni["step"] == last["step"])]
-        if ref.empty:
-            continue
-        entry = {
-            "seed": int(seed),
-            "step": int(last["step"]),
-            "template_only_ffe": float(last["ffe"]),
-            "template_only_td": float(last["template_damage"]),
-            "uniform_td": float(ref["template_damage"].iloc[0]),
-        }
-        gate["checked"].append(entry)
-        ok = (
-            entry["template_only_ffe"] < TEMPLATE_ONLY_MAX_FFE
-            and entry["template_only_td"] > entry["uniform_td"]
-        )
-        if not ok:
-            failed.append(int(seed))
-    if not gate["checked"]:
-        gate.update(
-            state="unchecked",
-            passed=False,
-            reason="no uniform checkpoint at template_only's last step with the same seed",
-        )
-    elif failed:
-        gate.update(
-            state="failed",
-            passed=False,
-            reason=f"template_only reaches FFE ≥ {TEMPLATE_ONLY_MAX_FFE} or damages the template "
-            f"no more than uniform (seeds {failed})",
-        )
-    else:
-        gate.update(
-            state="passed",
-            passed=True,
-            reason=f"template_only stays below FFE {TEMPLATE_ONLY_MAX_FFE} and damages the "
-            "template more than uniform",
-        )
-    return gate
-
-
-def gates(
-    points: pd.DataFrame,
-    *,
-    levels: Iterable[float] = LEVELS,
-    columns: Mapping[str, str] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """The three gates of METHOD.md §4.6 by name. ``columns`` maps a metric (``ffe``,
-    ``template_damage``, ``neighbour_damage``) to the column that plays it: a test swaps in a
-    deliberately broken metric and sees the gate fail."""
-    levels = tuple(levels)
-    pts = points.copy()
-    for metric, column in (columns or {}).items():
-        pts[metric] = pts[column]
-    out = {
-        name: _pair_gate(pts, name, axis, low, high, what, levels)
-        for name, axis, low, high, what in PAIR_GATES
-    }
-    out["forgetting"] = _forgetting_gate(pts)
-    return out
-
-
-def gates_verdict(found: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """All gates in one line: passed only when every gate passed."""
-    states = {name: g.get("state", "unchecked") for name, g in found.items()}
-    passed = bool(states) and all(s == "passed" for s in states.values())
-    reason = "; ".join(f"{name} {state}" for name, state in states.items())
-    return {"passed": passed, "states": states, "reason": reason}
 
 
 # -- curves, areas and alignment --------------------------------------------------------------

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from atwu.analysis import frontier as F
+from atwu.analysis import frontier_gates as G
 from atwu.analysis.frontier_data import FrontierData
 from atwu.csv_export import write_csv
 from atwu.io import atomic_write_json, read_json
@@ -41,7 +42,7 @@ def analyse(
     """Everything §4.6 asks for, from the points and samples of one split."""
     points = data.points
     summary = F.frontier_summary(points)
-    gates = F.gates(points)
+    gates = G.gates(points)
     comparisons = F.compare_at_levels(points, data.samples, method=method, n_resamples=n_resamples)
     seeds = pd.concat(
         [
@@ -68,7 +69,7 @@ def analyse(
         "method": method,
         "decision": F.decide(comparisons),
         "gates": gates,
-        "gate": F.gates_verdict(gates),
+        "gate": G.gates_verdict(gates),
         "comparisons": [c.as_row() for c in comparisons],
         "areas": areas,
         "notes": data.notes,

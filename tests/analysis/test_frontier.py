@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from atwu.analysis import frontier as F
+from atwu.analysis import frontier_gates as G
 
 
 def points(rows: list[tuple]) -> pd.DataFrame:
@@ -226,32 +227,32 @@ def gate_points(oracle_td=0.01, shuffled_td=0.3, spec_nd=0.05, oracle_nd=0.2, to
 
 
 def test_each_gate_passes_on_sound_metrics():
-    found = F.gates(gate_points())
+    found = G.gates(gate_points())
     assert {name: g["state"] for name, g in found.items()} == {
         "targeting": "passed",
         "neighbours": "passed",
         "forgetting": "passed",
     }
-    assert F.gates_verdict(found)["passed"]
+    assert G.gates_verdict(found)["passed"]
 
 
 def test_each_gate_fails_on_a_broken_metric():
     pts = gate_points()
-    targeting = F.gates(pts, columns={"template_damage": "answer_damage"})["targeting"]
+    targeting = G.gates(pts, columns={"template_damage": "answer_damage"})["targeting"]
     assert targeting["state"] == "failed" and targeting["checked"][0]["oracle"] == 0.9
     # ND over all held-out spans, where leaving shared values alone helps nothing
-    neighbours = F.gates(gate_points(spec_nd=0.2, oracle_nd=0.2))["neighbours"]
+    neighbours = G.gates(gate_points(spec_nd=0.2, oracle_nd=0.2))["neighbours"]
     assert neighbours["state"] == "failed"
-    forgetting = F.gates(pts, columns={"ffe": "answer_ffe"})["forgetting"]
+    forgetting = G.gates(pts, columns={"ffe": "answer_ffe"})["forgetting"]
     assert forgetting["state"] == "failed" and "FFE" in forgetting["reason"]
-    assert not F.gates_verdict(F.gates(pts, columns={"ffe": "answer_ffe"}))["passed"]
+    assert not G.gates_verdict(G.gates(pts, columns={"ffe": "answer_ffe"}))["passed"]
 
 
 def test_a_gate_that_cannot_be_checked_is_not_passed():
     pts = gate_points()
-    found = F.gates(pts[pts["variant"] != "shuffled_oracle"])
+    found = G.gates(pts[pts["variant"] != "shuffled_oracle"])
     assert found["targeting"]["state"] == "unchecked" and not found["targeting"]["passed"]
-    assert not F.gates_verdict(found)["passed"]
+    assert not G.gates_verdict(found)["passed"]
 
 
 def test_area_between_frontiers_is_positive_when_atwu_damages_less():
