@@ -23,9 +23,12 @@ from atwu.analysis import frontier as F
 from atwu.analysis import frontier_report
 from atwu.analysis.frontier_data import FrontierData
 from atwu.analysis.variants import role_of
+from atwu.app.gate_messages import gate_message, gate_messages  # noqa: F401  (the pages' one import)
 from atwu.app.issues import file_stamp
 from atwu.app.labels import mean_std_text, metric_label
 from atwu.app.run_list import benchmark_key, forget_split_of
+from atwu.numbers import as_number as _num
+from atwu.numbers import number_text as _fmt
 from atwu.runs.layout import CONFIG, EVAL_EXAMPLES, EVAL_LOG
 from atwu.runs.read import RunInfo
 
@@ -208,18 +211,6 @@ def envelope(points: pd.DataFrame, axis: str) -> pd.DataFrame:
 # --- tables and sentences -----------------------------------------------------------------------
 
 
-def _num(value: Any) -> float:
-    try:
-        return math.nan if value is None else float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    x = _num(value)
-    return "–" if math.isnan(x) else f"{x:.{digits}f}"
-
-
 def _levels_text(levels: list[float]) -> str:
     return ", ".join(f"{x:g}" for x in levels)
 
@@ -336,49 +327,6 @@ DECISION_RULE = (
     "p < 0.05, difference below 0) at two or more levels, and significantly worse than none at "
     "any level."
 )
-
-
-def gate_message(gate: dict[str, Any] | None) -> tuple[str, str]:
-    """One gate as ``(state, sentence)``: state is ``passed``, ``failed`` or ``unchecked``.
-
-    Reads both the three gates of METHOD.md §4.6 (``name``, ``state``, ``checked``) and the single
-    oracle-vs-uniform gate of analyses written before them (``oracle``/``uniform`` entries)."""
-    if not gate:
-        return "unchecked", "Gate not checked: this analysis has no gate."
-    checked = gate.get("checked") or []
-    reason = str(gate.get("reason", ""))
-    name = str(gate.get("name") or "validity")
-    detail = "; ".join(_checked_text(c) for c in checked)
-    state = str(gate.get("state") or ("passed" if gate.get("passed") else "failed"))
-    if not checked or state == "unchecked":
-        return "unchecked", f"Gate {name} not checked: {reason}. No claim can be made."
-    if state == "passed":
-        return "passed", f"Gate {name} passed: {reason} ({detail})."
-    return (
-        "failed",
-        f"Gate {name} failed: {reason} ({detail}). By METHOD.md §4.6 the comparison below "
-        "supports no claim until it passes.",
-    )
-
-
-def _checked_text(entry: dict[str, Any]) -> str:
-    where = (
-        f"FFE {_num(entry['level']):g}"
-        if "level" in entry
-        else f"seed {entry.get('seed')}, step {entry.get('step')}"
-    )
-    values = ", ".join(
-        f"{k} {_fmt(v)}" for k, v in entry.items() if k not in ("level", "seed", "step")
-    )
-    return f"{where}: {values}"
-
-
-def gate_messages(result: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every gate of an analysis as ``(state, sentence)``, in the order of METHOD.md §4.6."""
-    found = result.get("gates")
-    if isinstance(found, dict) and found:
-        return [gate_message(g) for g in found.values()]
-    return [gate_message(result.get("gate"))]
 
 
 def _ordered(frame: pd.DataFrame, name: str) -> pd.DataFrame:
