@@ -1,5 +1,5 @@
 """Trade-off frontiers (METHOD.md §4.6): damage against fact forget efficacy, every run ×
-checkpoint as a point, each variant's least-damage envelope as a step line, the matched-forgetting
+checkpoint as a point, each variant's least-damage envelope as a line (piecewise linear, as the interpolated frontier is), the matched-forgetting
 levels as vertical guides."""
 
 from __future__ import annotations
@@ -109,8 +109,8 @@ def frontier_figure(
         points: one row per run × checkpoint after step 0: ``run, variant, curve, role, seed,
             step, ffe, damage`` (optionally ``strength, strength_multiplier, strength_param``
             for the hover); see :func:`atwu.app.frontier_view.drawn_points`.
-        envelope: each curve's frontier ``curve, ffe, damage`` (mean over seeds), drawn as a
-            step: the value at an FFE holds down to the previous one.
+        envelope: each curve's frontier ``curve, ffe, damage`` (mean over seeds) on a dense FFE
+            grid, drawn as straight lines between the grid's points.
         axis_label: the damage axis's name (the y title).
         levels: the matched-forgetting levels, drawn as vertical guides.
 
@@ -146,11 +146,10 @@ def frontier_figure(
                     x=env["ffe"],
                     y=env["damage"],
                     mode="lines",
-                    # "vh": D_m is constant on (previous FFE, this FFE], so from each point the
-                    # line goes up to the next value first, then across to its FFE.
-                    line=dict(
-                        shape="vh", width=2.5, color=colours[curve], dash=ROLE_DASH.get(role)
-                    ),
+                    # straight lines: the envelope is sampled on a dense FFE grid, and between
+                    # two checkpoints a run's damage is interpolated linearly (METHOD.md §4.6),
+                    # so D_m(F) is piecewise linear, not a step
+                    line=dict(width=2.5, color=colours[curve], dash=ROLE_DASH.get(role)),
                     name=name,
                     legendgroup=str(curve),
                     hovertemplate=f"{name} frontier<br>FFE ≥ %{{x:.3f}}<br>least "
