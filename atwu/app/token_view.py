@@ -11,7 +11,7 @@ import pandas as pd
 
 from atwu.csv_export import csv_text
 from atwu.evaluate.alignment_metrics import per_example_auroc, threshold_prf
-from atwu.runs.layout import WEIGHT_COLUMNS
+from atwu.runs.layout import CHANNEL_COLUMNS, WEIGHT_COLUMNS
 
 
 def recorded_steps(weights: pd.DataFrame) -> list[int]:
@@ -177,6 +177,7 @@ def generations(
 
 
 def scores_csv(tokens: pd.DataFrame) -> bytes:
-    """Token scores as CSV (the weights.parquet columns that exist, in the contract's order)."""
-    cols = [c for c in WEIGHT_COLUMNS if c in tokens.columns]
+    """Token scores as CSV (the weights.parquet columns that exist, in the contract's order, then
+    the recorded channels such as the retain support)."""
+    cols = [c for c in (*WEIGHT_COLUMNS, *CHANNEL_COLUMNS) if c in tokens.columns]
     return csv_text(tokens[cols]).encode("utf-8")

@@ -316,12 +316,16 @@ class ATWU(Method):
         self.bank.add(*answer_tokens(self._support_hidden(retain_fw), retain))
 
     def support(self, fw: Forward, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """(S_t, c_t) of a forget batch's tokens against the bank, and the support states."""
+        """(c_t, the support states) of a forget batch's tokens against the bank."""
+        s, h = self.support_values(fw, batch)
+        return support_conflict(s, fw.mask), h
+
+    def support_values(self, fw: Forward, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(S_t, the support states) of a forget batch's tokens against the bank."""
         assert self.bank is not None
         h = self._support_hidden(fw)
         targets, _ = shifted_targets(batch)
-        s = self.bank.support(h, targets, self.params.support_temp)
-        return support_conflict(s, fw.mask), h
+        return self.bank.support(h, targets, self.params.support_temp), h
 
     def _model_forget(
         self, fw: Forward, forget: ForgetBatch, weights: torch.Tensor
@@ -465,11 +469,22 @@ class ATWU(Method):
 
     @torch.no_grad()
     def token_weights(self, model, forget: ForgetBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        weights, mask, _ = self.recorded_tokens(model, forget)
+        return weights, mask
+
+    @torch.no_grad()
+    def recorded_tokens(
+        self, model, forget: ForgetBatch
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """The weights, and with the support bank on the retain support S_t beside them: the
+        channel that shows why the gate or a retain-aware design deselected a token."""
         fw = self._forward(model, forget)
-        conflict = support_h = None
-        if self.bank is not None:
-            conflict, support_h = self.support(fw, forget)
-        return self._weights(self._hidden(fw), fw.mask, support_h, conflict), fw.mask
+        if self.bank is None:
+            return self._weights(self._hidden(fw), fw.mask), fw.mask, {}
+        support, support_h = self.support_values(fw, forget)
+        conflict = support_conflict(support, fw.mask)
+        weights = self._weights(self._hidden(fw), fw.mask, support_h, conflict)
+        return weights, fw.mask, {"support": support}
 
     def _weights(
         self,

@@ -242,6 +242,16 @@ class Method:
         fw = forward(model, forget)
         return torch.ones_like(fw.logp), fw.mask
 
+    @torch.no_grad()
+    def recorded_tokens(
+        self, model, forget: ForgetBatch
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """What a run records per token at a checkpoint: (weights, mask, channels). ``channels``
+        are signals beside the weights, aligned with them (:data:`atwu.runs.layout.CHANNEL_COLUMNS`:
+        ``support``, the retain support S_t of methods that keep a support bank); none by default."""
+        weights, mask = self.token_weights(model, forget)
+        return weights, mask, {}
+
     def state_dict(self) -> dict:
         """Method state to checkpoint for ``--resume`` (ATWU: the scorer and its optimiser)."""
         return {}

@@ -110,6 +110,10 @@ class StaticSupport(TokenWeightedMethod):
         return out
 
     def rule(self, model, forget, fw):
+        return self._weights_and_support(forget, fw)[0]
+
+    def _weights_and_support(self, forget, fw) -> tuple[torch.Tensor, torch.Tensor]:
+        """(w_t, S_t): the gated weights and the retain support that gated them."""
         ref, hidden = self._reference(forget)
         targets, _ = shifted_targets(forget)
         support = self.bank.support(hidden, targets, self.params.support_temp)
@@ -117,7 +121,13 @@ class StaticSupport(TokenWeightedMethod):
         weights = (1 - ref.logp.exp()) * gate
         if self.params.scale == "mean1":
             weights = weights / masked_mean(weights, fw.mask).clamp(min=1e-12)
-        return weights
+        return weights, support
+
+    @torch.no_grad()
+    def recorded_tokens(self, model, forget):
+        fw = forward(model, forget, entropy=self.uses_entropy)
+        weights, support = self._weights_and_support(forget, fw)
+        return weights, fw.mask, {"support": support}
 
     def state_dict(self) -> dict:
         return {"support_bank": self.bank.state_dict()}

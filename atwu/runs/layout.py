@@ -46,3 +46,7 @@ WEIGHT_COLUMNS = [
     "label",
     "span_kind",
 ]
+#: per-token signals a method may record beside the weights (:meth:`Method.recorded_tokens`),
+#: present in ``weights.parquet`` only for methods that have them: ``support`` is the retain
+#: support S_t (METHOD.md §1) of ATWU with its support bank on and of ``static_support``
+CHANNEL_COLUMNS = ["support"]

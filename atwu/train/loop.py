@@ -450,12 +450,17 @@ class Trainer:
         cols: dict[str, list] = {c: [] for c in WEIGHT_COLUMNS}
         for lo in range(0, len(recorded), batch_size):
             chunk = recorded[lo : lo + batch_size]
-            weights, _ = method.token_weights(model, forget_batch(chunk, pad).to(device))
+            weights, _, channels = method.recorded_tokens(
+                model, forget_batch(chunk, pad).to(device)
+            )
             weights = weights.float().cpu().numpy()
+            extra = {k: v.float().cpu().numpy() for k, v in channels.items()}
             for i, e in enumerate(chunk):
                 start = e.prompt_len - 1
                 w = weights[i, start : start + len(e.labels)]
                 n = len(e.labels)
+                for name, values in extra.items():
+                    cols.setdefault(name, []).extend(values[i, start : start + n].tolist())
                 cols["step"] += [step] * n
                 cols["example_id"] += [e.pair.id] * n
                 cols["position"] += list(range(n))
@@ -474,6 +479,7 @@ class Trainer:
                 "char_end": "int64",
                 "weight": "float64",
                 "label": "int64",
+                **{name: "float64" for name in cols if name not in WEIGHT_COLUMNS},
             }
         )
 

@@ -48,6 +48,7 @@ from atwu.viz.colour_scale import (
     scale_stops,
     theme_style,
 )
+from atwu.viz.support_row import has_support, support_legend_html, support_row_html, support_top
 
 #: Ground-truth channel: span kind -> (CSS border-bottom, human description). Okabe–Ito colours
 #: (vermillion, blue) are distinguishable under the common colour-vision deficiencies, and the
@@ -446,6 +447,9 @@ def compare_html(
             ground_truth=ground_truth,
         )
     ]
+    top = support_top(frames)
+    if top > 0:
+        parts.append(support_legend_html(top))
     for (name, _), frame in zip(rows, frames, strict=True):
         parts.append(
             token_row_html(
@@ -458,6 +462,8 @@ def compare_html(
                 ground_truth=ground_truth or "facts",
             )
         )
+        if has_support(frame):  # the retain-support channel under the weights it gated
+            parts.append(support_row_html(frame, top=top, label=f"{name}: retain support"))
     if not rows:
         parts.append('<div class="atwu-empty" style="font-style:italic;">no data</div>')
     return f'<div class="atwu-compare"><style>{THEME_CSS}</style>{"".join(parts)}</div>'

@@ -108,7 +108,9 @@ def test_run_directory_is_complete(finished_run, small_benchmark):
         assert isinstance(e["example_id"], str)
 
     weights = read_weights(out)
-    assert list(weights.columns) == WEIGHT_COLUMNS
+    # the contract's columns, then the retain support of the one method here that keeps a bank
+    channels = ["support"] if method == "static_support" else []
+    assert list(weights.columns) == WEIGHT_COLUMNS + channels
     assert sorted(weights["step"].unique().tolist()) == list(range(0, STEPS + 1, EVERY))
     assert all(isinstance(x, str) for x in weights["example_id"])
     assert set(weights["example_id"]) == {e["example_id"] for e in examples}
@@ -167,6 +169,18 @@ def test_weights_only_on_completion_tokens(finished_run, small_benchmark):
         last = rows.iloc[-1]
         assert last["char_start"] == -1 and last["token"] == tokenizer.eos_token
         assert set(rows["label"]) <= {-1, 0, 1}
+
+
+def test_support_channel_recorded_only_by_a_method_with_a_support_bank(finished_run):
+    method, out = finished_run
+    weights = read_weights(out)
+    if method != "static_support":  # the default ATWU keeps no bank
+        assert "support" not in weights.columns, method
+        return
+    support = weights["support"].to_numpy(float)
+    assert np.isfinite(support).all() and (support >= 0).all()
+    # the bank fills from the retain batches: supported tokens appear after step 0
+    assert weights.loc[weights["step"] > 0, "support"].max() > 0
 
 
 def test_weights_vary_only_for_token_weighting_methods(finished_run):

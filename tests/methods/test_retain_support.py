@@ -348,3 +348,37 @@ def test_low_support_target_is_the_plain_objective_while_the_bank_is_empty():
     got = method.scorer_objective(h, f, tau, mask, None, conflict)
     expected = plain.scorer_objective(h, f, tau, mask).detach()
     assert float(got.detach()) == pytest.approx(float(expected))
+
+
+def test_recorded_support_is_the_banks_support_and_plain_atwu_records_none():
+    gated, model = make_atwu(scorer_warmup_steps=5, conflict_gate=1.5)
+    gated.compute(model, FORGET, RETAINS[0], 0)  # fills the bank with the retain answer tokens
+    weights, mask, channels = gated.recorded_tokens(model, FORGET)
+    assert set(channels) == {"support"}
+    with torch.no_grad():
+        fw_states = model(FORGET.input_ids, output_hidden_states=True).hidden_states
+    h = pick_hidden(fw_states, gated.support_layer_index, at_token=True)
+    targets, _ = shifted_targets(FORGET)
+    expected = gated.bank.support(h, targets, gated.params.support_temp)
+    assert torch.allclose(channels["support"][mask], expected[mask], rtol=1e-5, atol=1e-7)
+    assert float(channels["support"][mask].max()) > 0  # some forget token is supported
+    # the recorded weights are the ones token_weights gives (the gated weights the step used)
+    assert torch.equal(weights, gated.token_weights(model, FORGET)[0])
+    plain, _ = make_atwu(scorer_warmup_steps=5)
+    assert plain.recorded_tokens(model, FORGET)[2] == {}
+
+
+def test_static_support_records_the_support_that_gated_its_weights():
+    method, model = make_atwu("static_support", kappa=2.0)
+    method.fill_bank(RETAINS[0])
+    weights, mask, channels = method.recorded_tokens(model, FORGET)
+    assert torch.equal(weights, method.token_weights(model, FORGET)[0])
+    support = channels["support"]
+    c = support_conflict(support, mask)
+    with torch.no_grad():
+        p_ref = method.ctx.reference_model(FORGET.input_ids).logits.log_softmax(-1)
+    targets, _ = shifted_targets(FORGET)
+    p = p_ref[:, :-1].gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1).exp()
+    raw = (1 - p) * conflict_gate(c, 2.0)
+    expected = raw / raw[mask].mean()  # scale mean1: normalised to mean 1 over the answer tokens
+    assert torch.allclose(weights[mask], expected[mask], rtol=1e-4, atol=1e-6)
