@@ -45,11 +45,14 @@ from atwu.methods.retain_support import (
     SupportBank,
     answer_tokens,
     conflict_gate,
+    load_support,
     pick_hidden,
+    save_support,
     support_conflict,
 )
 from atwu.params import param
 from atwu.runs.layout import SCORER as SCORER_FILE
+from atwu.runs.layout import SUPPORT as SUPPORT_FILE
 
 
 @dataclass
@@ -537,8 +540,21 @@ class ATWU(Method):
             "input": "hidden_state / RMS(hidden_state)",
         }
         atomic_write_bytes(Path(run_dir) / SCORER_FILE, save(tensors, metadata=meta))
+        if self.bank is not None:
+            save_support(Path(run_dir) / SUPPORT_FILE, self.bank, self._support_heads())
 
     def load_artifacts(self, run_dir) -> None:
         scorer, _ = LinearScorer.load(Path(run_dir) / SCORER_FILE)
         self.scorer.load_state_dict(scorer.state_dict())
         self._needs_random_init = False
+        if self.bank is not None:
+            path = Path(run_dir) / SUPPORT_FILE
+            if not path.is_file():
+                raise MethodError(
+                    f"{Path(run_dir).name} kept a retain-support bank but has no {SUPPORT_FILE} "
+                    "(it predates saving it): its gate cannot be reproduced; rerun it"
+                )
+            load_support(path, self.bank, self._support_heads())
+
+    def _support_heads(self) -> dict[str, torch.nn.Module]:
+        return {"contrast": self.contrast} if self.contrast is not None else {}

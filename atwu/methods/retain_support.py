@@ -17,9 +17,13 @@ the step-0 diagnostic and the tests share one implementation.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
+from safetensors.torch import load_file, save
 
 from atwu.data.batching import Batch, shifted_targets
+from atwu.io import atomic_write_bytes
 
 
 def unit_rows(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -130,3 +134,37 @@ def support_conflict(support: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def conflict_gate(conflict: torch.Tensor, kappa: float) -> torch.Tensor:
     """2σ(−κ·c): 1 at average support, below 1 for tokens the retain data supports more."""
     return 2 * torch.sigmoid(-kappa * conflict)
+
+
+def save_support(path: Path, bank: SupportBank, heads: dict[str, torch.nn.Module]) -> None:
+    """A finished run's bank (and learned heads such as the contrast head) as one safetensors
+    file, so that scoring new text reproduces the weights the run's model step used."""
+    state = bank.state_dict()
+    tensors = {"bank.hidden": state["hidden"], "bank.ids": state["ids"]}
+    for name, head in heads.items():
+        tensors |= {f"{name}.{k}": v for k, v in head.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = {"next": str(state["next"]), "size": str(state["size"])}
+    atomic_write_bytes(path, save(tensors, metadata=meta))
+
+
+def load_support(path: Path, bank: SupportBank, heads: dict[str, torch.nn.Module]) -> None:
+    """Read back :func:`save_support`'s file into ``bank`` and ``heads``."""
+    from safetensors import safe_open
+
+    tensors = load_file(str(path))
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    bank.load_state_dict(
+        {
+            "hidden": tensors["bank.hidden"],
+            "ids": tensors["bank.ids"],
+            "next": int(meta.get("next", 0)),
+            "size": int(meta.get("size", tensors["bank.ids"].numel())),
+        }
+    )
+    for name, head in heads.items():
+        prefix = f"{name}."
+        head.load_state_dict(
+            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        )

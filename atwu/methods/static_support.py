@@ -14,6 +14,7 @@ pushes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -32,11 +33,14 @@ from atwu.methods.retain_support import (
     SupportBank,
     answer_tokens,
     conflict_gate,
+    load_support,
     pick_hidden,
+    save_support,
     support_conflict,
 )
 from atwu.methods.token_weighted import TokenWeightedMethod
 from atwu.params import param
+from atwu.runs.layout import SUPPORT as SUPPORT_FILE
 
 
 @dataclass
@@ -83,6 +87,7 @@ class StaticSupport(TokenWeightedMethod):
     saturated = True
     role = "baseline"
     needs_reference = True
+    artifacts = (SUPPORT_FILE,)  # the bank, so scoring new text reproduces the gate
 
     def __init__(self, params: StaticSupportParams, ctx):
         super().__init__(params, ctx)
@@ -135,3 +140,9 @@ class StaticSupport(TokenWeightedMethod):
     def load_state_dict(self, state: dict) -> None:
         if "support_bank" in state:
             self.bank.load_state_dict(state["support_bank"])
+
+    def save_artifacts(self, run_dir) -> None:
+        save_support(Path(run_dir) / SUPPORT_FILE, self.bank, {})
+
+    def load_artifacts(self, run_dir) -> None:
+        load_support(Path(run_dir) / SUPPORT_FILE, self.bank, {})

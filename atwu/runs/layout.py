@@ -32,6 +32,7 @@ WEIGHTS = "weights.parquet"
 EVAL_LOG = "eval.jsonl"
 EVAL_EXAMPLES = "eval_examples.parquet"
 SCORER = "scorer.safetensors"
+SUPPORT = "support.safetensors"  # the support bank (and contrast head) of a run that kept one
 MODEL_DIR = "model"
 STATE_DIR = "state"
 

@@ -13,7 +13,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from atwu.data.batching import IGNORE, Batch, shifted_targets
-from atwu.methods.base import ForgetBatch, MethodContext, forward
+from atwu.methods.base import ForgetBatch, MethodContext, MethodError, forward
 from atwu.methods.registry import build_params, get_method
 from atwu.methods.retain_support import (
     SupportBank,
@@ -382,3 +382,40 @@ def test_static_support_records_the_support_that_gated_its_weights():
     raw = (1 - p) * conflict_gate(c, 2.0)
     expected = raw / raw[mask].mean()  # scale mean1: normalised to mean 1 over the answer tokens
     assert torch.allclose(weights[mask], expected[mask], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("atwu", {"scorer_warmup_steps": 1, "conflict_gate": 1.5}),
+        ("atwu", {"scorer_warmup_steps": 0, "scorer_design": "contrast_head"}),
+        ("static_support", {"kappa": 2.0}),
+    ],
+)
+def test_a_finished_runs_artifacts_reproduce_its_gated_weights(tmp_path, name, params):
+    # what scoring new text relies on: a fresh method that loads the run's files weighs tokens
+    # exactly as the trained one (bank, contrast head and scorer included)
+    method, model = make_atwu(name, **params)
+    if name == "static_support":
+        method.fill_bank(RETAINS[0])
+        method.fill_bank(RETAINS[1])
+    else:
+        train(method, model, 4)
+    method.save_artifacts(tmp_path)
+    assert (tmp_path / "support.safetensors").is_file()
+    fresh, _ = make_atwu(name, **params)
+    fresh.load_artifacts(tmp_path)
+    assert fresh.bank.size == method.bank.size > 0
+    w_trained, mask, ch_trained = method.recorded_tokens(model, FORGET)
+    w_loaded, _, ch_loaded = fresh.recorded_tokens(model, FORGET)
+    assert torch.allclose(w_loaded[mask], w_trained[mask], rtol=1e-6, atol=1e-7)
+    assert torch.allclose(ch_loaded["support"], ch_trained["support"])
+
+
+def test_a_gated_run_without_its_support_file_says_so(tmp_path):
+    method, _ = make_atwu(scorer_warmup_steps=1, conflict_gate=1.0)
+    method.save_artifacts(tmp_path)
+    (tmp_path / "support.safetensors").unlink()
+    fresh, _ = make_atwu(scorer_warmup_steps=1, conflict_gate=1.0)
+    with pytest.raises(MethodError, match=r"support\.safetensors.*rerun"):
+        fresh.load_artifacts(tmp_path)
