@@ -77,11 +77,11 @@ def support_legend_html(top: float) -> str:
     """The channel's key: the hue from no support to the largest in view."""
     r, g, b = _HUE
     most = math.expm1(top)
+    tip = "what the retain data needs of this token in this state; the gate lowers the weight of well-supported tokens"
     return (
-        '<span class="atwu-support-key" style="font-size:0.8em;">'
+        f'<span class="atwu-support-key" style="font-size:0.8em;" title="{html.escape(tip)}">'
         '<span style="display:inline-block;width:60px;height:10px;margin:0 6px;'
         f"vertical-align:middle;border:1px solid #888;background:linear-gradient(to right, "
         f'rgba({r},{g},{b},0), rgba({r},{g},{b},1));"></span>'
-        f"retain support S (0 … {html.escape(f'{most:.3g}')}, log scale): what the retain data "
-        "needs; the gate lowers the weight of well-supported tokens</span>"
+        f"retain support S (0 … {html.escape(f'{most:.3g}')}, log scale)</span>"
     )
