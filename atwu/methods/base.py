@@ -24,6 +24,12 @@ from atwu.params import param
 
 Role = Literal["method", "baseline", "ablation", "reference"]
 
+StrengthParam = Literal["gamma/alpha", "lr", "steering_coeff"]
+"""The one knob a frontier sweeps to make a method forget harder (METHOD.md §4.6): the ratio γ/α
+of its forget to retain weight (γ scaled, α kept), the learning rate (a method without a retain
+term, whose loss has no weight to scale), or a parameter of its own loss (RMU's steering
+coefficient c)."""
+
 #: α and γ of ATWU and of everything compared with it as an ablation (uniform, oracle, the frozen
 #: random scorer, the static heuristics, the auxiliary model): one value, so that a difference
 #: between them can only come from the weights (METHOD.md §1, "an ablation changes one thing").
@@ -221,6 +227,9 @@ class Method:
     artifacts: ClassVar[tuple[str, ...]] = ()
     #: why :attr:`LossOutput.pressure` is None for this method (None: it is always given)
     no_pressure_reason: ClassVar[str | None] = None
+    #: the knob a frontier sweeps (:data:`StrengthParam`); ``gamma/alpha`` needs ``Params`` with
+    #: ``gamma`` and ``alpha``, any other name but ``lr`` a ``Params`` field of that name
+    strength_param: ClassVar[StrengthParam] = "gamma/alpha"
 
     def __init__(self, params: Any, ctx: MethodContext):
         self.params = params
