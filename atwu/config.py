@@ -117,9 +117,7 @@ class BenchmarkOptions:
         "ground-truth spans ({id, spans} per line) replacing the derived ones",
         metavar="F.jsonl",
     )
-    retain_model: str | None = param(
-        None, "TOFU: retain model (path or hub id) for forget quality"
-    )
+    retain_model: str | None = param(None, "TOFU: retain model (path or hub id) for forget quality")
     retain_logs: str | None = param(
         None,
         "TOFU: open-unlearning eval logs of the retain model, for forget quality",
