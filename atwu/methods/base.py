@@ -223,13 +223,13 @@ class Method:
     needs_reference: ClassVar[bool] = False
     needs_aux: ClassVar[bool] = False
     uses_retain: ClassVar[bool] = True
+    #: the knob a frontier sweeps (:data:`StrengthParam`); ``gamma/alpha`` needs ``Params`` with
+    #: ``gamma`` and ``alpha``, any other name but ``lr`` a ``Params`` field of that name
+    strength_param: ClassVar[StrengthParam] = "gamma/alpha"
     #: files :meth:`save_artifacts` writes into the run directory (ATWU: its scorer)
     artifacts: ClassVar[tuple[str, ...]] = ()
     #: why :attr:`LossOutput.pressure` is None for this method (None: it is always given)
     no_pressure_reason: ClassVar[str | None] = None
-    #: the knob a frontier sweeps (:data:`StrengthParam`); ``gamma/alpha`` needs ``Params`` with
-    #: ``gamma`` and ``alpha``, any other name but ``lr`` a ``Params`` field of that name
-    strength_param: ClassVar[StrengthParam] = "gamma/alpha"
 
     def __init__(self, params: Any, ctx: MethodContext):
         self.params = params
