@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from atwu import metric_specs as S
-from atwu.analysis import frontier, frontier_data, report_md
+from atwu.analysis import frontier, frontier_data, frontier_gates, report_figures, report_md
 from atwu.analysis.compare import COMPARE_METRICS
 from atwu.app import labels, token_compare
 from atwu.evaluate import alignment, checkpoint, fact_eval, model_eval
@@ -81,6 +81,9 @@ def test_every_metric_has_a_label_and_the_short_ones_are_shorter():
         ("frontier.KIND_METRICS", frontier.KIND_METRICS),
         ("frontier_data.POINT_METRICS", frontier_data.POINT_METRICS),
         ("report_md.DEFAULT_COLUMNS", report_md.DEFAULT_COLUMNS),
+        ("report_md.AXIS_TITLES", tuple(report_md.AXIS_TITLES)),
+        ("report_figures.AXIS_NAMES", tuple(report_figures.AXIS_NAMES)),
+        ("frontier_gates.PAIR_GATES axes", tuple(g[1] for g in frontier_gates.PAIR_GATES)),
     ],
 )
 def test_every_selection_of_metrics_names_declared_ones(name, chosen):
