@@ -25,9 +25,14 @@ class TrainSettings:
         DEFAULT_EPOCHS,
         "passes over the forget split (the default run "
         "length; 12 passes are 156 steps on forget10)",
+        cli_help="passes over the forget split (default: 12)",
+        exclusive="length",
     )
     steps: int | None = param(
-        None, "optimiser steps instead of epochs (when set, epochs is ignored)"
+        None,
+        "optimiser steps instead of epochs (when set, epochs is ignored)",
+        cli_help="optimiser steps instead of --epochs",
+        exclusive="length",
     )
     forget_batch_size: int = param(16, "forget examples per step")
     retain_batch_size: int = param(16, "retain examples per step")
@@ -42,11 +47,14 @@ class TrainSettings:
         None,
         "record weights, evaluate and save resumable state every K steps (None: `checkpoints` "
         "checkpoints after step 0, every ceil(steps/checkpoints) steps)",
+        cli_help="steps between checkpoints (default: --checkpoints per run)",
     )
     checkpoints: int = param(
         CHECKPOINTS_PER_RUN,
         "checkpoints per run when checkpoint_every is None (frontier runs use 12, so that "
         "matched-forgetting levels fall between close checkpoints)",
+        cli_help="checkpoints per run when --checkpoint-every is not given (default 6; "
+        "frontiers 12)",
     )
     early_checkpoints: int = param(
         0,
@@ -94,29 +102,134 @@ class TrainSettings:
 
 
 @dataclass
+class BenchmarkOptions:
+    """The keys of :attr:`RunConfig.benchmark_options`: the options of a real benchmark (TOFU,
+    RWKU; see :mod:`atwu.data.tofu`, :mod:`atwu.data.rwku`). Declared here for their command-line
+    flags; the configuration keeps them as a dict holding only those given."""
+
+    data_dir: str | None = param(
+        None,
+        "local copy of the hub dataset's files (default: download locuslab/TOFU or "
+        "jinzhuoran/RWKU)",
+    )
+    spans: str | None = param(
+        None,
+        "ground-truth spans ({id, spans} per line) replacing the derived ones",
+        metavar="F.jsonl",
+    )
+    retain_model: str | None = param(None, "TOFU: retain model (path or hub id) for forget quality")
+    retain_logs: str | None = param(
+        None,
+        "TOFU: open-unlearning eval logs of the retain model, for forget quality",
+        metavar="TOFU_EVAL.json",
+    )
+    targets: str | None = param(None, "RWKU: target numbers, e.g. 1-10 (default 1)")
+    rwku_retain: str | None = param(
+        None,
+        "RWKU retain data: the neighbour probes (default) or none (alpha=0)",
+        choices=("neighbor", "none"),
+    )
+    rwku_corpus: str | None = param(
+        None,
+        "RWKU forget corpus: train_positive_llama3 (default) or _phi3",
+        choices=("llama3", "phi3"),
+    )
+
+
+@dataclass
+class LoraOptions:
+    """The keys of :attr:`RunConfig.lora` a command line may set (None: the default of
+    :data:`atwu.models.LORA_DEFAULTS`), declared here for their ``--lora-*`` flags."""
+
+    r: int | None = param(None, "LoRA rank (default 8)")
+    alpha: int | None = param(None, "LoRA alpha (default 16)")
+    dropout: float | None = param(None, "LoRA dropout (default 0)")
+    target_modules: str | None = param(
+        None,
+        "modules to adapt: all-linear (default) or a comma-separated list like q_proj,v_proj",
+        flag="--lora-targets",
+    )
+
+
+REAL_BENCHMARKS = "real benchmarks (--benchmark tofu | rwku; docs/REAL_BENCHMARKS.md)"
+MODEL_OPTIONS = "model"
+
+
+@dataclass
 class RunConfig:
+    """One run. A field whose metadata names a ``flag`` is a ``run``/``sweep`` option
+    (:mod:`atwu.run_flags` makes the flags and writes a configuration back as them); ``train``,
+    ``benchmark_options`` and ``lora`` hold settings of their own dataclasses, each a flag."""
+
     method: str
     params: dict[str, Any] = field(default_factory=dict)
-    benchmark: str = EMBEDDED
-    split: str | None = None
-    model: str | None = None  # None: the benchmark's target model
-    aux_model: str | None = None  # None: the benchmark's base model (method aux)
+    benchmark: str = param(
+        EMBEDDED,
+        "'embedded' (default), a prepared benchmark "
+        "directory, 'tofu' or 'rwku' (converted from the hub or --data-dir)",
+        flag="--benchmark",
+        blank_is_unset=True,
+    )
+    split: str | None = param(
+        None, "forget split (default: forget10; 'forget' on your own files)", flag="--split"
+    )
+    model: str | None = param(  # None: the benchmark's target model
+        None,
+        "starting model: local folder, a shipped model (smollm2-135m) or, with "
+        "--allow-hub, a hub id (default: the benchmark's full model)",
+        flag="--model",
+    )
+    aux_model: str | None = param(  # None: the benchmark's base model (method aux)
+        None,
+        "auxiliary model for method aux (default: the benchmark's base model)",
+        flag="--aux-model",
+    )
     train: TrainSettings = field(default_factory=TrainSettings)
-    seed: int = 0
-    device: str = "auto"
+    seed: int = param(0, "", flag="--seed")
+    device: str = param("auto", "auto (default), cpu, cuda, cuda:1 ...", flag="--device")
     threads: int | None = (
         None  # None: 1 for tiny models on CPU (faster here), torch default otherwise
     )
-    evaluate: bool = True
-    quick: bool = False  # evaluate fully only at step 0 and the final checkpoint
-    save_model: bool | None = None  # None: save when the model has < 100M parameters
-    trust_remote_code: bool = False
+    evaluate: bool = param(
+        True, "skip evaluation (weights are still recorded)", off_flag="--no-eval"
+    )
+    quick: bool = param(  # evaluate fully only at step 0 and the final checkpoint
+        False, "fully evaluate only step 0 and the final checkpoint", flag="--quick"
+    )
+    save_model: bool | None = param(  # None: save when the model has < 100M parameters
+        None, "", flag="--save-model", off_flag="--no-save-model"
+    )
+    trust_remote_code: bool = param(False, "", flag="--trust-remote-code")
     # Real benchmarks (tofu, rwku): data_dir, spans, retain_model, retain_logs, targets,
     # rwku_retain, rwku_corpus (see atwu.data.tofu / atwu.data.rwku).
-    benchmark_options: dict[str, Any] = field(default_factory=dict)
-    dtype: str | None = None  # None: float32; or bfloat16 / float16 (weights as loaded)
-    lora: dict[str, Any] | None = None  # None: full fine-tuning; else LoRA options (atwu.models)
-    gradient_checkpointing: bool = False
+    benchmark_options: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"options": BenchmarkOptions, "group": REAL_BENCHMARKS, "prefix": ""},
+    )
+    dtype: str | None = param(  # None: float32; or bfloat16 / float16 (weights as loaded)
+        None,
+        "weights' dtype (default float32)",
+        flag="--dtype",
+        choices=("float32", "bfloat16", "float16"),
+        group=MODEL_OPTIONS,
+    )
+    # None: full fine-tuning; else LoRA options (atwu.models)
+    lora: dict[str, Any] | None = field(
+        default=None,
+        metadata={
+            "options": LoraOptions,
+            "group": MODEL_OPTIONS,
+            "prefix": "lora-",
+            "flag": "--lora",
+            "help": "train LoRA adapters only (peft); the run saves the adapter",
+        },
+    )
+    gradient_checkpointing: bool = param(
+        False,
+        "recompute activations in the backward pass (less memory)",
+        flag="--gradient-checkpointing",
+        group=MODEL_OPTIONS,
+    )
     name: str | None = None
     sweep_id: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from atwu.app import jobs as L
+from atwu.config import RunConfig
+from atwu.run_flags import run_argv
 
 
 def _wait(predicate, timeout: float = 180.0, every: float = 0.3) -> bool:
@@ -29,45 +31,11 @@ def _state(run_dir: Path) -> str | None:
         return None
 
 
-def test_build_run_args():
-    args = L.build_run_args(
-        "atwu",
-        benchmark="/b",
-        steps=5,
-        lr=1e-3,
-        seed=2,
-        params={"scorer_lr": "0.05"},
-        quick=True,
-        evaluate=False,
-        save_model=False,
-        extra=["--data-dir", "/d"],
-    )
-    assert args == [
-        "run",
-        "--method",
-        "atwu",
-        "--benchmark",
-        "/b",
-        "--steps",
-        "5",
-        "--lr",
-        "0.001",
-        "--seed",
-        "2",
-        "--set",
-        "scorer_lr=0.05",
-        "--quick",
-        "--no-eval",
-        "--no-save-model",
-        "--data-dir",
-        "/d",
-    ]
-    assert L.build_run_args("wga") == ["run", "--method", "wga"]
-    # the CLI's own parser accepts what we build
-    from atwu.cli import build_parser
-
-    parsed = build_parser().parse_args([*args, "--out", "/tmp/x"])
-    assert parsed.method == "atwu" and parsed.set == ["scorer_lr=0.05"] and parsed.no_eval
+def _config(method: str, benchmark: Path, *, steps: int, checkpoint_every: int) -> RunConfig:
+    """A run of ``steps`` steps on ``benchmark`` without evaluation."""
+    cfg = RunConfig(method=method, benchmark=str(benchmark), evaluate=False)
+    cfg.train.steps, cfg.train.epochs, cfg.train.checkpoint_every = steps, None, checkpoint_every
+    return cfg
 
 
 def test_cli_command_runs_this_interpreter():
@@ -149,9 +117,7 @@ def test_launch_a_run_and_watch_it_finish(small_benchmark, tmp_path):
     out = tmp_path / "runs" / "quick"
     log = L.log_path_for(tmp_path / "runs", "quick")
     pid = L.launch_run(
-        L.build_run_args(
-            "wga", benchmark=str(small_benchmark), steps=2, checkpoint_every=2, evaluate=False
-        ),
+        run_argv(_config("wga", small_benchmark, steps=2, checkpoint_every=2)),
         out,
         log,
     )
@@ -171,13 +137,7 @@ def test_launch_a_run_and_watch_it_finish(small_benchmark, tmp_path):
 def test_cancel_a_running_run(small_benchmark, tmp_path):
     out = tmp_path / "runs" / "long"
     pid = L.launch_run(
-        L.build_run_args(
-            "atwu",
-            benchmark=str(small_benchmark),
-            steps=5000,
-            checkpoint_every=5000,
-            evaluate=False,
-        ),
+        run_argv(_config("atwu", small_benchmark, steps=5000, checkpoint_every=5000)),
         out,
         tmp_path / "long.log",
     )

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from atwu.config import RunConfig, TrainSettings
 from atwu.errors import InputError
-from atwu.methods.base import Role
+from atwu.methods.base import Role, StrengthParam
 from atwu.methods.registry import get_method
 from atwu.params import defaults_of
-
-StrengthParam = Literal["gamma/alpha", "lr", "steering_coeff"]
 
 #: the shared relative grid: multiples of a variant's default strength
 STRENGTHS: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
@@ -49,11 +47,8 @@ class Variant:
 
     @property
     def strength_param(self) -> StrengthParam:
-        if self.method == "ga":
-            return "lr"
-        if self.method == "rmu":
-            return "steering_coeff"
-        return "gamma/alpha"
+        """The method's own knob (:attr:`atwu.methods.base.Method.strength_param`)."""
+        return get_method(self.method).strength_param
 
     def default_strength(self) -> float:
         """The variant's strength at its default setting (γ/α, lr or c)."""

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atwu.app import jobs
+from atwu.config import RunConfig
 from atwu.prepare.shipped import install_shipped, shipped_problem
+from atwu.run_flags import run_argv
 
 FIRST_RUN_NAME = "atwu-default-s0"
 FIRST_RUN_SECONDS = 40
@@ -26,7 +28,7 @@ FIRST_RUN_SECONDS = 40
 def first_run_args() -> list[str]:
     """ATWU with its default settings on the default benchmark; the model is evaluated at step 0
     and at the end only (``--quick``: token weights are still recorded at every checkpoint)."""
-    return jobs.build_run_args("atwu", quick=True)
+    return run_argv(RunConfig(method="atwu", quick=True))
 
 
 def _marker(job_file: Path) -> Path:

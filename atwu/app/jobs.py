@@ -20,13 +20,13 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from atwu.app.process_identity import identity, is_same_process, signal_recorded
+from atwu.app.process_identity import Signalled, identity, is_same_process, signal_recorded
 from atwu.io import atomic_write_json, read_json
 from atwu.paths import safe_name
+from atwu.process import process_alive
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout: runs start there
 LAUNCH_DIR = ".launches"
@@ -108,31 +108,19 @@ def exit_code(pid: int) -> int | None:
 
 
 def is_alive(pid: int | None) -> bool:
-    """Whether process ``pid`` is running (a finished child is reaped, a zombie counts as dead)."""
+    """Whether process ``pid`` is running (a finished child is reaped, a zombie counts as dead):
+    :func:`atwu.process.process_alive`, after polling a child of this process so that it is
+    reaped rather than left a zombie."""
     if not pid or pid <= 0:
         return False
     proc = _CHILDREN.get(pid)
     if proc is not None:
         return proc.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        # Field 3 is the state; "Z" (zombie) and "X" (dead) have finished.
-        state = stat.read_text().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except (OSError, IndexError):
-        return True
+    return process_alive(pid)
 
 
-@dataclass
-class CancelResult:
-    sent: bool
-    message: str
+CancelResult = Signalled
+"""What a cancel did: ``sent`` (a signal went to the process) and a one-line ``message``."""
 
 
 def cancel_run(run_dir: str | Path) -> CancelResult:
@@ -151,8 +139,7 @@ def cancel_run(run_dir: str | Path) -> CancelResult:
         record = read_launch(run_dir)  # not started far enough to write its status
     elif record.get("state") in ("done", "failed", "cancelled"):
         return CancelResult(False, f"{run_dir.name} has already ended ({record['state']})")
-    result = signal_recorded(record, what=run_dir.name)
-    return CancelResult(result.sent, result.message)
+    return signal_recorded(record, what=run_dir.name)
 
 
 def stop_process(pid: int, pid_start: str | None = None) -> bool:
@@ -271,54 +258,6 @@ def fresh_run_dir(runs_dir: str | Path, name: str, *, tries: int = 1000) -> Path
     )
 
 
-def build_run_args(
-    method: str,
-    *,
-    benchmark: str | None = None,
-    split: str | None = None,
-    model: str | None = None,
-    steps: int | None = None,
-    epochs: float | None = None,
-    lr: float | None = None,
-    checkpoint_every: int | None = None,
-    seed: int | None = None,
-    device: str | None = None,
-    params: dict[str, Any] | None = None,
-    quick: bool = False,
-    evaluate: bool = True,
-    save_model: bool | None = None,
-    extra: list[str] | None = None,
-) -> list[str]:
-    """The ``python -m atwu run`` arguments (without ``--out``) for one run; ``extra`` is
-    appended as given (e.g. ``["--data-dir", D]`` for TOFU). Give ``steps`` or ``epochs``, not
-    both (``run`` refuses both)."""
-    args = ["run", "--method", method]
-    for flag, value in (
-        ("--benchmark", benchmark),
-        ("--split", split),
-        ("--model", model),
-        ("--steps", steps),
-        ("--epochs", epochs),
-        ("--lr", lr),
-        ("--checkpoint-every", checkpoint_every),
-        ("--seed", seed),
-        ("--device", device),
-    ):
-        if value is not None and value != "":
-            args += [flag, str(value)]
-    for key, value in (params or {}).items():
-        args += ["--set", f"{key}={value}"]
-    if quick:
-        args.append("--quick")
-    if not evaluate:
-        args.append("--no-eval")
-    if save_model is True:
-        args.append("--save-model")
-    elif save_model is False:
-        args.append("--no-save-model")
-    return args + [str(a) for a in (extra or [])]
-
-
 # ---------------------------------------------------------------------------------------------
 # Prepare jobs (Home's "prepare the benchmark", the Run page's uploaded files)
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +347,7 @@ def cancel_prepare(job_file: str | Path) -> CancelResult:
     result = signal_recorded(job, what="the prepare job", group=True)
     if result.sent:
         atomic_write_json(job_file, {**job, "cancelled": True})
-    return CancelResult(result.sent, result.message)
+    return result
 
 
 def prepare_status(job_file: str | Path) -> dict[str, Any] | None:

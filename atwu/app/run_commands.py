@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 from atwu.app import jobs
 from atwu.app.run_form import param_overrides
-from atwu.config import TrainSettings
+from atwu.config import EMBEDDED, RunConfig, TrainSettings
 from atwu.methods.base import MethodError
 from atwu.paths import safe_name
+from atwu.run_flags import flag_of, run_argv
 
 ModelKind = Literal["target", "hub", "path"]
 MODEL_KINDS: dict[str, str] = {
@@ -99,9 +100,9 @@ def hub_extra(hub: str, data_dir: str, targets: str) -> tuple[str, ...]:
     """The hub benchmark's own options: a local copy of its files, RWKU's target numbers."""
     extra: list[str] = []
     if data_dir.strip():
-        extra += ["--data-dir", data_dir.strip()]
+        extra += [flag_of(("benchmark_options", "data_dir")), data_dir.strip()]
     if hub == "rwku" and targets.strip():
-        extra += ["--targets", targets.strip()]
+        extra += [flag_of(("benchmark_options", "targets")), targets.strip()]
     return tuple(extra)
 
 
@@ -194,22 +195,31 @@ def plan_runs(
     epochs = None if steps or training.epochs == training.default_epochs else training.epochs
 
     def run_args(method: str, seed: int, params: dict[str, str]) -> list[str]:
-        return jobs.build_run_args(
-            method,
-            benchmark=bench_arg,
+        cfg = RunConfig(
+            method=method,
+            params=params,
+            benchmark=bench_arg or EMBEDDED,
             split=split_arg,
             model=model.arg,
-            # the form's "hub id" choice is the user's explicit opt-in to the hub
-            extra=[*(["--allow-hub"] if model.kind == "hub" else []), *bench.hub_extra],
-            steps=steps,
-            epochs=epochs,
-            lr=lr,
-            checkpoint_every=int(training.checkpoint_every) or None,
             seed=seed,
-            device=None if training.device == "auto" else training.device,
-            params=params,
+            device=training.device or "auto",
             quick=training.quick,
             evaluate=training.evaluate,
+        )
+        cfg.train.steps = steps
+        if steps:
+            cfg.train.epochs = None
+        elif epochs is not None:
+            cfg.train.epochs = epochs
+        if lr is not None:
+            cfg.train.lr = lr
+        cfg.train.checkpoint_every = int(training.checkpoint_every) or None
+        return run_argv(
+            cfg,
+            # the form's own seed and lr are written even at their defaults
+            keep_defaults=("seed", "lr") if lr is not None else ("seed",),
+            # the form's "hub id" choice is the user's explicit opt-in to the hub
+            extra=[*(["--allow-hub"] if model.kind == "hub" else []), *bench.hub_extra],
         )
 
     seeds = [int(training.seed) + k for k in range(int(training.n_seeds))]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from atwu.evaluate import alignment_metrics as M
+from atwu.metric_specs import keys
 
 __all__ = [
     "ALIGNMENT_KEYS",
@@ -29,17 +30,7 @@ __all__ = [
     "summary_and_per_example",
 ]
 
-ALIGNMENT_KEYS = (
-    "auroc",
-    "auprc",
-    "precision_at_k",
-    "weight_mass",
-    "auroc_mean_per_example",
-    "auroc_specific",
-    "auprc_specific",
-    "auroc_retain_conflict",
-    "auroc_retain_conflict_span",
-)
+ALIGNMENT_KEYS = keys("alignment")
 """The metric keys :func:`alignment_summary` returns (besides counts and ``notes``)."""
 
 _REQUIRED = {"example_id", "weight", "label"}

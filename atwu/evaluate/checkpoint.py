@@ -40,7 +40,7 @@ import torch
 from atwu.benchmark import Benchmark, BenchmarkError
 from atwu.data.format import QAPair
 from atwu.evaluate.alignment import summary_and_per_example
-from atwu.evaluate.fact_eval import FACT_METRICS, example_columns, fact_level
+from atwu.evaluate.fact_eval import example_columns, fact_level
 from atwu.evaluate.model_eval import ModelEval, eval_splits, evaluate_model
 from atwu.evaluate.reference import (
     forget_quality_vs_reference,
@@ -58,6 +58,7 @@ from atwu.io import (
     clean_for_json,
     read_jsonl,
 )
+from atwu.metric_specs import EXAMPLE_COLUMNS, METRICS, keys
 from atwu.runs.read import read_parquet
 
 __all__ = [
@@ -69,50 +70,16 @@ __all__ = [
     "write_examples",
 ]
 
-MODEL_METRICS = (
-    "forget_quality",
-    "model_utility",
-    "uq",
-    "forget_efficacy",
-    "retain_preservation",
-    "forget_prob",
-    "retain_prob",
-    "forget_rouge",
-    "retain_rouge",
-    "forget_truth_ratio",
-    "retain_truth_ratio",
-    "ks_statistic",
-    "ks_low",
-    "ks_high",
-    "extraction_strength",
-    "exact_memorization",
-    *FACT_METRICS,
-)
+MODEL_METRICS = (*keys("model"), *keys("fact"))
 """Metrics that need the model (scoring and generation)."""
 
-GENERATED_METRICS = (
-    "model_utility",
-    "uq",
-    "retain_preservation",
-    "forget_rouge",
-    "retain_rouge",
-    "generation_leakage",
-)
+GENERATED_METRICS = tuple(s.key for s in METRICS if s.generated)
 """Metrics that need greedy generations (null at a --quick checkpoint between the ends)."""
 
-ALIGNMENT_METRICS = (
-    "auroc",
-    "auprc",
-    "precision_at_k",
-    "weight_mass",
-    "auroc_specific",
-    "auprc_specific",
-    "auroc_retain_conflict",
-    "auroc_retain_conflict_span",
-)
+ALIGNMENT_METRICS = keys("alignment", stable=True)
 """Metrics of the token weights against the ground-truth spans."""
 
-LOOP_METRICS = ("pressure_share",)
+LOOP_METRICS = keys("loop")
 """Measured by the training loop itself and handed to :meth:`CheckpointEvaluator.evaluate`."""
 
 STABLE_KEYS = ("step", *MODEL_METRICS, *ALIGNMENT_METRICS, *LOOP_METRICS, "notes", "seconds")
@@ -125,31 +92,15 @@ QUICK_NOTE = (
 NO_MODEL_NOTE = "not evaluated: no model was given"
 NOT_KEPT_NOTE = "not evaluated: only the final model is saved, this checkpoint's model is gone"
 
-EXAMPLE_SCHEMA = pa.schema(
-    [
-        ("step", pa.int64()),
-        ("split", pa.string()),
-        ("example_id", pa.string()),
-        ("prob", pa.float64()),
-        ("truth_ratio", pa.float64()),
-        ("rouge", pa.float64()),
-        ("forget_loss", pa.float64()),
-        ("generated", pa.string()),
-        ("generated_para", pa.string()),
-        ("auroc", pa.float64()),
-        ("span_logp", pa.list_(pa.float64())),
-        ("span_logp_start", pa.list_(pa.float64())),
-        ("span_logp_retain", pa.list_(pa.float64())),
-        ("span_recalled", pa.list_(pa.bool_())),
-        ("span_neighbour", pa.list_(pa.bool_())),
-        ("span_kind", pa.list_(pa.string())),
-        ("span_tokens", pa.list_(pa.int64())),
-        ("para_span_logp", pa.list_(pa.float64())),
-        ("template_logp_sum", pa.float64()),
-        ("template_logp_start", pa.float64()),
-        ("template_tokens", pa.int64()),
-    ]
-)
+
+def _arrow_type(dtype: str) -> pa.DataType:
+    """A type of :data:`atwu.metric_specs.EXAMPLE_COLUMNS` as pyarrow's (``list<T>``: a list)."""
+    if dtype.startswith("list<") and dtype.endswith(">"):
+        return pa.list_(_arrow_type(dtype[5:-1]))
+    return pa.type_for_alias(dtype)
+
+
+EXAMPLE_SCHEMA = pa.schema([(name, _arrow_type(dtype)) for name, dtype in EXAMPLE_COLUMNS.items()])
 """Schema of ``eval_examples.parquet``: fixed, so all-null columns keep their types."""
 
 
@@ -380,12 +331,12 @@ class CheckpointEvaluator:
     ) -> pd.DataFrame | None:
         """Fill the alignment metrics; return the per-example AUROCs (None without weights)."""
         if weights_df is None or weights_df.empty:
-            for key in (*ALIGNMENT_METRICS, "auroc_mean_per_example"):
+            for key in (*ALIGNMENT_METRICS, *keys("alignment", stable=False)):
                 record[key] = None
                 notes[key] = "no token weights recorded at this step"
             return None
         summary, per_example = summary_and_per_example(weights_df)
-        for key in (*ALIGNMENT_METRICS, "auroc_mean_per_example"):
+        for key in (*ALIGNMENT_METRICS, *keys("alignment", stable=False)):
             record[key] = summary[key]
         notes.update(summary["notes"])
         return per_example

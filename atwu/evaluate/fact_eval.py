@@ -19,21 +19,9 @@ import pandas as pd
 from atwu.data.format import QAPair
 from atwu.evaluate import fact_metrics as F
 from atwu.evaluate.model_eval import ModelEval
+from atwu.metric_specs import keys
 
-FACT_METRICS = (
-    "ffe",
-    "ffe_specific",
-    "ffe_shared",
-    "ffe_balanced",
-    "ffe_paraphrase",
-    "fact_recall",
-    "fact_recall_forgetting",
-    "generation_leakage",
-    "template_damage",
-    "neighbour_damage",
-    "heldout_damage",
-    "general_damage",
-)
+FACT_METRICS = keys("fact")
 """Keys :func:`fact_level` adds to a checkpoint's record."""
 
 NO_GENERATION_NOTE = "not generated at this checkpoint (--quick: only at step 0 and the end)"

@@ -27,6 +27,7 @@ import torch
 from atwu.benchmark import Benchmark
 from atwu.evaluate import tofu_metrics as M
 from atwu.evaluate.generation import greedy_answers
+from atwu.evaluate.summary_metrics import SUMMARY_METRICS
 from atwu.evaluate.teacher_forced import (
     SCORE_COLUMNS,
     ScoringPlan,
@@ -35,14 +36,10 @@ from atwu.evaluate.teacher_forced import (
     score_plan,
 )
 from atwu.io import atomic_write_bytes, atomic_write_json, read_json
+from atwu.metric_specs import cache_version
 from atwu.runs.read import read_parquet
 
 NAN = float("nan")
-
-# Bumped when the cached files' meaning changes, so old caches are recomputed, not misread.
-# 2: fact-level columns (per-span log-probs, template sums) and the held-out retain split.
-# 3: per-span kind and token count (FFE by span kind, fact-balanced FFE).
-CACHE_VERSION = 3
 
 EXAMPLE_COLUMNS = [
     "split",
@@ -63,6 +60,10 @@ EXAMPLE_COLUMNS = [
 ]
 """Columns of :attr:`ModelEval.examples`, in order (``generated_para``: the greedy answer to the
 paraphrased question, forget split only)."""
+
+CACHE_VERSION = cache_version(EXAMPLE_COLUMNS)
+"""Carried by every cached evaluation, so a cache written before a change of the metric table,
+of these columns or of :data:`atwu.metric_specs.CACHE_BUMP` is recomputed, not misread."""
 
 # Greedy generation stops at EOS, but a model that has forgotten often never emits it; so the
 # budget is the longest reference completion plus this margin (enough for ROUGE-L recall, which
@@ -177,7 +178,8 @@ def summarise(
 
     Keys: ``forget_prob``, ``retain_prob``, ``forget_rouge``, ``retain_rouge``,
     ``forget_truth_ratio`` (mean min(R, 1/R)), ``retain_truth_ratio`` (mean max(0, 1 − R)),
-    ``extraction_strength`` and ``exact_memorization`` (forget split), per utility split ``s``:
+    those of :mod:`atwu.evaluate.summary_metrics` (``extraction_strength`` and
+    ``exact_memorization`` of the forget split), per utility split ``s``:
     ``s_prob``, ``s_rouge``, ``s_truth_ratio``, and ``model_utility`` = harmonic mean of all the
     utility components. Returns ``(summary, notes)``; every NaN has a note.
     """
@@ -198,9 +200,9 @@ def summarise(
         "retain_rouge": mean_of(retain["rouge"]),
         "forget_truth_ratio": M.forget_truth_ratio_score(forget["truth_ratio"].astype(float)),
         "retain_truth_ratio": M.retain_truth_ratio_score(retain["truth_ratio"].astype(float)),
-        "extraction_strength": mean_of(forget["extraction_strength"]),
-        "exact_memorization": mean_of(forget["exact_memorization"]),
     }
+    for key, function in SUMMARY_METRICS.items():
+        summary[key] = function(forget, retain)
     # Which split each value comes from, so that a NaN's note can name it.
     source = {key: retain_split if key.startswith("retain_") else forget_split for key in summary}
     option_splits = set(option_prob_splits(benchmark))

@@ -24,6 +24,12 @@ from atwu.params import param
 
 Role = Literal["method", "baseline", "ablation", "reference"]
 
+StrengthParam = Literal["gamma/alpha", "lr", "steering_coeff"]
+"""The one knob a frontier sweeps to make a method forget harder (METHOD.md §4.6): the ratio γ/α
+of its forget to retain weight (γ scaled, α kept), the learning rate (a method without a retain
+term, whose loss has no weight to scale), or a parameter of its own loss (RMU's steering
+coefficient c)."""
+
 #: α and γ of ATWU and of everything compared with it as an ablation (uniform, oracle, the frozen
 #: random scorer, the static heuristics, the auxiliary model): one value, so that a difference
 #: between them can only come from the weights (METHOD.md §1, "an ablation changes one thing").
@@ -217,6 +223,9 @@ class Method:
     needs_reference: ClassVar[bool] = False
     needs_aux: ClassVar[bool] = False
     uses_retain: ClassVar[bool] = True
+    #: the knob a frontier sweeps (:data:`StrengthParam`); ``gamma/alpha`` needs ``Params`` with
+    #: ``gamma`` and ``alpha``, any other name but ``lr`` a ``Params`` field of that name
+    strength_param: ClassVar[StrengthParam] = "gamma/alpha"
     #: files :meth:`save_artifacts` writes into the run directory (ATWU: its scorer)
     artifacts: ClassVar[tuple[str, ...]] = ()
     #: why :attr:`LossOutput.pressure` is None for this method (None: it is always given)

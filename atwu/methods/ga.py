@@ -25,6 +25,7 @@ class GA(Method):
     summary = "gradient ascent on the forget NLL, no retain term"
     Params = GAParams
     uses_retain = False
+    strength_param = "lr"  # no retain term: no γ/α to scale
 
     def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
         fw = forward(model, forget)

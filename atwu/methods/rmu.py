@@ -52,6 +52,7 @@ class RMU(Method):
     summary = "representation misdirection: steer forget activations to a random direction"
     Params = RMUParams
     needs_reference = True
+    strength_param = "steering_coeff"  # its forget loss has no γ: c sets how hard it pushes
     no_pressure_reason = (
         "RMU's forget loss acts on hidden states, not on token probabilities: no ∇log p_t term"
     )

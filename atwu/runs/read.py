@@ -14,6 +14,7 @@ import pandas as pd
 
 from atwu.file_limits import file_limit
 from atwu.io import UnreadableFileError, check_file_size, read_json_object, read_jsonl
+from atwu.metric_specs import EXAMPLE_COLUMNS
 from atwu.runs.layout import (
     CONFIG,
     EVAL_EXAMPLES,
@@ -42,17 +43,8 @@ _SIZE_CHECKED = {
 """The result files of a run whose size :func:`read_run` checks (config and status are checked
 as they are read)."""
 
-EVAL_EXAMPLE_COLUMNS = [
-    "step",
-    "split",
-    "example_id",
-    "prob",
-    "truth_ratio",
-    "rouge",
-    "forget_loss",
-    "generated",
-    "auroc",
-]
+EVAL_EXAMPLE_COLUMNS = list(EXAMPLE_COLUMNS)
+"""Columns of ``eval_examples.parquet`` (the empty frame of a run without one has them)."""
 
 
 class RunDirError(UnreadableFileError):
