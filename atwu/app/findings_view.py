@@ -86,3 +86,26 @@ def pin_figure(pin: Pin, theme: str = "light") -> bytes:
 def write_up(pins: Sequence[Pin], *, base_url: str = "", theme: str = "light") -> bytes:
     """The zip the Findings page offers: ``findings.md`` and one figure per pin."""
     return findings_zip(pins, figure=lambda p: pin_figure(p, theme), base_url=base_url)
+
+
+def pin_rows(pin: Pin) -> list[tuple[str, pd.DataFrame]]:
+    """The pin's rows as token tables :func:`atwu.viz.tokens.compare_html` draws (its snapshot:
+    no run directory is read)."""
+    out = []
+    for row in pin.rows:
+        frame = pd.DataFrame(
+            {
+                "position": range(len(row.tokens)),
+                "token": row.tokens,
+                "weight": [float("nan") if w is None else w for w in row.weights],
+                "span_kind": row.spans,
+                "label": [1 if s in ("specific", "shared", "fact") else 0 for s in row.spans],
+            }
+        )
+        out.append((row.label, frame))
+    return out
+
+
+def pin_title(pin: Pin) -> str:
+    others = f" vs {', '.join(pin.compared)}" if pin.compared else ""
+    return f"{pin.run}{others} · example {pin.example} · step {pin.step}"

@@ -25,7 +25,7 @@ PAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "comparison": ("cmp", "metric"),
     "home": (),
     "run": (),
-    "findings": ("pin",),
+    "findings": (),
 }
 """Each page's own parameters (key = the page's URL path)."""
 
@@ -134,9 +134,14 @@ def parse_token_query(
     return TokenLink(**values), problems  # type: ignore[arg-type]
 
 
+def unknown_names(names: Mapping[str, object] | Sequence[str]) -> list[str]:
+    """The parameter names no page reads, sorted."""
+    return sorted(set(names) - KNOWN_PARAMS)
+
+
 def unknown_params(names: Mapping[str, object] | Sequence[str]) -> list[str]:
-    """One message per parameter no page reads (a mistyped or foreign link)."""
-    unknown = sorted(set(names) - KNOWN_PARAMS)
+    """A message on the parameters no page reads (a mistyped or foreign link); none if all known."""
+    unknown = unknown_names(names)
     if not unknown:
         return []
     listed = ", ".join(f"`{_short(n)}`" for n in unknown)
