@@ -13,7 +13,7 @@ import traceback
 import streamlit as st
 
 from pages import common  # `streamlit run app.py` puts this folder on the path; atwu is installed
-from pages.parts.link_notes import link_notes, unknown_link_params
+from pages.parts.link_notes import link_notes, page_link_box, unknown_link_params
 from pages.parts.sidebar import sidebar
 
 st.set_page_config(
@@ -69,3 +69,4 @@ except Exception as exc:
         st.code("".join(traceback.format_exception(exc)), language="text")
 finally:
     link_notes(notes)
+    page_link_box(page.url_path)

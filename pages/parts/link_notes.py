@@ -4,10 +4,12 @@ the page once, when the link is opened."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from atwu.app.view_link import unknown_names, unknown_params
+from atwu.app.view_link import page_url, unknown_names, unknown_params
 from pages.parts.url_state import link_note, take_link_notes
 
 
@@ -23,3 +25,14 @@ def unknown_link_params() -> None:
 def link_notes(slot: DeltaGenerator) -> None:
     for text in take_link_notes():
         slot.warning(text, icon=":material/link_off:")
+
+
+def page_link_box(page_path: str) -> None:
+    """The sidebar's "Link to this view": the address with every parameter the page wrote (drawn
+    after the page, so its widgets have all been mirrored into the URL)."""
+    query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    with st.sidebar.popover("Link to this view", icon=":material/link:", use_container_width=True):
+        st.markdown("Opens this page with the same runs, choices and view:")
+        st.code(
+            page_url(st.context.url, page_path, page_path, query), language=None, wrap_lines=True
+        )
