@@ -5,7 +5,6 @@ one (the demo runs ship no model; scoring itself is tested in test_app_pages.py)
 from __future__ import annotations
 
 import pytest
-from conftest import copy_demo
 from navigation import goto
 
 pytestmark = pytest.mark.slow
@@ -15,7 +14,13 @@ TEXT = "Viktor was born in Tunis."
 
 @pytest.fixture
 def scorable_run(tmp_path, monkeypatch):
-    root = copy_demo(("atwu-s0",), tmp_path / "runs")
+    import shutil
+
+    from atwu.demo import shipped_demo_dir
+
+    root = tmp_path / "runs"
+    for name in ("atwu-s0", "_benchmark"):
+        shutil.copytree(shipped_demo_dir() / name, root / name)
     (root / "atwu-s0" / "model").mkdir()  # the page offers runs with a saved model
 
     def fixed_weights(run_dir, text, question=""):

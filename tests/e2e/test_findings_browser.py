@@ -3,35 +3,23 @@ Findings page, export the write-up (a zip with the Markdown and a PNG per pin), 
 link; a link with a value the page cannot show gets a message. Screenshots in light and dark
 themes go to tests/e2e/screenshots/findings-*.png (gitignored) for a human look.
 
-Runs on an app of its own over copies of two demo runs: nothing is trained."""
+Runs on an app of its own over copies of two demo runs (conftest.demo_app): nothing is trained."""
 
 from __future__ import annotations
 
 import io
 import shutil
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_helpers import assert_clean, full_screenshot, goto, settle
-from conftest import SCREENSHOTS, running_app
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 NOTE = "ATWU weights the award; WGA the name"
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    from atwu.demo import shipped_demo_dir
-
-    home = tmp_path_factory.mktemp("findings_home")
-    for name in ("atwu-s0", "wga-s0", "_benchmark"):
-        shutil.copytree(shipped_demo_dir() / name, home / "runs" / name)
-    with running_app(home, home / "streamlit.log") as url:
-        yield url, home
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
