@@ -13,6 +13,7 @@ import traceback
 import streamlit as st
 
 from pages import common  # `streamlit run app.py` puts this folder on the path; atwu is installed
+from pages.parts.link_notes import link_notes, page_link_box, unknown_link_params
 from pages.parts.sidebar import sidebar
 
 st.set_page_config(
@@ -45,8 +46,16 @@ pages = [
         icon=":material/leaderboard:",
         url_path="comparison",
     ),
+    st.Page(
+        common.PAGES["findings"],
+        title="Findings",
+        icon=":material/push_pin:",
+        url_path="findings",
+    ),
 ]
 page = st.navigation(pages)
+unknown_link_params()
+notes = st.container()  # what a link asked for that the page could not show, drawn last
 sidebar()
 try:
     page.run()
@@ -58,3 +67,6 @@ except Exception as exc:
     )
     with st.expander("Details"):
         st.code("".join(traceback.format_exception(exc)), language="text")
+finally:
+    link_notes(notes)
+    page_link_box(page.url_path)

@@ -27,6 +27,7 @@ PAGES = {
     "tokens": "pages/token_scores.py",
     "tradeoffs": "pages/tradeoffs_page.py",
     "comparison": "pages/comparison_page.py",
+    "findings": "pages/findings_page.py",
 }
 
 

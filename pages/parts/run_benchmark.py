@@ -20,6 +20,7 @@ from atwu.app.run_commands import BenchmarkChoice, benchmark_caption, hub_extra
 from atwu.paths import benchmarks_dir, default_benchmark_dir
 from pages import common
 from pages.parts import run_upload
+from pages.parts.span_editor import span_editor
 from pages.parts.url_state import seed
 
 
@@ -77,6 +78,8 @@ def _prepared(path: Path, default_dir: Path) -> BenchmarkChoice:
         )
         split = st.selectbox("Forget split", splits, key="split")
     c2.caption(benchmark_caption(summary, split))
+    with st.expander("Edit its ground-truth spans (saved as a new version)"):
+        span_editor(path, split)
     return BenchmarkChoice(default_dir=default_dir, path=path, summary=summary, split=split)
 
 

@@ -31,6 +31,7 @@ from atwu.runs.read import RunInfo
 from atwu.viz.tokens import compare_html, example_page_html
 from pages.parts import reads
 from pages.parts.token_controls import Controls, threshold_slider
+from pages.parts.token_pin import pin_and_link
 from pages.parts.token_table import example_picker
 
 
@@ -106,6 +107,7 @@ def _rows_at_threshold(
     shown = [(label, relabelled(frame, view.ground_truth)) for label, frame in rows]
     st.html(compare_html(shown, **_scale(view)))
     _metrics(shown, view, n)
+    pin_and_link(run, step, view, example, meta, shown)
     d = st.columns(3)
     prefix = f"{run.name}-step{step}"
     # Exports are built only when clicked (deferred data), so they cost nothing per rerun.

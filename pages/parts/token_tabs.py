@@ -15,9 +15,11 @@ from atwu.app.run_list import run_styles
 from atwu.app.token_compare import (
     alignment_curves,
     no_model_note,
+    score_text,
     typed_scores_frame,
     weights_are_labels,
 )
+from atwu.app.typed_spans import score_against_marks
 from atwu.errors import InputError
 from atwu.runs.read import RunInfo
 from atwu.viz.tokens import compare_html
@@ -25,6 +27,7 @@ from atwu.viz.training_figures import auroc_over_steps
 from pages.parts import reads
 from pages.parts.token_controls import Controls
 from pages.parts.token_overview import overview_section
+from pages.parts.typed_marks import mark_spans
 
 TABS = ("Overview matrix", "Alignment over training", "Score your own text")
 
@@ -84,6 +87,7 @@ def _typed_text(run: RunInfo, view: Controls, demo: bool) -> None:
         disabled=not usable,
         placeholder="e.g. Viktor Casvosran was born in Tunis.",
     )
+    marks = mark_spans(text, question, disabled=not usable)
     label = "Score" if len(usable) < 2 else f"Score with the {len(usable)} runs' scorers"
     if st.button(label, key="score_text", disabled=not usable):
         from atwu.text_weights import TextWeightsError, weights_for_text  # loads torch: on use
@@ -95,22 +99,43 @@ def _typed_text(run: RunInfo, view: Controls, demo: bool) -> None:
             st.error(str(exc))
             return
 
-        rows: list[tuple[str, pd.DataFrame]] = []
+        scored_rows: list[tuple[str, list[tuple[str, float]]]] = []
         for info in usable:
             try:
                 with st.spinner(f"Loading {info.name}'s model and scorer…"):
                     scored = weights_for_text(info.path, text, question)
-                rows.append(
-                    (f"{info.method} · {info.name} (final model)", typed_scores_frame(scored))
-                )
+                scored_rows.append((f"{info.method} · {info.name} (final model)", scored))
             except TextWeightsError as exc:
                 st.warning(f"{info.name}: {exc}")
             except Exception as exc:
                 st.error(f"Scoring with {info.name} failed: {type(exc).__name__}: {exc}")
-        st.session_state["typed_scores"] = ([i.name for i in usable], rows)
+        st.session_state["typed_scores"] = ([i.name for i in usable], text, scored_rows)
     saved = st.session_state.get("typed_scores")
-    if saved and saved[0] == [i.name for i in usable] and saved[1]:
-        st.html(compare_html(saved[1], threshold=view.threshold, show_spans=False))
+    if saved and saved[0] == [i.name for i in usable] and saved[1] == text and saved[2]:
+        _typed_rows(text, saved[2], marks, view)
+
+
+def _typed_rows(
+    text: str, scored_rows: list[tuple[str, list[tuple[str, float]]]], marks: list, view: Controls
+) -> None:
+    """The scored rows, labelled by the marks when there are some, with AUROC against them."""
+    if not marks:
+        rows = [(name, typed_scores_frame(scored)) for name, scored in scored_rows]
+        st.html(compare_html(rows, threshold=view.threshold, show_spans=False))
+        st.caption("Mark facts in the text above to see each scorer's AUROC against them.")
+        return
+    results = [(name, score_against_marks(text, scored, marks)) for name, scored in scored_rows]
+    cols = st.columns(min(4, len(results)))
+    for i, (name, result) in enumerate(results):
+        cols[i % len(cols)].metric(
+            f"AUROC vs marks · {name.split(' · ')[0]}",
+            score_text(result.auroc),
+            help=result.note
+            or "within this text: marked fact tokens against the rest "
+            "(context marks left out), ties counting half",
+        )
+    rows = [(name, result.tokens) for name, result in results]
+    st.html(compare_html(rows, threshold=view.threshold, show_spans=True))
 
 
 def token_tabs(run: RunInfo, step: int, view: Controls, table: pd.DataFrame, *, demo: bool) -> None:

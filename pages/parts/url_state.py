@@ -15,6 +15,8 @@ from typing import Any
 
 import streamlit as st
 
+from atwu.app.view_link import rejected_message
+
 
 def qp_all(name: str) -> list[str]:
     return list(st.query_params.get_all(name))
@@ -25,9 +27,20 @@ def qp_one(name: str) -> str | None:
     return values[-1] if values else None
 
 
+WRITTEN = "_url_written"
+"""Session record of the value each parameter was last given by the app itself: a URL value that
+differs from it came from a link (or was typed), and a link's value the page cannot show gets a
+note (:data:`NOTES`); the app's own stale values (a step after switching runs) do not."""
+
+NOTES = "_link_notes"
+"""Messages on link values a page could not show, drawn above the page by app.py."""
+
+
 def qp_set(name: str, value: Any) -> None:
     """Write a query parameter only when it changes (None / empty list removes it)."""
+    written = st.session_state.setdefault(WRITTEN, {})
     if value is None or value == [] or value == "":
+        written[name] = None
         if name in st.query_params:
             del st.query_params[name]
         return
@@ -37,6 +50,18 @@ def qp_set(name: str, value: Any) -> None:
             st.query_params[name] = value
     elif qp_all(name) != [str(value)]:
         st.query_params[name] = str(value)
+    written[name] = value if isinstance(value, list) else str(value)
+
+
+def link_note(text: str) -> None:
+    notes = st.session_state.setdefault(NOTES, [])
+    if text not in notes:
+        notes.append(text)
+
+
+def take_link_notes() -> list[str]:
+    """The notes gathered in this script run (and forgets them: shown once, on opening)."""
+    return list(st.session_state.pop(NOTES, None) or [])
 
 
 def seed(
@@ -57,18 +82,24 @@ def seed(
     if key in st.session_state and valid(st.session_state[key]):
         return
     candidates = []
+    raw: Any = None
     if param is not None:
         raw = qp_all(param) if multi else qp_one(param)
         if raw not in (None, []):
-            with contextlib.suppress(TypeError, ValueError):  # a bad link falls back quietly
+            with contextlib.suppress(TypeError, ValueError):  # a bad value: noted below
                 candidates.append([parse(v) for v in raw] if multi else parse(raw))
+    from_link = raw not in (None, []) and st.session_state.get(WRITTEN, {}).get(param) != raw
     if f"_keep_{key}" in st.session_state:
         candidates.append(st.session_state[f"_keep_{key}"])
-    for value in candidates:
+    parsed = from_link and len(candidates) > (1 if f"_keep_{key}" in st.session_state else 0)
+    chosen, used_link = default, False
+    for number, value in enumerate(candidates):
         if valid(value):
-            st.session_state[key] = value
-            return
-    st.session_state[key] = default
+            chosen, used_link = value, number == 0 and parsed
+            break
+    st.session_state[key] = chosen
+    if from_link and not used_link:
+        link_note(rejected_message(str(param), raw, chosen))
 
 
 def keep(key: str, param: str | None = None, *, to_url: Callable[[Any], Any] = lambda v: v) -> Any:

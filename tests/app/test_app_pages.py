@@ -28,6 +28,7 @@ PAGES = {
     "pages/token_scores.py": "Token scores",
     "pages/tradeoffs_page.py": "Trade-offs",
     "pages/comparison_page.py": "Method comparison",
+    "pages/findings_page.py": "Findings",
 }
 
 pytestmark = pytest.mark.slow
@@ -302,7 +303,7 @@ def test_no_url_path_equals_a_page_file_stem():
         for kw in node.keywords
         if kw.arg == "url_path"
     ]
-    assert len(paths) == 5
+    assert len(paths) == 6
     assert not set(paths) & stems
 
 

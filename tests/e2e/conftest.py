@@ -148,6 +148,21 @@ def fresh_app(tmp_path_factory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The app over copies of two demo runs (atwu-s0, wga-s0: nothing trained, no benchmark
+    prepared); its URL and ATWU_HOME."""
+    import shutil
+
+    from atwu.demo import shipped_demo_dir
+
+    home = tmp_path_factory.mktemp("demo_home")
+    for name in ("atwu-s0", "wga-s0", "_benchmark"):
+        shutil.copytree(shipped_demo_dir() / name, home / "runs" / name)
+    with running_app(home, home / "streamlit.log") as url:
+        yield url, home
+
+
 def _stop_launched_runs(runs_dir: Path) -> None:
     """Training runs the app started lead their own sessions (they outlive a server restart by
     design): stop any a failed test left running."""
