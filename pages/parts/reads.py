@@ -160,3 +160,16 @@ def device_text() -> str:
     except Exception:
         return "cpu (torch could not be imported)"
     return "cpu (no CUDA GPU found)"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _label_weights(path: str, stamp: tuple | None, name: str) -> pd.DataFrame:
+    from atwu.analysis.label_weights import label_weights
+
+    return label_weights(_weights_all(path, stamp), run=name)
+
+
+def label_weights_of(run_dir: Path, name: str) -> tuple[pd.DataFrame | None, str | None]:
+    """Mean and quartiles of the run's weights per checkpoint and span group, its rows named
+    ``name`` (:func:`atwu.analysis.label_weights.label_weights`)."""
+    return _guard(_label_weights, str(run_dir), stamp(run_dir, "weights.parquet"), name)
