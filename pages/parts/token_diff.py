@@ -5,6 +5,8 @@ the split; a row of either table picks the example shown, its link reopens the p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -60,13 +62,17 @@ def _link_column(frame: pd.DataFrame, b_name: str) -> pd.DataFrame:
     return frame.assign(link=links)
 
 
-def _pick_from(event, frame: pd.DataFrame, marker: str) -> None:
-    """A row clicked in ``frame``'s table becomes the example shown (once per click)."""
-    rows = event.selection.rows if event is not None else []
-    if rows and rows[0] < len(frame):
-        ex = str(frame.iloc[rows[0]]["example_id"])
-        if st.session_state.get(marker) != ex:
-            st.session_state[marker] = st.session_state["diff_example"] = ex
+def _picker(table_key: str, ids: list[str], marker: str) -> Callable[[], None]:
+    """The table's selection callback: a clicked row becomes the example shown (set before the
+    rerun draws the example's select box; once per click, so the box can change it again)."""
+
+    def picked() -> None:
+        event = st.session_state.get(table_key)
+        rows = event["selection"]["rows"] if event else []
+        if rows and rows[0] < len(ids) and st.session_state.get(marker) != ids[rows[0]]:
+            st.session_state[marker] = st.session_state["diff_example"] = ids[rows[0]]
+
+    return picked
 
 
 def _open_above(example: str) -> None:
@@ -75,11 +81,13 @@ def _open_above(example: str) -> None:
 
 def _tables(ranked: pd.DataFrame, tokens: pd.DataFrame, b_name: str) -> None:
     link = st.column_config.LinkColumn("open", display_text="open ↗", width="small")
-    st.markdown("**Examples where A and B disagree most** (ranked by mean |Δw|; click a row)")
-    event = st.dataframe(
+    # one above the other: side by side, half a page cannot show either table's columns
+    left = right = st.container()
+    left.markdown("**Examples where A and B disagree most** (ranked by mean |Δw|; click a row)")
+    left.dataframe(
         _link_column(ranked, b_name),
         key="diff_ranked",
-        on_select="rerun",
+        on_select=_picker("diff_ranked", ranked["example_id"].astype(str).tolist(), "_rank_pick"),
         selection_mode="single-row",
         hide_index=True,
         height=300,
@@ -98,27 +106,28 @@ def _tables(ranked: pd.DataFrame, tokens: pd.DataFrame, b_name: str) -> None:
             "link": link,
         },
     )
-    _pick_from(event, ranked, "_diff_rank_pick")
-    st.markdown(
+    right.markdown(
         "**Tokens where A and B differ most across the split**, by span label (mean Δw over "
         "the token's occurrences; the example is where it differs most; click a row)"
     )
-    event = st.dataframe(
+    right.dataframe(
         _link_column(tokens, b_name),
         key="diff_tokens",
-        on_select="rerun",
+        on_select=_picker("diff_tokens", tokens["example_id"].astype(str).tolist(), "_tok_pick"),
         selection_mode="single-row",
         hide_index=True,
         height=300,
+        column_order=TOKEN_SHOWN,
         column_config={
+            "example_id": st.column_config.TextColumn("example", width="medium"),
             **{c: st.column_config.NumberColumn(c, **_NUMBER) for c in TOKEN_NUMBERS},
             "link": link,
         },
     )
-    _pick_from(event, tokens, "_diff_token_pick")
 
 
 TOKEN_NUMBERS = ("mean Δw", "mean |Δw|", "Δw there")
+TOKEN_SHOWN = ("group", "token", "occurrences", "mean |Δw|", "mean Δw", "example_id", "link")
 
 
 def difference_section(ctx: Context, run: RunInfo, step: int) -> None:
@@ -173,27 +182,25 @@ def difference_section(ctx: Context, run: RunInfo, step: int) -> None:
         if st.session_state.get("example") in ids
         else ids[0],
     )
-    left, right = st.columns([2, 3])
-    with left:
-        _tables(ranked, token_disagreement(paired), str(b_name))
-    with right:
-        example = st.selectbox("Example", ids, key="diff_example")
-        meta = (reads.examples(run.path)[0] or {}).get(example, {})
-        st.html(example_header_html(example, meta.get("question", ""), meta.get("answer", "")))
-        mine = paired[paired["example_id"] == example]
-        limit = delta_limit(paired)
-        st.html(delta_html(mine, limit=limit, name_a=run.name, name_b=b.name))
-        st.caption(
-            f"One scale for the split: ±{limit:.3g} is the largest |Δw| of any token at these "
-            "checkpoints. Hover a token for both weights."
-        )
-        if st.button(
-            "Show this example in the view above",
-            key="diff_open",
-            on_click=_open_above,
-            args=(example,),
-        ):
-            st.rerun()
+    example = st.selectbox("Example", ids, key="diff_example")
+    meta = (reads.examples(run.path)[0] or {}).get(example, {})
+    st.html(example_header_html(example, meta.get("question", ""), meta.get("answer", "")))
+    mine = paired[paired["example_id"] == example]
+    limit = delta_limit(paired)
+    st.html(delta_html(mine, limit=limit, name_a=run.name, name_b=b.name))
+    st.caption(
+        f"One scale for the split: ±{limit:.3g} is the largest |Δw| of any token at these "
+        "checkpoints. Hover a token for both weights."
+    )
+    c = st.columns([1, 2])
+    if c[0].button(
+        "Show this example in the view above",
+        key="diff_open",
+        on_click=_open_above,
+        args=(example,),
+    ):
+        st.rerun()
+    with c[1]:
         figure_downloads(
             [(f"A − B: {run.name} − {b.name}", mine.assign(weight=mine["delta"]))],
             name=f"diff-{run.name}-vs-{b.name}-{example}",
@@ -202,3 +209,4 @@ def difference_section(ctx: Context, run: RunInfo, step: int) -> None:
             title=f"{example}: Δ weight (A − B)",
             legend_names=(f"B higher: {b.name}", f"A higher: {run.name}"),
         )
+    _tables(ranked, token_disagreement(paired), str(b_name))
