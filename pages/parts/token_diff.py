@@ -55,7 +55,7 @@ def _steps(run: RunInfo, b: RunInfo, step: int, matched: bool) -> tuple[int, int
 
 
 def _link_column(frame: pd.DataFrame, b_name: str) -> pd.DataFrame:
-    params = st.query_params.to_dict()
+    params = {k: st.query_params.get_all(k) for k in st.query_params}  # compare= repeats
     links = [
         link_to(params, example=str(ex), tab=DIFF_TAB, vs=b_name) for ex in frame["example_id"]
     ]
