@@ -150,3 +150,15 @@ def delta_limit(paired: pd.DataFrame) -> float:
     d = pd.to_numeric(paired["delta"], errors="coerce").abs() if len(paired) else pd.Series([])
     top = float(d.max()) if d.notna().any() else 0.0
     return top if top > 0 else 1.0
+
+
+def shape_only(weights: pd.DataFrame) -> pd.DataFrame:
+    """``weights`` with each example's weights divided by that example's largest one at its step
+    (the page's "Shape only": where a method puts weight, not how much; an example whose largest
+    weight is not > 0 is left as it is)."""
+    if weights is None or weights.empty:
+        return weights
+    w = pd.to_numeric(weights["weight"], errors="coerce")
+    top = w.groupby([weights["step"], weights["example_id"]]).transform("max")
+    scaled = w.where(~(top > 0), w / top)
+    return weights.assign(weight=scaled)

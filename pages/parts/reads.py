@@ -163,13 +163,18 @@ def device_text() -> str:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _label_weights(path: str, stamp: tuple | None, name: str) -> pd.DataFrame:
+def _label_weights(path: str, stamp: tuple | None, name: str, shape: bool) -> pd.DataFrame:
     from atwu.analysis.label_weights import label_weights
+    from atwu.analysis.weight_diff import shape_only
 
-    return label_weights(_weights_all(path, stamp), run=name)
+    weights = _weights_all(path, stamp)
+    return label_weights(shape_only(weights) if shape else weights, run=name)
 
 
-def label_weights_of(run_dir: Path, name: str) -> tuple[pd.DataFrame | None, str | None]:
+def label_weights_of(
+    run_dir: Path, name: str, *, shape: bool = False
+) -> tuple[pd.DataFrame | None, str | None]:
     """Mean and quartiles of the run's weights per checkpoint and span group, its rows named
-    ``name`` (:func:`atwu.analysis.label_weights.label_weights`)."""
-    return _guard(_label_weights, str(run_dir), stamp(run_dir, "weights.parquet"), name)
+    ``name`` (:func:`atwu.analysis.label_weights.label_weights`); ``shape``: each example's
+    weights divided by their maximum first (the page's "Shape only")."""
+    return _guard(_label_weights, str(run_dir), stamp(run_dir, "weights.parquet"), name, shape)

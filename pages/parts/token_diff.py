@@ -15,6 +15,7 @@ from atwu.analysis.weight_diff import (
     delta_limit,
     example_disagreement,
     paired_tokens,
+    shape_only,
     token_disagreement,
 )
 from atwu.app.run_list import short_name
@@ -130,7 +131,9 @@ TOKEN_NUMBERS = ("mean Δw", "mean |Δw|", "Δw there")
 TOKEN_SHOWN = ("group", "token", "occurrences", "mean |Δw|", "mean Δw", "example_id", "link")
 
 
-def difference_section(ctx: Context, run: RunInfo, step: int) -> None:
+def difference_section(ctx: Context, run: RunInfo, step: int, *, normalise: bool) -> None:
+    """The tab; ``normalise``: the page's "Shape only" (each example divided by its maximum in
+    each run before subtracting)."""
     others = comparable_runs(ctx.runs, run)
     if not others:
         st.info("No other run with token weights on this benchmark and split to subtract.")
@@ -161,12 +164,16 @@ def difference_section(ctx: Context, run: RunInfo, step: int) -> None:
     if wa is None or wb is None:
         st.error(f"Could not read the token weights: {err_a or err_b}")
         return
+    if normalise:
+        wa, wb = shape_only(wa), shape_only(wb)
     paired, left_out = paired_tokens(wa, wb)
     st.caption(
         steps_caption(
             run.name, steps[0], b.name, steps[1], matched=bool(matched), level=MATCHED_LEVEL
         )
     )
+    if normalise:
+        st.caption("Shape only: each example's weights divided by its largest, in each run.")
     if left_out:
         st.caption(f"{left_out} of A's tokens have no partner in B (left out).")
     if paired.empty:

@@ -24,7 +24,7 @@ def label_section(run: RunInfo, view: Controls) -> None:
     infos = [run] + [other for other, _ in view.compared]
     tables, steps = [], {}
     for info in infos:
-        table, err = reads.label_weights_of(info.path, info.name)
+        table, err = reads.label_weights_of(info.path, info.name, shape=view.normalise)
         if table is None:
             st.warning(f"{info.name}: its token weights are unreadable ({err}); left out.")
             continue
@@ -38,6 +38,7 @@ def label_section(run: RunInfo, view: Controls) -> None:
         "Mean token weight of each span label (template: answer tokens in no span; special "
         "tokens left out), the band its 25–75% range over every recorded token of the split. "
         "Runs: this one and those picked under Compare runs."
+        + (" Shape only: each example's weights divided by its largest." if view.normalise else "")
     )
     styles = run_styles(infos)
     show_chart(

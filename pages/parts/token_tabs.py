@@ -132,7 +132,7 @@ def token_tabs(
                 overview_section(run, step, view, table)
         if tab_diff.open is not False:
             with tab_diff:
-                difference_section(ctx, run, step)
+                difference_section(ctx, run, step, normalise=view.normalise)
         if tab_labels.open is not False:
             with tab_labels:
                 label_section(run, view)

@@ -14,6 +14,7 @@ from atwu.analysis.weight_diff import (
     delta_limit,
     example_disagreement,
     paired_tokens,
+    shape_only,
     token_disagreement,
 )
 
@@ -165,3 +166,14 @@ def test_at_matched_takes_each_runs_own_step():
     picked = at_matched(table, {"a": 6, "b": 3, "c": None})
     assert set(zip(picked["run"], picked["step"], strict=True)) == {("a", 6), ("b", 3)}
     assert at_matched(table, {"a": None}).empty
+
+
+def test_shape_only_divides_each_example_by_its_own_maximum_at_its_step():
+    both = pd.concat([A, A.assign(step=6, weight=A["weight"] * 2)])
+    scaled = shape_only(both)
+    e1 = scaled[(scaled["example_id"] == "e1") & (scaled["step"] == 3)]["weight"].tolist()
+    assert e1 == pytest.approx([0.1 / 0.9, 0.2 / 0.9, 0.2 / 0.9, 0.1 / 0.9, 1.0, 0.5 / 0.9])
+    e2_later = scaled[(scaled["example_id"] == "e2") & (scaled["step"] == 6)]["weight"].tolist()
+    assert e2_later == pytest.approx([0.5, 0.5, 1.0])
+    zeros = _rows("z", ["a", "b"], [0.0, 0.0], [None, None])
+    assert shape_only(zeros)["weight"].tolist() == [0.0, 0.0]
