@@ -47,18 +47,31 @@ def link_to(params: Mapping[str, Sequence[str] | str], **changes: str | None) ->
 
 
 def steps_caption(
-    name_a: str, step_a: int, name_b: str, step_b: int, *, matched: bool, level: float
+    name_a: str,
+    step_a: int,
+    name_b: str,
+    step_b: int,
+    *,
+    matched: bool,
+    level: float,
+    shape: bool = False,
 ) -> str:
-    """What the difference view compares, in one sentence."""
+    """What the difference view compares, in a few sentences (``shape``: the page's "Shape
+    only", each example's weights divided by their maximum in each run)."""
     how = (
         f"each at its first checkpoint with FFE ≥ {level:g}"
         if matched
         else "at the checkpoint picked above (B at its nearest recorded one)"
     )
+    scale = (
+        "Shape only: each example's weights divided by its largest, in each run."
+        if shape
+        else "Weights are compared as recorded: two methods on different scales differ by "
+        "their scale as well as by where they put weight (Shape only compares the shapes)."
+    )
     return (
         f"A = {name_a} at step {step_a}, B = {name_b} at step {step_b}, {how}. Orange: A weights "
-        "the token more; purple: B does. Weights are compared as recorded: two methods on "
-        "different scales differ by their scale as well as by where they put weight."
+        f"the token more; purple: B does. {scale}"
     )
 
 

@@ -27,7 +27,7 @@ def _style(run: str, i: int, styles: Mapping[str, tuple[str, str]] | None) -> tu
     return (styles or {}).get(run, (OKABE_ITO[i % len(OKABE_ITO)], "circle"))
 
 
-def _translucent(colour: str, alpha: float = 0.18) -> str:
+def _translucent(colour: str, alpha: float = 0.22) -> str:
     r, g, b = parse_colour(colour)
     return f"rgba({round(r)},{round(g)},{round(b)},{alpha})"
 

@@ -169,11 +169,15 @@ def difference_section(ctx: Context, run: RunInfo, step: int, *, normalise: bool
     paired, left_out = paired_tokens(wa, wb)
     st.caption(
         steps_caption(
-            run.name, steps[0], b.name, steps[1], matched=bool(matched), level=MATCHED_LEVEL
+            run.name,
+            steps[0],
+            b.name,
+            steps[1],
+            matched=bool(matched),
+            level=MATCHED_LEVEL,
+            shape=normalise,
         )
     )
-    if normalise:
-        st.caption("Shape only: each example's weights divided by its largest, in each run.")
     if left_out:
         st.caption(f"{left_out} of A's tokens have no partner in B (left out).")
     if paired.empty:

@@ -114,3 +114,13 @@ def test_the_token_view_offers_png_and_svg_figures(app, app_runs):
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"Figure (PNG)", "Figure (SVG)"} <= labels
     assert at.radio(key="example_fig_theme").options == ["light", "dark"]
+
+
+def test_shape_only_subtracts_shapes_on_a_scale_of_at_most_one(app, app_runs):
+    at = goto(app, "pages/token_scores.py", run="atwu-s0", tab=DIFF_TAB, normalise="1")
+    _ok(at)
+    assert "Shape only: each example's weights divided by its largest" in _captions(at)
+    limit = next(
+        float(c.value.split("±")[1].split(" ")[0]) for c in at.caption if "One scale" in c.value
+    )
+    assert 0 < limit <= 1.0
