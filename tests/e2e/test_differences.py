@@ -8,6 +8,7 @@ Screenshots go to tests/e2e/screenshots/ (difference_<theme>.png, weight_by_labe
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from atwu.viz.diverging_scale import DIVERGING
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+SVG = "{http://www.w3.org/2000/svg}"
 ROW = 35  # px: the height of a header and of a row of st.dataframe
 
 
@@ -92,6 +94,13 @@ def test_difference_view_against_static_p(browser, demo_app: str, screenshots: P
         expect(page.get_by_text(f"Question ({_second_most_different()})")).to_be_visible()
         assert_clean(page, f"difference view after a click ({scheme})")
         full_screenshot(page, screenshots / f"difference_{scheme}.png")
+        # the view as a paper figure: an SVG that parses, with its legend
+        with page.expect_download() as got:
+            page.get_by_role("button", name="Figure (SVG)").last.click()
+        svg = Path(got.value.path()).read_text(encoding="utf-8")
+        assert got.value.suggested_filename.endswith("-light.svg")
+        texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG}text")]
+        assert "Δ weight (A − B)" in texts and "specific fact" in texts
     finally:
         ctx.close()
 
@@ -107,5 +116,13 @@ def test_weight_by_span_label(browser, demo_app: str, screenshots: Path, scheme)
         text = page.locator("body").inner_text()
         assert "static_p-s0" in text and "at matched forgetting" in text
         full_screenshot(page, screenshots / f"weight_by_label_{scheme}.png")
+        # the camera button of a chart downloads it in the format picked in the sidebar (SVG)
+        chart = charts.first
+        chart.hover()
+        with page.expect_download() as got:
+            chart.locator('.modebar-btn[data-title^="Download plot"]').click()
+        assert got.value.suggested_filename == "weight-by-label-atwu-s0.svg"
+        root = ET.fromstring(Path(got.value.path()).read_text(encoding="utf-8"))
+        assert root.tag == f"{SVG}svg" and root.get("width") == "1300"  # across a page
     finally:
         ctx.close()
