@@ -72,39 +72,39 @@ def paired_tokens(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return paired, int(len(a) - len(paired))
 
 
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's ρ (average ranks for ties); NaN when either side is constant or too short."""
-    if len(x) < 2:
-        return float("nan")
-    rx = pd.Series(x).rank().to_numpy(dtype=float)
-    ry = pd.Series(y).rank().to_numpy(dtype=float)
-    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
 def example_disagreement(paired: pd.DataFrame) -> pd.DataFrame:
     """One row per example of ``paired`` (from :func:`paired_tokens`), the examples where A and B
     disagree most first: ``mean |Δw|`` (the ranking), ``max |Δw|``, ``mean Δw`` (positive: A
     weights this example's tokens more), ``1 − ρ`` (Spearman's ρ of the two runs' weights over the
-    example's tokens; 0 = the same order, 2 = reversed, NaN = a constant row) and ``tokens``.
-    Tokens with a missing weight on either side are left out; ties keep example order."""
-    rows = []
+    example's tokens, ties at their average rank; 0 = the same order, 2 = reversed, NaN = a
+    constant row or a single token) and ``tokens``. Tokens with a missing weight on either side
+    are left out; ties keep example order."""
     finite = paired.dropna(subset=["weight_a", "weight_b"])
-    for example, group in finite.groupby("example_id", sort=True):
-        d = group["delta"].to_numpy(dtype=float)
-        rho = _spearman(group["weight_a"].to_numpy(float), group["weight_b"].to_numpy(float))
-        rows.append(
-            {
-                "example_id": str(example),
-                "mean |Δw|": float(np.abs(d).mean()),
-                "max |Δw|": float(np.abs(d).max()),
-                "mean Δw": float(d.mean()),
-                "1 − ρ": 1.0 - rho,
-                "tokens": len(d),
-            }
-        )
-    table = pd.DataFrame(rows, columns=DISAGREEMENT_COLUMNS)
+    if finite.empty:
+        return pd.DataFrame(columns=DISAGREEMENT_COLUMNS)
+    ex = finite["example_id"].astype(str)
+    d = finite["delta"].astype(float)
+    by = d.groupby(ex, sort=True)
+    # Spearman's ρ = Pearson's r of the ranks within each example, all examples at once
+    rx = finite["weight_a"].groupby(ex).rank()
+    ry = finite["weight_b"].groupby(ex).rank()
+    cx = rx - rx.groupby(ex).transform("mean")
+    cy = ry - ry.groupby(ex).transform("mean")
+    sxy = (cx * cy).groupby(ex).sum()
+    sxx = (cx * cx).groupby(ex).sum()
+    syy = (cy * cy).groupby(ex).sum()
+    defined = (sxx > 0) & (syy > 0)
+    rho = (sxy / np.sqrt(sxx * syy)).where(defined)
+    table = pd.DataFrame(
+        {
+            "mean |Δw|": d.abs().groupby(ex, sort=True).mean(),
+            "max |Δw|": d.abs().groupby(ex, sort=True).max(),
+            "mean Δw": by.mean(),
+            "1 − ρ": 1.0 - rho,
+            "tokens": by.size(),
+        }
+    )
+    table = table.rename_axis("example_id").reset_index()[DISAGREEMENT_COLUMNS]
     return table.sort_values("mean |Δw|", ascending=False, kind="stable").reset_index(drop=True)
 
 

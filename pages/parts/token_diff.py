@@ -11,13 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from atwu.analysis.label_weights import MATCHED_LEVEL, matched_step
-from atwu.analysis.weight_diff import (
-    delta_limit,
-    example_disagreement,
-    paired_tokens,
-    shape_only,
-    token_disagreement,
-)
+from atwu.analysis.weight_diff import delta_limit
 from atwu.app.run_list import short_name
 from atwu.app.token_compare import comparable_runs, example_header_html
 from atwu.app.token_view import nearest_step
@@ -159,14 +153,11 @@ def difference_section(ctx: Context, run: RunInfo, step: int, *, normalise: bool
     steps = _steps(run, b, step, bool(matched))
     if steps is None:
         return
-    wa, err_a = reads.weights_at(run.path, steps[0])
-    wb, err_b = reads.weights_at(b.path, steps[1])
-    if wa is None or wb is None:
-        st.error(f"Could not read the token weights: {err_a or err_b}")
+    result, err = reads.difference(run.path, steps[0], b.path, steps[1], shape=normalise)
+    if result is None:
+        st.error(f"Could not compare the token weights of {run.name} and {b.name}: {err}")
         return
-    if normalise:
-        wa, wb = shape_only(wa), shape_only(wb)
-    paired, left_out = paired_tokens(wa, wb)
+    paired, left_out, ranked, tokens = result
     st.caption(
         steps_caption(
             run.name,
@@ -183,7 +174,6 @@ def difference_section(ctx: Context, run: RunInfo, step: int, *, normalise: bool
     if paired.empty:
         st.warning("A and B have no token in common at these checkpoints.")
         return
-    ranked = example_disagreement(paired)
     ids = ranked["example_id"].tolist()
     seed(
         "diff_example",
@@ -220,4 +210,4 @@ def difference_section(ctx: Context, run: RunInfo, step: int, *, normalise: bool
             title=f"{example}: Δ weight (A − B)",
             legend_names=(f"B higher: {b.name}", f"A higher: {run.name}"),
         )
-    _tables(ranked, token_disagreement(paired), str(b_name))
+    _tables(ranked, tokens, str(b_name))
