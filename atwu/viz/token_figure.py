@@ -7,13 +7,15 @@ PNG or SVG, 3.3 in wide (a paper column) by default.
 Drawn with matplotlib (no browser, no image engine to install). Text is laid out in a monospace
 font, so a line's width is known before drawing: long answers wrap at token boundaries (a token
 longer than a line is cut into pieces), and every text is drawn literally (no mathtext: a ``$``
-in a token stays a ``$``; control characters are shown as ``↵``, ``→`` or ``·``)."""
+in a token stays a ``$``; control characters are shown as ``↵``, ``→`` or ``·``; a character
+the DejaVu fonts lack, e.g. CJK, is drawn as a box in the PNG and kept as text in the SVG)."""
 
 from __future__ import annotations
 
 import io
 import math
 import textwrap
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -206,7 +208,9 @@ def token_figure(
     buf = io.BytesIO()
     meta = {"png": {"Software": "atwu"}, "svg": {"Date": None}}[fmt]
     # SVG text as <text> elements: searchable, and editable in a paper's figure
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
+    with matplotlib.rc_context({"svg.fonttype": "none"}), warnings.catch_warnings():
+        # a character the font lacks (CJK, emoji) is drawn as a box: say nothing per glyph
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.savefig(buf, format=fmt, dpi=dpi, facecolor=bg, metadata=meta)
     return buf.getvalue()
 

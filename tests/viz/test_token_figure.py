@@ -164,3 +164,15 @@ def test_download_config_gives_one_format_a_safe_name_and_a_column_size():
     assert download_config("c", "png")["toImageButtonOptions"]["scale"] == 3
     with pytest.raises(ValueError, match="format"):
         download_config("c", "jpeg")
+
+
+def test_characters_the_font_lacks_and_a_token_longer_than_a_line_are_drawn_quietly(recwarn):
+    row = _tokens(["北京", "🙂", " " + "x" * 200], [0.1, float("nan"), 0.9], [None] * 3)
+    png = token_figure([("r", row)], fmt="png", dpi=100)
+    assert Image.open(io.BytesIO(png)).width == 330
+    texts = _svg_texts(token_figure([("r", row)], fmt="svg"))
+    assert "北京" in texts
+    # the 201-character token is cut into line-long pieces that together hold all of it
+    pieces = [t.strip() for t in texts if t.strip() and set(t.strip()) == {"x"}]
+    assert len(pieces) > 1 and sum(len(p) for p in pieces) == 200
+    assert not [w for w in recwarn if "Glyph" in str(w.message)]
