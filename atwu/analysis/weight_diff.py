@@ -144,11 +144,17 @@ def token_disagreement(paired: pd.DataFrame, *, per_group: int = 8) -> pd.DataFr
     return pd.concat(out, ignore_index=True)[TOKEN_COLUMNS]
 
 
-def delta_limit(paired: pd.DataFrame) -> float:
-    """The diverging scale's half-width: the largest |Δw| in ``paired`` (1 when there is none or
-    every Δw is 0, so a no-difference view is drawn all in the scale's middle colour)."""
-    d = pd.to_numeric(paired["delta"], errors="coerce").abs() if len(paired) else pd.Series([])
-    top = float(d.max()) if d.notna().any() else 0.0
+SCALE_QUANTILE = 0.98
+"""The diverging scale ends at this quantile of |Δw| over the split: a few outlying tokens (an
+unbounded weight) would otherwise push every other difference into the neutral middle."""
+
+
+def delta_limit(paired: pd.DataFrame, quantile: float = SCALE_QUANTILE) -> float:
+    """The diverging scale's half-width: the ``quantile`` of |Δw| over ``paired`` (larger
+    differences take the end colours); 1 when there is none or it is 0, so a no-difference view
+    is drawn all in the scale's middle colour."""
+    d = pd.to_numeric(paired["delta"], errors="coerce").abs().dropna() if len(paired) else None
+    top = float(d.quantile(quantile)) if d is not None and len(d) else 0.0
     return top if top > 0 else 1.0
 
 

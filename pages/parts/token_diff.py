@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from atwu.analysis.label_weights import MATCHED_LEVEL, matched_step
-from atwu.analysis.weight_diff import delta_limit
+from atwu.analysis.weight_diff import SCALE_QUANTILE, delta_limit
 from atwu.app.run_list import short_name
 from atwu.app.token_compare import comparable_runs, example_header_html
 from atwu.app.token_view import nearest_step
@@ -190,8 +190,9 @@ def difference_section(ctx: Context, run: RunInfo, step: int, *, normalise: bool
     limit = delta_limit(paired)
     st.html(delta_html(mine, limit=limit, name_a=run.name, name_b=b.name))
     st.caption(
-        f"One scale for the split: ±{limit:.3g} is the largest |Δw| of any token at these "
-        "checkpoints. Hover a token for both weights."
+        f"One scale for the split: ±{limit:.3g} is the {SCALE_QUANTILE * 100:.0f}th percentile "
+        "of |Δw| over every token at these checkpoints (larger differences take the end "
+        "colours). Hover a token for both weights."
     )
     c = st.columns([1, 2])
     if c[0].button(

@@ -116,9 +116,12 @@ def test_tokens_that_differ_most_grouped_by_span_label_link_to_their_example():
     assert tokens.iloc[3]["token"] == "Bo" and tokens.iloc[4]["token"] == "Ana"
 
 
-def test_delta_limit_is_the_largest_difference_or_one():
+def test_delta_limit_is_a_high_quantile_of_the_differences_or_one():
     paired, _ = paired_tokens(A, B)
-    assert delta_limit(paired) == pytest.approx(0.8)
+    # |Δ| sorted: 0 ×5, 0.1, 0.1, 0.8; the 0.98 quantile lies 0.86 of the way from 0.1 to 0.8
+    assert delta_limit(paired) == pytest.approx(0.1 + 0.86 * 0.7)
+    assert delta_limit(paired, quantile=1.0) == pytest.approx(0.8)
+    assert delta_limit(paired, quantile=0.5) == pytest.approx(1.0)  # median 0: the fallback
     assert delta_limit(paired_tokens(A, A)[0]) == 1.0
 
 
