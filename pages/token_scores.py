@@ -62,4 +62,4 @@ if err or table is None or table.empty:
     st.stop()
 
 example_section(run, step, split, view, table)
-token_tabs(run, step, view, table, demo=ctx.demo)
+token_tabs(ctx, run, step, view, table, demo=ctx.demo)

@@ -28,6 +28,7 @@ from atwu.app.tradeoff_view import default_runs as default_runs_of
 from atwu.viz.tradeoff_figures import tradeoff_figure
 from pages import common
 from pages.parts import reads
+from pages.parts.charts import show_chart
 from pages.parts.frontier_section import frontier_section
 from pages.parts.tradeoff_explained import truth_ratio_section
 from pages.parts.url_state import keep, seed
@@ -131,7 +132,7 @@ styles = run_styles([ctx.get(n) for n in evals])
 fig = tradeoff_figure(points, best=best, show_front=show_front, styles=styles)
 if not met:  # the star marks the rule's fallback, not a checkpoint that meets it
     fig.update_traces(name="highest forget quality", selector=dict(name="best checkpoint"))
-st.plotly_chart(fig, key="tradeoff")
+show_chart(fig, key="tradeoff")
 st.caption(
     "Colour: method (variant); marker: seed; an open ring marks where each run starts (its "
     "first evaluated checkpoint)."

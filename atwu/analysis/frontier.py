@@ -414,6 +414,15 @@ def area_between(
     return float(np.trapezoid((b - a)[both], grid[both])), float(grid[both][-1] - grid[both][0])
 
 
+def first_reaching(rows: pd.DataFrame, level: float) -> pd.Series | None:
+    """One run's first checkpoint after step 0 whose FFE ≥ ``level`` (``rows``: one run's
+    ``step, ffe`` records, any order), or None when it never gets there: the checkpoint "at
+    matched forgetting" that alignment and token weights are read at."""
+    ffe = pd.to_numeric(rows["ffe"], errors="coerce")
+    hit = rows[(rows["step"] > 0) & (ffe >= level)].sort_values("step", kind="stable")
+    return hit.iloc[0] if len(hit) else None
+
+
 def alignment_at_matched(
     points: pd.DataFrame,
     *,
@@ -436,9 +445,9 @@ def alignment_at_matched(
     for variant, group in pts.groupby("variant"):
         firsts = []
         for _, runs in group.groupby("seed"):
-            hit = runs[runs["ffe"] >= level].sort_values("step")
-            if len(hit):
-                firsts.append(hit.iloc[0])
+            hit = first_reaching(runs, level)
+            if hit is not None:
+                firsts.append(hit)
         row: dict[str, Any] = {
             "variant": variant,
             "role": role_of(str(variant)),

@@ -21,6 +21,7 @@ from atwu.app.comparison_view import (
 from atwu.app.labels import ALIGNMENT_COLUMNS, METRIC_LABELS, metric_label, short_label
 from atwu.csv_export import csv_text
 from atwu.viz.comparison_figures import comparison_bars
+from pages.parts.charts import show_chart
 from pages.parts.url_state import keep, seed
 
 
@@ -49,8 +50,11 @@ def _chart(table: pd.DataFrame, labelled: pd.DataFrame) -> None:
             if st.radio("as", ["bar", "dot"], horizontal=True, key="cmp_kind") == "dot"
             else "bar"
         )
-    c2.plotly_chart(
-        comparison_bars(labelled, metric, kind=kind, label=metric_label(metric)), key="cmp_chart"
+    show_chart(
+        comparison_bars(labelled, metric, kind=kind, label=metric_label(metric)),
+        key="cmp_chart",
+        name=f"comparison-{metric}",
+        where=c2,
     )
 
 
@@ -68,9 +72,10 @@ def _alignment(table: pd.DataFrame, labelled: pd.DataFrame) -> None:
     if not shown:
         return
     for column, metric in zip(st.columns(len(shown)), shown):
-        column.plotly_chart(
+        show_chart(
             comparison_bars(labelled, metric, kind="dot", label=short_label(metric)),
             key=f"{metric}_bars",
+            where=column,
         )
 
 

@@ -21,6 +21,7 @@ from atwu.app.frontier_view import (
 from atwu.app.labels import metric_label
 from atwu.viz.frontier_figures import frontier_figure
 from pages.parts import frontier_source, reads
+from pages.parts.charts import show_chart
 from pages.parts.sidebar import Context
 from pages.parts.url_state import keep, seed
 
@@ -82,7 +83,7 @@ def frontier_section(ctx: Context) -> None:
             axis_label=metric_label(axis),
             levels=result.get("levels") or (0.5, 0.75, 0.9),
         )
-        st.plotly_chart(fig, key="frontier_chart")
+        show_chart(fig, key="frontier_chart")
         st.caption(
             "Colour: variant (a dashed line: an ablation, dotted: a reference such as the oracle); "
             "marker: seed. Dotted verticals: the matched-forgetting levels. Hover a point for "

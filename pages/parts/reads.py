@@ -160,3 +160,63 @@ def device_text() -> str:
     except Exception:
         return "cpu (torch could not be imported)"
     return "cpu (no CUDA GPU found)"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _label_weights(path: str, stamp: tuple | None, name: str, shape: bool) -> pd.DataFrame:
+    from atwu.analysis.label_weights import label_weights
+    from atwu.analysis.weight_diff import shape_only
+
+    weights = _weights_all(path, stamp)
+    return label_weights(shape_only(weights) if shape else weights, run=name)
+
+
+def label_weights_of(
+    run_dir: Path, name: str, *, shape: bool = False
+) -> tuple[pd.DataFrame | None, str | None]:
+    """Mean and quartiles of the run's weights per checkpoint and span group, its rows named
+    ``name`` (:func:`atwu.analysis.label_weights.label_weights`); ``shape``: each example's
+    weights divided by their maximum first (the page's "Shape only")."""
+    return _guard(_label_weights, str(run_dir), stamp(run_dir, "weights.parquet"), name, shape)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _difference(
+    a: str,
+    a_stamp: tuple | None,
+    a_step: int,
+    b: str,
+    b_stamp: tuple | None,
+    b_step: int,
+    shape: bool,
+) -> tuple[pd.DataFrame, int, pd.DataFrame, pd.DataFrame]:
+    from atwu.analysis.weight_diff import (
+        example_disagreement,
+        paired_tokens,
+        shape_only,
+        token_disagreement,
+    )
+
+    wa, wb = _weights_step(a, a_stamp, a_step), _weights_step(b, b_stamp, b_step)
+    if shape:
+        wa, wb = shape_only(wa), shape_only(wb)
+    paired, left_out = paired_tokens(wa, wb)
+    return paired, left_out, example_disagreement(paired), token_disagreement(paired)
+
+
+def difference(
+    a_dir: Path, a_step: int, b_dir: Path, b_step: int, *, shape: bool = False
+) -> tuple[tuple[pd.DataFrame, int, pd.DataFrame, pd.DataFrame] | None, str | None]:
+    """Run A's weights at ``a_step`` against run B's at ``b_step``: the paired tokens, how many
+    of A's were left out, the examples ranked by disagreement and the tokens by span label
+    (:mod:`atwu.analysis.weight_diff`); ``shape``: each example divided by its maximum first."""
+    return _guard(
+        _difference,
+        str(a_dir),
+        stamp(a_dir, "weights.parquet"),
+        int(a_step),
+        str(b_dir),
+        stamp(b_dir, "weights.parquet"),
+        int(b_step),
+        shape,
+    )

@@ -22,6 +22,7 @@ from atwu.app.polling import poll_interval, polling_should_stop
 from atwu.viz.training_figures import auroc_over_steps, loss_curves
 from pages import common
 from pages.parts import reads
+from pages.parts.charts import show_chart
 
 
 def _cancel(run: ActiveRun) -> None:
@@ -105,9 +106,9 @@ def _live_curves(runs: list[ActiveRun]) -> None:
     if err or err2:
         st.warning(f"Could not read the curves of {pick}: {err or err2}")
         return
-    left.plotly_chart(loss_curves(log), key="live_loss")
+    show_chart(loss_curves(log), key="live_loss", where=left)
     if evals is not None and not evals.empty and "auroc" in evals.columns:
-        right.plotly_chart(auroc_over_steps(evals.assign(run=pick)), key="live_auroc")
+        show_chart(auroc_over_steps(evals.assign(run=pick)), key="live_auroc", where=right)
     else:
         right.caption("Alignment AUROC appears after the first checkpoint.")
 

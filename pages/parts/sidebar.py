@@ -15,6 +15,7 @@ from atwu.app.safe_dirs import dir_from_link
 from atwu.demo import shipped_demo_dir
 from atwu.paths import atwu_home, runs_dir
 from atwu.runs.read import RunInfo, list_runs
+from pages.parts.charts import figure_format_picker
 from pages.parts.url_state import keep, qp_one, qp_set, seed
 
 DEMO = "demo/"  # how a demo run is named in the picker when your own runs are listed too
@@ -146,5 +147,6 @@ def sidebar() -> Context:
         else:
             _demo_only(ctx, user_root)
         _run_picker(ctx, demo_beside)
+        figure_format_picker()
     st.session_state["_ctx"] = ctx
     return ctx

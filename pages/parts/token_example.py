@@ -28,9 +28,10 @@ from atwu.app.token_compare import (
 )
 from atwu.app.token_view import example_tokens, generations, scores_csv, threshold_stats
 from atwu.runs.read import RunInfo
-from atwu.viz.tokens import compare_html, example_page_html
+from atwu.viz.tokens import compare_html, example_page_html, normalised_by_max
 from pages.parts import reads
 from pages.parts.token_controls import Controls, threshold_slider
+from pages.parts.token_figure_downloads import figure_downloads
 from pages.parts.token_pin import pin_and_link
 from pages.parts.token_table import example_picker
 
@@ -143,6 +144,14 @@ def _rows_at_threshold(
         mime="text/html",
         key="dl_html",
         help="a page of its own: question, answer, the stacked rows and their legend",
+    )
+    figure_downloads(
+        [(label, normalised_by_max(f)) for label, f in shown] if view.normalise else shown,
+        name=f"{prefix}-{example}",
+        key="example_fig",
+        title=f"{example}: token weights" + (" ÷ row max" if view.normalise else ""),
+        vmin=0.0 if view.normalise else view.lo,
+        vmax=1.0 if view.normalise else view.hi,
     )
 
 

@@ -12,6 +12,7 @@ from atwu.app.token_compare import row_label
 from atwu.runs.read import RunInfo
 from atwu.viz.overview import overview_matrix
 from pages.parts import reads
+from pages.parts.charts import show_chart
 from pages.parts.token_controls import Controls
 
 
@@ -56,6 +57,6 @@ def overview_section(run: RunInfo, step: int, view: Controls, table: pd.DataFram
             fig = overview_matrix(
                 weights, examples=shown, vmin=scale[0], vmax=scale[1], title=row_label(info, at)
             )
-            st.plotly_chart(fig, key=f"overview_matrix_{i}")
+            show_chart(fig, key=f"overview_matrix_{i}", name=f"overview-{info.name}-step{at}")
 
     overview_part()

@@ -20,16 +20,21 @@ from atwu.app.token_compare import (
     weights_are_labels,
 )
 from atwu.app.typed_spans import score_against_marks
+from atwu.app.weight_diff_view import DIFF_TAB, LABEL_TAB
 from atwu.errors import InputError
 from atwu.runs.read import RunInfo
 from atwu.viz.tokens import compare_html
 from atwu.viz.training_figures import auroc_over_steps
 from pages.parts import reads
+from pages.parts.charts import show_chart
+from pages.parts.sidebar import Context
 from pages.parts.token_controls import Controls
+from pages.parts.token_diff import difference_section
+from pages.parts.token_labels import label_section
 from pages.parts.token_overview import overview_section
 from pages.parts.typed_marks import mark_spans
 
-TABS = ("Overview matrix", "Alignment over training", "Score your own text")
+TABS = ("Overview matrix", DIFF_TAB, LABEL_TAB, "Alignment over training", "Score your own text")
 
 
 def _alignment(run: RunInfo, view: Controls) -> None:
@@ -45,15 +50,17 @@ def _alignment(run: RunInfo, view: Controls) -> None:
         return
     styles = run_styles(infos)
     a1, a2 = st.columns(2)
-    a1.plotly_chart(auroc_over_steps(curves, styles=styles), key="auroc_curve")
+    show_chart(auroc_over_steps(curves, styles=styles), key="auroc_curve", where=a1)
     if view.ground_truth == "conflict" and "auroc_retain_conflict" in curves.columns:
         fig = auroc_over_steps(curves, metric="auroc_retain_conflict", styles=styles)
         fig.update_layout(title="Retain-conflict AUROC: specific against shared facts")
         fig.update_yaxes(title="retain-conflict AUROC")
         fig.add_hline(y=0.5, line=dict(dash="dash", color="#777777"), annotation_text="chance")
-        a2.plotly_chart(fig, key="conflict_curve")
+        show_chart(fig, key="conflict_curve", where=a2)
     else:
-        a2.plotly_chart(auroc_over_steps(curves, metric="auprc", styles=styles), key="auprc_curve")
+        show_chart(
+            auroc_over_steps(curves, metric="auprc", styles=styles), key="auprc_curve", where=a2
+        )
 
 
 def _scorers(run: RunInfo, view: Controls) -> tuple[list[RunInfo], list[str]]:
@@ -138,14 +145,22 @@ def _typed_rows(
     st.html(compare_html(rows, threshold=view.threshold, show_spans=True))
 
 
-def token_tabs(run: RunInfo, step: int, view: Controls, table: pd.DataFrame, *, demo: bool) -> None:
+def token_tabs(
+    ctx: Context, run: RunInfo, step: int, view: Controls, table: pd.DataFrame, *, demo: bool
+) -> None:
     @st.fragment
     def tabs_part() -> None:
         tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
-        tab_matrix, tab_align, tab_text = tabs
+        tab_matrix, tab_diff, tab_labels, tab_align, tab_text = tabs
         if tab_matrix.open is not False:
             with tab_matrix:
                 overview_section(run, step, view, table)
+        if tab_diff.open is not False:
+            with tab_diff:
+                difference_section(ctx, run, step, normalise=view.normalise)
+        if tab_labels.open is not False:
+            with tab_labels:
+                label_section(run, view)
         if tab_align.open is not False:
             with tab_align:
                 _alignment(run, view)

@@ -18,6 +18,7 @@ from atwu.app.tradeoff_view import (
 )
 from atwu.viz.tradeoff_figures import truth_ratio_histograms
 from pages.parts import reads
+from pages.parts.charts import show_chart
 from pages.parts.sidebar import Context
 from pages.parts.url_state import seed
 
@@ -74,7 +75,7 @@ def truth_ratio_section(
     cmp = truth_ratio_comparison(ev, split, tr_step, reference)
     fig = truth_ratio_histograms(cmp["unlearned"], cmp["retain"], cmp["ks"], cmp["p_value"])
     fig.update_xaxes(title="log10 truth ratio R (the KS test is unchanged by the log)")
-    st.plotly_chart(fig, key="truth_ratios")
+    show_chart(fig, key="truth_ratios")
     run_evals = evals.get(tr_name)
     st.caption(
         ks_caption(
