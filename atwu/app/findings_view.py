@@ -3,13 +3,15 @@ figure and write-up of the pins (see :mod:`atwu.findings` for the store)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
 
 from atwu.findings import Pin, PinnedRow, new_pin_id, utc_text
 from atwu.findings_export import findings_zip
-from atwu.viz.pin_figure import pin_figure_png
+from atwu.viz.colour_scale import scale_range
+from atwu.viz.token_figure import Scale, token_figure
 from atwu.viz.tokens import normalised_by_max
 
 
@@ -71,15 +73,33 @@ def make_pin(
     )
 
 
+def pinned_frame(row: PinnedRow) -> pd.DataFrame:
+    """A pinned row as the token rows :func:`atwu.viz.token_figure.token_figure` draws."""
+    return pd.DataFrame(
+        {
+            "position": range(len(row.tokens)),
+            "token": row.tokens,
+            "weight": [math.nan if w is None else w for w in row.weights],
+            "span_kind": row.spans,
+        }
+    )
+
+
 def pin_figure(pin: Pin, theme: str = "light") -> bytes:
-    """The pin's token view as a PNG, on the scale it was drawn on."""
+    """The pin's token view as a PNG (the paper figure of the Token scores page), on the scale
+    it was drawn on (the rows' own range when the pin did not keep one)."""
     vmin, vmax = pin.view.get("vmin"), pin.view.get("vmax")
-    return pin_figure_png(
-        pin.rows,
-        title=f"{pin.run} · example {pin.example} · step {pin.step}",
+    values = [w for r in pin.rows for w in r.weights if w is not None and math.isfinite(w)]
+    lo, hi = scale_range(min(values), max(values)) if values else (0.0, 1.0)
+    scale = Scale(
+        vmin=float(vmin) if isinstance(vmin, (int, float)) else lo,
+        vmax=float(vmax) if isinstance(vmax, (int, float)) else hi,
+    )
+    return token_figure(
+        [(r.label, pinned_frame(r)) for r in pin.rows],
+        scale=scale,
         theme=theme,
-        vmin=float(vmin) if isinstance(vmin, (int, float)) else None,
-        vmax=float(vmax) if isinstance(vmax, (int, float)) else None,
+        title=f"{pin.run} · example {pin.example} · step {pin.step}",
     )
 
 

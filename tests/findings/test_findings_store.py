@@ -198,12 +198,19 @@ def test_a_failing_figure_is_said_and_the_write_up_still_made():
     assert "Figures left out" in text and "no font" in text
 
 
-def test_the_figure_is_a_png_in_both_themes():
-    from atwu.viz.pin_figure import pin_figure_png
+def test_the_figure_is_the_token_views_paper_figure_in_both_themes():
+    # one figure for the page's download and the write-up: the pin's rows drawn by token_figure
+    from PIL import Image
 
+    from atwu.app.findings_view import pin_figure
+
+    corners = {}
     for theme in ("light", "dark"):
-        png = pin_figure_png(a_pin().rows, title="t", theme=theme)
+        png = pin_figure(a_pin(), theme=theme)
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+        image = Image.open(__import__("io").BytesIO(png)).convert("RGB")
+        corners[theme] = image.getpixel((1, 1))
+    assert corners["light"] == (255, 255, 255) and sum(corners["dark"]) < 100
 
 
 def test_no_pin_says_so():
