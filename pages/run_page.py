@@ -1,5 +1,5 @@
 """Run: choose a benchmark, a model, methods and their hyperparameters; launch them in the
-background (`python -m atwu run`, or one `python -m atwu sweep` through the run executor for a
+background (``python -m atwu run``, or one ``python -m atwu sweep`` through the run executor for a
 method with several runs) and watch the active runs (progress, live curves, status, cancel)."""
 
 from __future__ import annotations

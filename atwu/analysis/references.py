@@ -25,6 +25,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,10 @@ from atwu.analysis.variants import COMPARISON_REFERENCES, VARIANTS
 from atwu.config import RunConfig
 from atwu.errors import InputError
 from atwu.executor.spec import RunSpec
-from atwu.io import atomic_write_json
+from atwu.io import atomic_write_json, read_json_object
 from atwu.process import process_start
 from atwu.runs.layout import CONFIG, STATUS, TRAIN_LOG
-from atwu.runs.read import RunInfo, list_runs
+from atwu.runs.read import RunInfo, list_runs, read_run
 from atwu.runs.status import WAITING, utc_now
 
 REFERENCE_TAG = "reference_for"
@@ -61,6 +62,8 @@ _NOT_SETTINGS = (
     "threads",
 )
 _LOCK = ".references.lock"
+CLAIMED = "claimed"
+"""Set in a planned reference's waiting status once a queue (lane) has taken it."""
 SWEEP_FILE = "sweep.json"
 
 
@@ -224,13 +227,57 @@ def queue_references(
     return specs
 
 
-def end_waiting(out: Path, state: str, message: str) -> None:
-    """Mark a planned reference that will not run now (its queue was cancelled or failed)."""
-    if (out / STATUS).is_file() and not (out / TRAIN_LOG).exists():
-        status = waiting_status(os.getpid(), "")
+def _waiting(out: Path) -> dict[str, Any]:
+    """The waiting status of a planned reference, {} once its run has started (or ended)."""
+    try:
+        status = read_json_object(out / STATUS)
+    except (OSError, ValueError):
+        return {}
+    return status if status.get(WAITING) and not (out / TRAIN_LOG).exists() else {}
+
+
+def claim_next(root: Path, outs: list[Path], pid: int | None = None) -> Path | None:
+    """The first of the planned references ``outs`` that no queue has taken yet, now taken by
+    process ``pid`` (this one): its status names it, so that its death is seen. None when all
+    are taken. Queues (lanes) run side by side without running one twice."""
+    pid = os.getpid() if pid is None else pid
+    with _locked(root):
+        for out in outs:
+            status = _waiting(out)
+            if status and not status.get(CLAIMED):
+                status.update({CLAIMED: True, "pid": pid, "pid_start": process_start(pid)})
+                atomic_write_json(out / STATUS, status)
+                return out
+    return None
+
+
+def unclaimed(outs: list[Path]) -> list[Path]:
+    """The planned references no queue has taken yet."""
+    return [out for out in outs if (w := _waiting(out)) and not w.get(CLAIMED)]
+
+
+def end_waiting(out: Path, state: str, message: str, pid: int | None = None) -> None:
+    """Mark a planned reference that will not run now (its queue was cancelled or failed):
+    one not taken yet, or taken by ``pid`` (this process) and not started."""
+    status = _waiting(out)
+    pid = os.getpid() if pid is None else pid
+    if status and (not status.get(CLAIMED) or status.get("pid") == pid):
         status.update(state=state, message=message, ended_at=utc_now())
         status.pop(WAITING)
         atomic_write_json(out / STATUS, status)
+
+
+def served_run_live(run_dir: Path, *, starting_s: float = 120.0) -> bool:
+    """Whether the run the references serve still trains (it shares the CPU with them): queued
+    or running, or launched moments ago and not yet showing its status."""
+    if not run_dir.is_dir():
+        return False
+    if not (run_dir / STATUS).is_file():
+        return time.time() - _mtime(run_dir) < starting_s
+    try:
+        return read_run(run_dir).state in ("queued", "running")
+    except OSError:
+        return False
 
 
 def _mtime(path: Path) -> float:

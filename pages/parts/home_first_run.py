@@ -12,7 +12,7 @@ import streamlit as st
 
 from atwu.app import jobs as L
 from atwu.app.active_runs import active_runs
-from atwu.app.first_run import FIRST_RUN_SECONDS, launch_default_run_once, start_first_run
+from atwu.app.first_run import FIRST_RUN_TIME, launch_default_run_once, start_first_run
 from atwu.app.polling import poll_interval, polling_should_stop
 from atwu.app.references import launched_for
 from atwu.app.run_list import list_all_runs
@@ -62,7 +62,7 @@ def _button(label: str, runs_dir: Path, bench_dir: Path, job_file: Path, busy: b
         if start.preparing and start.why_prepare:
             st.session_state["first_run_note"] = (
                 f"The prepared benchmark shipped with the app was not used ({start.why_prepare}); "
-                "preparing it from scratch instead (about 3 minutes on 2 CPU cores)."
+                "preparing it from scratch instead (it trains the models: minutes on a CPU)."
             )
         st.rerun()
 
@@ -151,11 +151,12 @@ def first_run_section(ctx: Context) -> None:
             + (
                 "The app ships it prepared (200 fictitious authors with their tiny target, "
                 "retain and base models): one click installs it and launches a first ATWU run "
-                f"with the default settings, done in about {FIRST_RUN_SECONDS} s on 2 CPU cores."
+                "with the default settings (quick evaluation) and the references to compare it "
+                f"with (uniform, static_p, the oracle). {FIRST_RUN_TIME}"
                 if shipped
                 else "Preparing it generates 200 fictitious authors and trains the tiny target, "
-                "retain and base models (about 3 minutes on 2 CPU cores, no network); then "
-                "one default ATWU run is launched."
+                "retain and base models (minutes on a CPU, no network); then one default ATWU "
+                "run is launched with its references."
             )
         )
         label = (
@@ -168,8 +169,8 @@ def first_run_section(ctx: Context) -> None:
     elif not has_own:
         st.info(
             "The benchmark is prepared and you have no run of your own yet: launch ATWU with "
-            f"its default settings (quick evaluation, about {FIRST_RUN_SECONDS} s on 2 CPU "
-            "cores), or choose methods and settings on the Run page."
+            "its default settings (quick evaluation) and its references (uniform, static_p, the "
+            f"oracle), or choose methods and settings on the Run page. {FIRST_RUN_TIME}"
         )
         _button("Launch a first ATWU run", runs_dir, bench_dir, job_file, preparing)
     _status_card(ctx, runs_dir)

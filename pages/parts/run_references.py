@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from atwu.app import jobs
+from atwu.app.cli_text import ATWU
 from atwu.app.polling import poll_interval, polling_should_stop
 from atwu.app.references import (
     is_reference_run,
@@ -53,7 +54,7 @@ def _section(run: RunInfo, runs_dir: Path) -> None:
                 f"Run the references ({', '.join(missing)})",
                 key="run_references",
                 help="Launches the missing ones at this run's settings, one after another "
-                "(`python -m atwu references RUN`); finished, running and queued ones are "
+                f"(`{ATWU} references RUN`); finished, running and queued ones are "
                 "not launched again.",
             ):
                 launch_missing_references(run.path, runs_dir)
