@@ -25,9 +25,10 @@ from atwu.app import jobs
 from atwu.app.run_list import progress_of
 from atwu.runs.read import RunInfo
 
-EXECUTOR = ("--executor", "local")
-"""One after another in one process: beside the run they serve, two processes on two cores
-(Ray would start its own workers on a machine that has no core to spare)."""
+EXECUTOR = ("--executor", "local", "--lanes", "2")
+"""One after another in one process while the run they serve trains (two processes on two
+cores), in two once it has finished; Ray would start its own workers on a machine that has no
+core to spare."""
 
 
 @dataclass(frozen=True)

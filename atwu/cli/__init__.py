@@ -163,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_args(p)
     p.add_argument("--runs-dir", default=None, help="where the references go (default: beside RUN)")
     p.add_argument("--for-run", default=None, help="the name of the run they are for")
+    p.add_argument(
+        "--lanes",
+        type=int,
+        default=1,
+        help="queues side by side: the second starts once the run they serve stops training",
+    )
+    p.add_argument("--lane", nargs="+", default=None, help=argparse.SUPPRESS)
     add_executor_args(p)
     p.set_defaults(func=_command("references_cmd", "cmd_references"))
 

@@ -21,6 +21,7 @@ from atwu.config import RunConfig
 from atwu.demo import shipped_demo_dir
 from atwu.runs.read import read_run
 from atwu.runs.replace import own_entries
+from atwu.runs.status import utc_now
 
 
 def _copy(names: tuple[str, ...], root: Path) -> Path:
@@ -127,7 +128,7 @@ def test_the_run_pages_button_runs_the_references_command_for_the_run(tmp_path, 
     app_refs.launch_missing_references(tmp_path / "runs" / "atwu-s0", tmp_path / "runs")
     assert commands == [
         ["references", str(tmp_path / "runs" / "atwu-s0"), "--runs-dir", str(tmp_path / "runs"),
-         "--executor", "local"]
+         "--executor", "local", "--lanes", "2"]
     ]  # fmt: skip
 
 
@@ -154,3 +155,37 @@ def test_launched_for_finds_the_first_runs_references_by_their_tag(tmp_path):
         ("oracle", "queued"),
     ]
     assert [line.state for line in app_refs.launched_for("another-run", root)] == ["missing"] * 3
+
+
+def test_two_lanes_take_each_planned_reference_once(tmp_path):
+    root = _copy(("atwu-s0",), tmp_path)
+    base = RunConfig.from_json(_config(root / "atwu-s0"))
+    outs = [s.out for s in R.queue_references(base, root, for_run="atwu-s0")]
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        first = R.claim_next(root, outs)  # this process
+        second = R.claim_next(root, outs, pid=other.pid)  # another lane
+        assert [first, second] == outs[:2] and R.unclaimed(outs) == [outs[2]]
+        assert read_run(second).status["pid"] == other.pid  # its death would be seen
+        # this lane is cancelled: its own and the untaken ones end, the other lane's stays
+        for out in outs:
+            R.end_waiting(out, "cancelled", "cancelled before it started")
+        assert [read_run(o).state for o in outs] == ["cancelled", "queued", "cancelled"]
+        assert R.claim_next(root, outs) is None
+    finally:
+        other.kill()
+        other.wait()
+    assert read_run(outs[1]).state == "failed"  # its lane died before starting it
+
+
+def test_the_second_lane_waits_while_the_served_run_trains(tmp_path):
+    run = _copy(("atwu-s0",), tmp_path) / "atwu-s0"
+    assert not R.served_run_live(run)  # finished
+    status = json.loads((run / "status.json").read_text())
+    status.update(state="running", heartbeat_at=utc_now())
+    (run / "status.json").write_text(json.dumps(status))
+    assert R.served_run_live(run)
+    fresh = tmp_path / "just-launched"
+    fresh.mkdir()
+    assert R.served_run_live(fresh)  # launched, importing: no status yet
+    assert not R.served_run_live(tmp_path / "missing")

@@ -14,6 +14,7 @@ import pytest
 from navigation import goto
 
 from atwu.analysis.references import queue_references
+from atwu.app.references import EXECUTOR
 from atwu.config import RunConfig
 from atwu.demo import shipped_demo_dir
 from atwu.io import read_json
@@ -54,9 +55,7 @@ def test_one_click_runs_the_missing_references_and_none_twice(app, tmp_path, mon
     assert button.label == "Run the references (static_p, oracle)"  # uniform-s0 is one already
     button.click().run()
     _ok(at)
-    assert commands == [
-        ["references", str(root / "atwu-s0"), "--runs-dir", str(root), "--executor", "local"]
-    ]
+    assert commands == [["references", str(root / "atwu-s0"), "--runs-dir", str(root), *EXECUTOR]]
     assert not _reference_buttons(at)  # planned: queued, not offered again
     bars = [b.proto.text for b in at.get("progress")]
     assert "static_p: queued" in bars and "oracle: queued" in bars
