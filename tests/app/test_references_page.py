@@ -4,6 +4,7 @@ polled) at once instead of a second button, a failed one shown as failed."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -85,3 +86,30 @@ def test_a_reference_run_is_told_it_needs_none(app, tmp_path):
     _ok(at)
     assert any("itself a reference" in c.value for c in at.caption)
     assert not _reference_buttons(at)
+
+
+def test_homes_card_follows_the_first_runs_references_until_compare_works(app, tmp_path):
+    import atwu.app.jobs as L
+
+    root = tmp_path / "runs"
+    run = _runs(root, "atwu-s0") / "atwu-s0"
+    L.record_launch(run, pid=os.getpid(), argv=["atwu"], log_path=tmp_path / "run.log")
+    base = RunConfig.from_json(read_json(run / "config.json"))
+    planned = queue_references(base, root, for_run="atwu-s0", pid=os.getpid())
+    at = goto(app, "pages/home_page.py", dir=str(root), run="atwu-s0")
+    _ok(at)
+    line = next(c.value for c in at.caption if c.value.startswith("References for comparison"))
+    assert "uniform: queued" in line and "oracle: queued" in line
+    assert not [p for p in at.get("page_link") if "references" in p.proto.label]
+    for spec in planned:  # they finish: the demo's finished runs of the same methods
+        shutil.rmtree(spec.out)
+        shutil.copytree(shipped_demo_dir() / f"{spec.config.method}-s0", spec.out)
+        config = read_json(spec.out / "config.json")
+        config["tags"] = {"reference_for": "atwu-s0"}
+        (spec.out / "config.json").write_text(json.dumps(config))
+    at.run()
+    _ok(at)
+    line = next(c.value for c in at.caption if c.value.startswith("References for comparison"))
+    assert line == "References for comparison: uniform: done · static_p: done · oracle: done"
+    links = [p.proto.label for p in at.get("page_link")]
+    assert "Compare its token weights with the references" in links
