@@ -16,6 +16,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from atwu.analysis.references import (
@@ -54,6 +55,7 @@ def cmd_references(args) -> int:
             args.method = "atwu"  # only its settings matter: the references replace the method
         base = config_from_args(args)
         for_run, root = args.for_run or base.method, Path(args.runs_dir or runs_dir())
+        _wait_until_listed(root / for_run)
     if args.lanes < 1:
         raise InputError(f"--lanes must be a positive integer, got {args.lanes}")
     check_config_models(base)
@@ -74,6 +76,19 @@ def cmd_references(args) -> int:
     finally:
         helpers.stop()
     return 1 if failed or helpers.failed() else 0
+
+
+def _wait_until_listed(served: Path, timeout_s: float = 180.0) -> None:
+    """A run launched with its references (Home's first run) is listed before them: the app
+    picks the newest run of your own that is not a reference, and a list holding only the
+    references would pick one of them. Waits while its directory exists without config.json."""
+    start = time.monotonic()
+    while (
+        served.is_dir()
+        and not (served / "config.json").is_file()
+        and time.monotonic() - start < timeout_s
+    ):
+        time.sleep(0.5)
 
 
 def _run_lane(executor, outs: list[Path]) -> int:

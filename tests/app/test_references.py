@@ -189,3 +189,18 @@ def test_the_second_lane_waits_while_the_served_run_trains(tmp_path):
     fresh.mkdir()
     assert R.served_run_live(fresh)  # launched, importing: no status yet
     assert not R.served_run_live(tmp_path / "missing")
+
+
+def test_the_first_runs_references_are_planned_once_the_run_is_listed(tmp_path):
+    import threading
+    import time
+
+    from atwu.cli.references_cmd import _wait_until_listed
+
+    served = tmp_path / "atwu-default-s0"
+    served.mkdir()  # launched: its process is still importing
+    threading.Timer(0.6, lambda: (served / "config.json").write_text("{}")).start()
+    start = time.monotonic()
+    _wait_until_listed(served, timeout_s=30)
+    assert 0.5 < time.monotonic() - start < 10  # it waited for the run's config.json, no longer
+    _wait_until_listed(tmp_path / "gone", timeout_s=30)  # no such run: at once
