@@ -12,9 +12,9 @@ until Home's status card says ``done`` (the run) and offers the comparison with 
 (all three done). It reports the wall seconds from the click to the run's directory, to its
 first step, to ``done`` on the page, to the references done on the page; each run's own
 seconds (from its status: process start and imports excluded); the CPU seconds (user + system,
-sampled from /proc until they exit) of the run process, the references process and the server;
-and the load average, since the machine may be shared. Prints a table and one JSON line
-(``{"bench": "first_run", ...}``).
+sampled from /proc until they exit) of the run process, of the references' processes (both
+lanes) and of the server; and the load average, since the machine may be shared. Prints a
+table and one JSON line (``{"bench": "first_run", ...}``).
 """
 
 from __future__ import annotations
@@ -38,14 +38,16 @@ BUTTON = "Install the benchmark and launch a first ATWU run"
 REFERENCES_READY = "Compare its token weights with the references"
 
 
-def references_pid(runs: Path) -> int | None:
-    """The ``python -m atwu references`` process: the pid in its planned runs' waiting status."""
+def reference_pids(runs: Path, first: str = "atwu-default-s0") -> set[int]:
+    """The processes running the references (the planner and its second lane): the pids in
+    their status files (a waiting one names its queue, a started one its process)."""
+    pids = set()
     for status in runs.glob("*/status.json"):
-        with contextlib.suppress(OSError, ValueError):
-            data = json.loads(status.read_text())
-            if data.get("waiting"):
-                return int(data["pid"])
-    return None
+        if status.parent.name == first:
+            continue
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            pids.add(int(json.loads(status.read_text())["pid"]))
+    return pids
 
 
 def run_seconds(runs: Path) -> dict[str, float]:
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.monotonic()
             page.get_by_role("button", name=BUTTON).click()
             marks: dict[str, float] = {}
-            run_cpu, refs_cpu, pid, refs = 0.0, 0.0, None, None
+            run_cpu, refs_cpu, pid = 0.0, {}, None
             card = page.locator('[data-testid="stMarkdownContainer"] p').filter(
                 has_text="Your latest run"
             )
@@ -126,13 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             while time.monotonic() - t0 < args.timeout:
                 now = time.monotonic() - t0
                 pid = pid or run_pid(runs)
-                refs = refs or references_pid(runs)
                 if pid:
                     with contextlib.suppress(OSError):  # the last reading before it exits counts
                         run_cpu = cpu_seconds(pid)
-                if refs:
-                    with contextlib.suppress(OSError):
-                        refs_cpu = cpu_seconds(refs)
+                for ref in reference_pids(runs):
+                    with contextlib.suppress(OSError):  # the last reading before it exits
+                        refs_cpu[ref] = cpu_seconds(ref)
                 dirs = [d for d in runs.glob("*") if (d / "status.json").is_file()]
                 if dirs and "run_dir" not in marks:
                     marks["run_dir"] = now
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
         result.update({k: round(v, 1) for k, v in marks.items()})
         result["run_cpu_s"] = round(run_cpu, 1)
-        result["references_cpu_s"] = round(refs_cpu, 1)
+        result["references_cpu_s"] = round(sum(refs_cpu.values()), 1)
         result["run_seconds"] = run_seconds(runs)
         result["load_after"] = os.getloadavg()[0]
     finally:
