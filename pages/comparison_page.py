@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from atwu.app.cli_text import ATWU
 from atwu.app.comparison_view import comparable_runs, comparison_table, default_selection
 from atwu.app.duplicates import without_duplicates
 from pages import common
@@ -38,7 +39,7 @@ if notes:
 if not usable:
     st.info(
         "No run has an evaluation yet. Launch runs on the Run page (evaluation is on by "
-        "default), or evaluate finished ones with `python -m atwu eval RUN`."
+        f"default), or evaluate finished ones with `{ATWU} eval RUN`."
     )
     st.stop()
 

@@ -1,12 +1,13 @@
-"""Home: what the project is, a first run of your own within a minute (the prepared benchmark
-installed and one ATWU run launched with one click, its progress and a card linking to its
-pages), quick links, the prepared benchmark."""
+"""Home: what the project is, a first run of your own with its references (the prepared benchmark
+installed, one ATWU run and uniform, static_p and the oracle launched with one click, their
+progress and a card linking to their pages), quick links, the prepared benchmark."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from atwu.app.benchmarks import benchmark_summary
+from atwu.app.benchmarks import benchmark_summary, models_text
+from atwu.app.cli_text import ATWU
 from atwu.paths import atwu_home, default_benchmark_dir
 from pages import common
 from pages.parts.home_first_run import first_run_section
@@ -70,13 +71,8 @@ if summary is not None:
     c1, c2, c3 = st.columns(3)
     c1.metric("authors", summary["authors"] or "–")
     c2.metric("default forget split", summary["default_split"] or "–")
-    c3.metric(
-        "models trained in",
-        f"{summary['prepare_seconds']:.0f} s" if summary["prepare_seconds"] else "–",
-        help="How long `prepare` took to build it (a copy shipped with the app installs in "
-        "a second).",
-    )
-    st.caption(f"`{summary['root']}` ({summary['kind']})")
+    c3.metric("models", "shipped copy" if summary["installed_from_shipped"] else "prepared here")
+    st.caption(f"`{summary['root']}` ({summary['kind']}): {models_text(summary)}.")
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Splits** (question–answer pairs)")
@@ -91,8 +87,8 @@ if summary is not None:
 st.subheader("Where things are")
 st.markdown(
     f"- Data home: `{atwu_home()}` (set `ATWU_HOME` to move it): `benchmarks/` and `runs/`.\n"
-    "- Everything the app does is a command you can type: `python -m atwu prepare`, "
-    "`python -m atwu run --method atwu`, `python -m atwu compare RUN...`; "
-    "`python -m atwu --help` lists them.\n"
+    f"- Everything the app does is a command you can type: `{ATWU} prepare`, "
+    f"`{ATWU} run --method atwu`, `{ATWU} compare RUN...`; "
+    f"`{ATWU} --help` lists them.\n"
     f"- Runs shown now: `{ctx.root}`" + (" (**demo**)" if ctx.demo else "") + "."
 )

@@ -1,5 +1,5 @@
 """Run: choose a benchmark, a model, methods and their hyperparameters; launch them in the
-background (`python -m atwu run`, or one `python -m atwu sweep` through the run executor for a
+background (``python -m atwu run``, or one ``python -m atwu sweep`` through the run executor for a
 method with several runs) and watch the active runs (progress, live curves, status, cancel)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pages.parts import reads
 from pages.parts.run_active import active_runs_section
 from pages.parts.run_benchmark import benchmark_section
 from pages.parts.run_methods import methods_section, model_section
+from pages.parts.run_references import references_section
 from pages.parts.run_training import run_options_section, training_section
 
 ctx = common.context()
@@ -75,3 +76,6 @@ if st.button(
 
 st.subheader("4 · Active runs")
 active_runs_section(out_root)
+
+st.subheader("5 · References")
+references_section(ctx)

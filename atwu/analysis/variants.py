@@ -19,13 +19,23 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atwu.config import RunConfig, TrainSettings
 from atwu.errors import InputError
-from atwu.methods.base import Role, StrengthParam
-from atwu.methods.registry import get_method
 from atwu.params import defaults_of
+
+if TYPE_CHECKING:
+    from atwu.methods.base import Method, Role, StrengthParam
+
+
+def get_method(name: str) -> type[Method]:
+    """The registered method (imported here, not at module level: the registry loads torch, and
+    the app reads the variants' names, e.g. :data:`COMPARISON_REFERENCES`, without it)."""
+    from atwu.methods.registry import get_method as registered
+
+    return registered(name)
+
 
 #: the shared relative grid: multiples of a variant's default strength
 STRENGTHS: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
@@ -163,6 +173,12 @@ VARIANTS: dict[str, Variant] = _variants(
     Variant("ga", "ga"),
     Variant("rmu", "rmu"),
 )
+
+#: the runs a comparison with a run of one's own needs, launched at that run's settings (Home's
+#: first run, the Run page's "Run the references"): uniform weights (what token weighting is
+#: measured against), the free static heuristic ``static_p`` (what a learned scorer must beat)
+#: and the ground-truth oracle (the best token weights can do)
+COMPARISON_REFERENCES: tuple[str, ...] = ("uniform", "static_p", "oracle")
 
 #: variants that are one method's strength curve at another setting: the frontier pools them
 #: with the named variant and marks the point (SatImp's two settings differ only in γ/α)

@@ -125,6 +125,13 @@ def active_run(
     )
 
 
+def run_status(path: Path, runs_dir: Path) -> ActiveRun:
+    """One run's state and progress as every part of the app shows it (the sidebar's caption
+    and Home's card read this one source): its status file, reconciled with its launch
+    record."""
+    return active_run(path, jobs.read_launch(path) or {}, runs_dir)
+
+
 def _is_sweep_launch(path: Path, record: dict[str, Any]) -> bool:
     argv = [str(a) for a in record.get("argv") or []]
     return (path / SWEEP_FILE).is_file() or ("-m" in argv and "sweep" in argv)

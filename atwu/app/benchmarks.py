@@ -7,9 +7,11 @@ from typing import Any
 
 import pandas as pd
 
+from atwu.app.cli_text import ATWU
 from atwu.app.run_list import forget_split_of
 from atwu.io import read_json
 from atwu.paths import default_benchmark_dir
+from atwu.prepare.shipped import INSTALLED_MARK
 
 
 def benchmark_summary(bench_dir: str | Path) -> dict[str, Any] | None:
@@ -17,7 +19,7 @@ def benchmark_summary(bench_dir: str | Path) -> dict[str, Any] | None:
 
     Returns ``{"root", "name", "kind", "authors", "default_split", "forget_splits",
     "splits": DataFrame[split, examples, role], "models": DataFrame[model, parameters,
-    exact match, trained on], "prepare_seconds"}``.
+    exact match, trained on], "prepare_seconds", "installed_from_shipped"}``.
     """
     root = Path(bench_dir)
     try:
@@ -76,7 +78,18 @@ def benchmark_summary(bench_dir: str | Path) -> dict[str, Any] | None:
             models, columns=["model", "parameters", "exact match", "trained on"]
         ),
         "prepare_seconds": quality.get("prepare_seconds"),
+        "installed_from_shipped": (root / INSTALLED_MARK).is_file(),
     }
+
+
+def models_text(summary: dict[str, Any]) -> str:
+    """Where the benchmark's models come from, and what ``prepare`` took to train them: a copy
+    installed from the one shipped with the app was trained when that copy was built."""
+    seconds = summary.get("prepare_seconds")
+    took = f"trained in {seconds:.0f} s" if seconds else "training time not recorded"
+    if summary.get("installed_from_shipped"):
+        return f"installed the shipped models ({took} when they were built)"
+    return f"models {took} by `prepare` here"
 
 
 def benchmark_dir_of(run_dir: str | Path, config: dict) -> Path | None:
@@ -181,7 +194,7 @@ def demo_note(demo_dir: Path, user_bench: Path | None = None) -> str:
     demo = benchmark_text(demo_dir / "_benchmark", "forget10", named=False)
     mine = benchmark_text(user_bench, "forget10") if user_bench is not None else ""
     return (
-        "**Demo runs** (shipped in `assets/demo`, made by `python -m atwu demo`): a small "
+        f"**Demo runs** (shipped in `assets/demo`, made by `{ATWU} demo`): a small "
         f"frontier sweep on a separate {demo or 'small embedded benchmark'}, not the benchmark "
         "your own runs use"
         + (f", the {mine}" if mine else "")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from atwu.analysis.compare import compare_runs
 from atwu.analysis.latex import to_latex_table
+from atwu.app.cli_text import ATWU
 from atwu.app.labels import FACT_COLUMNS, HEADLINE_METRICS, mean_std_text, metric_label
 from atwu.io import read_jsonl
 from atwu.methods.registry import all_methods
@@ -36,7 +37,7 @@ def comparable_runs(runs: list[RunInfo]) -> tuple[list[RunInfo], list[str]]:
         if not has_eval:
             notes.append(
                 f"{r.name}: left out, it has no evaluation (launched with --no-eval, or "
-                f"ended before its first checkpoint; `python -m atwu eval {r.path}` "
+                f"ended before its first checkpoint; `{ATWU} eval {r.path}` "
                 "evaluates it)"
             )
             continue

@@ -23,6 +23,7 @@ from atwu.analysis import frontier as F
 from atwu.analysis import frontier_report
 from atwu.analysis.frontier_data import FrontierData
 from atwu.analysis.variants import role_of
+from atwu.app.cli_text import ATWU
 from atwu.app.gate_messages import gate_message, gate_messages  # noqa: F401  (the pages' one import)
 from atwu.app.issues import file_stamp
 from atwu.app.labels import mean_std_text, metric_label
@@ -162,7 +163,7 @@ def source_text(path: Path | None, result: dict[str, Any], n_runs: int) -> str:
     n = result.get("n_resamples", F.N_RESAMPLES)
     if path is not None:
         return (
-            f"From `{path}` (written by `python -m atwu frontier`; intervals from {n:,} "
+            f"From `{path}` (written by `{ATWU} frontier`; intervals from {n:,} "
             "bootstrap resamples)."
         )
     if "comparisons" not in result:  # frontiers only: no intervals
@@ -170,7 +171,7 @@ def source_text(path: Path | None, result: dict[str, Any], n_runs: int) -> str:
     return (
         f"Computed from the {n_runs} run directories on this split; the intervals use {n:,} "
         f"bootstrap resamples here to stay quick (the written report uses {F.N_RESAMPLES:,}: "
-        "`python -m atwu frontier --analyse-only --out OUT`)."
+        f"`{ATWU} frontier --analyse-only --out OUT`)."
     )
 
 

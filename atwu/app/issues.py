@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from atwu.app.cli_text import ATWU
 from atwu.runs.read import RunInfo
 
 
@@ -66,7 +67,7 @@ def run_issues(info: RunInfo) -> list[Issue]:
                 f"Run {name} failed: {message or 'no message'}.",
                 "What it recorded before failing is shown where possible; fix the "
                 "cause and launch it again (Run page), or resume it with "
-                f"`python -m atwu run --resume --out {info.path}`.",
+                f"`{ATWU} run --resume --out {info.path}`.",
             )
         )
     elif state == "cancelled":

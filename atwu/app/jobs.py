@@ -90,6 +90,12 @@ def launch_run(cli_args: list[str], out_dir: str | Path, log_path: str | Path) -
     return pid
 
 
+def launch_command(cli_args: list[str], log_path: str | Path) -> int:
+    """Start ``python -m atwu <cli_args>`` in the background, output to ``log_path``; its pid
+    (for commands that write their own run directories, e.g. ``references``)."""
+    return _spawn(cli_command(cli_args), Path(log_path))
+
+
 def launch_prepare(cli_args: list[str], progress_file: str | Path, log_path: str | Path) -> int:
     """Start ``python -m atwu prepare ... --progress-file F``; return its pid.
 

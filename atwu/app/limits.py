@@ -4,6 +4,7 @@ message to show in place."""
 
 from __future__ import annotations
 
+from atwu.app.cli_text import ATWU
 from atwu.data.pairs_file import check_text_length
 from atwu.errors import InputError
 
@@ -22,5 +23,5 @@ def check_upload(data: bytes, name: str) -> None:
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError(
             f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB "
-            "per file (prepare a larger benchmark with `python -m atwu prepare`)"
+            f"per file (prepare a larger benchmark with `{ATWU} prepare`)"
         )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from atwu.app import jobs
+from atwu.app.cli_text import ATWU
 from atwu.app.run_form import param_overrides
 from atwu.config import EMBEDDED, RunConfig, TrainSettings
 from atwu.methods.base import MethodError
@@ -251,7 +252,7 @@ def plan_runs(
 def preview(commands: list[tuple[str, list[str]]], runs_dir: Path) -> str:
     """The commands as a user would type them (the first few; the rest counted)."""
     shown = "\n".join(
-        "python -m atwu " + shlex.join(args) + f" --out {runs_dir / name}"
+        f"{ATWU} " + shlex.join(args) + f" --out {runs_dir / name}"
         for name, args in commands[:PREVIEW_COMMANDS]
     )
     more = len(commands) - PREVIEW_COMMANDS
@@ -268,9 +269,9 @@ def launches_caption(plan: LaunchPlan) -> str:
     if not sweeps:
         return ""
     return (
-        f"{len(sweeps)} method(s) with several runs start as one `python -m atwu sweep` each "
+        f"{len(sweeps)} method(s) with several runs start as one `{ATWU} sweep` each "
         "(their runs go through the run executor, as many at once as there are CPUs, and "
-        "their states are kept in the sweep's sweep.json); single runs as `python -m atwu run`."
+        f"their states are kept in the sweep's sweep.json); single runs as `{ATWU} run`."
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from atwu.analysis.references import REFERENCE_TAG
 from atwu.runs.read import RunInfo, list_runs
 
 
@@ -71,22 +72,38 @@ def progress_of(info: RunInfo) -> float:
 
 def default_run(runs: list[RunInfo], *, demo: bool) -> str | None:
     """The run the sidebar picks when the URL names none: ATWU's among the demo runs, else the
-    newest (by start time): what a user just launched or looked at."""
+    newest (by start time) that is not a reference launched for another run: what a user just
+    launched or looked at (the first run's references start after it)."""
     if not runs:
         return None
     if demo:
         return next((r.name for r in runs if r.method == "atwu"), runs[0].name)
-    return max(runs, key=lambda r: (r.status.get("started_at") or "", r.name)).name
+    own = [r for r in runs if REFERENCE_TAG not in (r.config.get("tags") or {})] or runs
+    return max(own, key=lambda r: (r.status.get("started_at") or "", r.name)).name
 
 
-def run_caption(info: RunInfo) -> str:
-    """One line under the sidebar's run picker: method, seed, state, progress, forget split."""
+def picker_label(name: str, *, demo: bool = False) -> str:
+    """A run as the sidebar's picker lists it: its name only (its state would go stale there,
+    and a long label is cut); the caption under the picker says the rest."""
+    return f"demo · {name}" if demo else name
+
+
+def run_caption(info: RunInfo, state: str | None = None) -> str:
+    """One line under the sidebar's run picker: method, seed, state, progress, forget split.
+    ``state``: the state the pages show for it (:func:`atwu.app.active_runs.run_status`, which
+    also knows a launched run whose process died), else its status file's."""
     step = f"step {info.status.get('step', '?')}/{info.status.get('total_steps', '?')}"
     resolved = info.config.get("resolved") or {}
     bench = resolved.get("split") or info.config.get("split") or ""
     return " · ".join(
         x
-        for x in (info.method, f"seed {info.config.get('seed', '?')}", info.state, step, bench)
+        for x in (
+            info.method,
+            f"seed {info.config.get('seed', '?')}",
+            state or info.state,
+            step,
+            bench,
+        )
         if x
     )
 

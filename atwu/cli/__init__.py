@@ -10,6 +10,7 @@
     python -m atwu score RUN --text "..."       # the run's learned scorer on any text
     python -m atwu list                         # runs and their states
     python -m atwu frontier --seeds 3 --out reports/frontier   # methods at matched forgetting
+    python -m atwu references RUN               # uniform, static_p, oracle at RUN's settings
     python -m atwu demo --out assets/demo       # the demo runs the app ships
 
 Bad input (a wrong option, a damaged run or benchmark file, a path that cannot be written) ends
@@ -150,6 +151,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="runs and their states")
     p.add_argument("runs_dir", nargs="?")
     p.set_defaults(func=_command("results_cmd", "cmd_list"))
+
+    p = sub.add_parser(
+        "references",
+        help="run the references a comparison with a run needs (uniform, static_p, the oracle) "
+        "at its settings, those missing only, one after another",
+    )
+    p.add_argument(
+        "run", nargs="?", default=None, help="the run directory (else: the settings given)"
+    )
+    add_run_args(p)
+    p.add_argument("--runs-dir", default=None, help="where the references go (default: beside RUN)")
+    p.add_argument("--for-run", default=None, help="the name of the run they are for")
+    p.add_argument(
+        "--lanes",
+        type=int,
+        default=1,
+        help="queues side by side: the second starts once the run they serve stops training",
+    )
+    p.add_argument("--lane", nargs="+", default=None, help=argparse.SUPPRESS)
+    add_executor_args(p)
+    p.set_defaults(func=_command("references_cmd", "cmd_references"))
 
     p = sub.add_parser("demo", help="build the small demo runs the app ships (assets/demo)")
     p.add_argument("--out", default="assets/demo")

@@ -19,9 +19,12 @@ import tempfile
 from pathlib import Path
 
 from atwu.benchmark import FORMAT_VERSION
-from atwu.io import atomic_directory, read_json
+from atwu.io import atomic_directory, atomic_write_json, read_json
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "assets" / "prepared" / "embedded"
+INSTALLED_MARK = "installed_from_shipped.json"
+"""Written into a benchmark installed from the shipped copy: its models were trained when the copy
+was built, not here (Home says so beside the time ``prepare`` took then)."""
 
 
 def shipped_benchmark_dir() -> Path:
@@ -63,6 +66,7 @@ def install_shipped(out: Path, *, source: Path | None = None) -> Path:
         raise ValueError(f"the shipped benchmark cannot be used: {problem}")
     with atomic_directory(Path(out)) as tmp:
         shutil.copytree(source, tmp, dirs_exist_ok=True)
+        atomic_write_json(Path(tmp) / INSTALLED_MARK, {"source": str(source)})
     return Path(out)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from atwu.io import read_json_object
 from atwu.runs.layout import CONFIG, STATE_DIR, STATES, STATUS
 from atwu.runs.lease import LEASE, Lease
+from atwu.runs.status import WAITING
 
 REPLACED = ".replaced-"
 
@@ -50,7 +51,18 @@ def own_entries(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.is_dir():
         return []
-    return sorted(child.name for child in path.iterdir() if child.name != LEASE)
+    entries = sorted(child.name for child in path.iterdir() if child.name != LEASE)
+    if entries and set(entries) <= {CONFIG, STATUS} and _waiting(path):
+        return []  # a planned run's placeholder: the run it waits for starts here as if empty
+    return entries
+
+
+def _waiting(path: Path) -> bool:
+    """``path`` holds a run planned but not started (:data:`atwu.runs.status.WAITING`)."""
+    try:
+        return bool(read_json_object(path / STATUS).get(WAITING))
+    except (OSError, ValueError):
+        return False
 
 
 def set_aside(run_dir: str | Path) -> Path:

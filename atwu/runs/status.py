@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from atwu.io import atomic_write_json
-from atwu.process import process_start
+from atwu.process import process_alive, process_start
 from atwu.runs.layout import STATUS
 
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_S = 60.0
+WAITING = "waiting"
+"""Set in the status of a run planned but not started (a reference waiting in its queue,
+:mod:`atwu.analysis.references`): its ``pid`` is the process that is to start it."""
 
 
 def utc_now() -> str:
@@ -87,6 +90,8 @@ def effective_state(status: dict, *, now: dt.datetime | None = None) -> tuple[st
         state = "unknown"
     if not isinstance(message, str):
         message = str(message)
+    if state == "queued" and status.get(WAITING) and not _waiting_process_alive(status):
+        return "failed", "the process that was to start it ended first (see its log)"
     if state == "running":
         beat = parse_time(status.get("heartbeat_at"))
         now = now or dt.datetime.now(dt.UTC)
@@ -96,3 +101,10 @@ def effective_state(status: dict, *, now: dt.datetime | None = None) -> tuple[st
                 f"{int(STALE_AFTER_S)} s); it was probably killed"
             )
     return state, message
+
+
+def _waiting_process_alive(status: dict) -> bool:
+    pid, start = status.get("pid"), status.get("pid_start")
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        return False
+    return process_alive(pid, start if isinstance(start, str) else None)

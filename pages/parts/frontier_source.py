@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from atwu.app.cli_text import ATWU
 from atwu.app.duplicates import without_duplicates
 from atwu.app.frontier_view import (
     file_mismatch,
@@ -80,7 +81,7 @@ def load(ctx: Context, *, bootstrap: bool) -> Frontier | None:
     if err:
         st.error(
             f"The frontier analysis failed ({err}). A run directory may be damaged or "
-            "half-written; `python -m atwu eval RUN` rewrites a run's evaluation."
+            f"half-written; `{ATWU} eval RUN` rewrites a run's evaluation."
         )
         return None
     if result is None:
@@ -92,7 +93,7 @@ def load(ctx: Context, *, bootstrap: bool) -> Frontier | None:
 def _none_message() -> None:
     st.info(
         "No run here has fact-level metrics (fact forget efficacy, template and neighbour "
-        "damage), so there are no frontiers to draw. `python -m atwu frontier --variants "
+        f"damage), so there are no frontiers to draw. `{ATWU} frontier --variants "
         "atwu,uniform,oracle,wga_b5 --strengths 0.25,1,4 --seeds 2 --out OUT` runs a sweep; "
         "point the runs directory at OUT/runs."
     )
@@ -105,7 +106,7 @@ def describe(frontier: Frontier) -> None:
     plain = untagged(frontier.runs, points_runs(result))
     if plain:
         st.caption(
-            f"{len(plain)} run(s) carry no variant tag (a plain `python -m atwu run`): each "
+            f"{len(plain)} run(s) carry no variant tag (a plain `{ATWU} run`): each "
             f"counts as its method at strength multiplier 1 ({', '.join(plain[:8])}"
             f"{', …' if len(plain) > 8 else ''})."
         )
@@ -114,7 +115,7 @@ def describe(frontier: Frontier) -> None:
         if stale:
             st.warning(
                 f"{len(stale)} run(s) were evaluated after `{frontier.path.name}` was written "
-                f"({', '.join(stale[:5])}{', …' if len(stale) > 5 else ''}); `python -m atwu "
+                f"({', '.join(stale[:5])}{', …' if len(stale) > 5 else ''}); `{ATWU} "
                 f"frontier --analyse-only --out {frontier.path.parent}` brings it up to date."
             )
     notes = result.get("notes") or []

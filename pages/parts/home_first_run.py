@@ -12,8 +12,9 @@ import streamlit as st
 
 from atwu.app import jobs as L
 from atwu.app.active_runs import active_runs
-from atwu.app.first_run import FIRST_RUN_SECONDS, launch_default_run_once, start_first_run
+from atwu.app.first_run import FIRST_RUN_TIME, launch_default_run_once, start_first_run
 from atwu.app.polling import poll_interval, polling_should_stop
+from atwu.app.references import launched_for
 from atwu.app.run_list import list_all_runs
 from atwu.paths import atwu_home, default_benchmark_dir
 from atwu.prepare.shipped import shipped_problem
@@ -61,7 +62,7 @@ def _button(label: str, runs_dir: Path, bench_dir: Path, job_file: Path, busy: b
         if start.preparing and start.why_prepare:
             st.session_state["first_run_note"] = (
                 f"The prepared benchmark shipped with the app was not used ({start.why_prepare}); "
-                "preparing it from scratch instead (about 3 minutes on 2 CPU cores)."
+                "preparing it from scratch instead (it trains the models: minutes on a CPU)."
             )
         st.rerun()
 
@@ -70,12 +71,14 @@ def _status_card(ctx: Context, runs_dir: Path) -> None:
     """The latest run launched from the app: state, progress, time left, links."""
     if not L.list_launches(runs_dir):
         return
-    every = poll_interval(active_runs(runs_dir)[0].live)
+    latest = active_runs(runs_dir)[0]
+    every = poll_interval(latest.live or _references_live(latest.name, runs_dir))
 
     @st.fragment(run_every=every)
     def first_run_card() -> None:
         run = active_runs(runs_dir)[0]  # the newest launch first (a run or a sweep)
         shown = run.runs[0] if run.is_sweep and run.runs else run  # a sweep: its first run
+        refs_live = _references_live(run.name, runs_dir)
         with st.container(border=True):
             top = st.columns([3, 1, 1])
             top[0].markdown(f"**Your latest run**: `{run.name}` · {run.method} · `{run.state}`")
@@ -94,12 +97,40 @@ def _status_card(ctx: Context, runs_dir: Path) -> None:
             if run.state == "failed":
                 st.error(f"It failed: {run.failure}. The end of its log:")
                 st.code(L.log_tail(run.log, 12) if run.log else "(no log)", language="text")
+            _references_line(run.name, runs_dir)
         if (ctx.demo_in_place or not ctx.runs) and list_all_runs(runs_dir):
             st.rerun()  # your first run exists: redraw the page so the sidebar lists it
-        if polling_should_stop(every, run.live):
+        if polling_should_stop(every, run.live or refs_live):
             st.rerun()
 
     first_run_card()
+
+
+def _references_live(run_name: str, runs_dir: Path) -> bool:
+    return any(line.state in ("queued", "running") for line in launched_for(run_name, runs_dir))
+
+
+def _references_line(run_name: str, runs_dir: Path) -> None:
+    """The references launched with the run (uniform, static_p, the oracle): one line of their
+    states, an error for a failed one, and where to compare once they are done."""
+    lines = launched_for(run_name, runs_dir)
+    if all(line.run is None for line in lines):
+        return  # launched without references (from the Run page): its section there has them
+    st.caption("References for comparison: " + " · ".join(line.text for line in lines))
+    for line in lines:
+        if line.state in ("failed", "cancelled"):
+            st.error(
+                f"The {line.variant} reference {line.state}: "
+                f"{line.run.status.get('message') if line.run else ''}. The Run page's "
+                "References section launches it again."
+            )
+    if all(line.state == "done" for line in lines):
+        st.page_link(
+            common.PAGES["tokens"],
+            label="Compare its token weights with the references",
+            icon=":material/compare:",
+            query_params={"run": run_name},
+        )
 
 
 def first_run_section(ctx: Context) -> None:
@@ -120,11 +151,12 @@ def first_run_section(ctx: Context) -> None:
             + (
                 "The app ships it prepared (200 fictitious authors with their tiny target, "
                 "retain and base models): one click installs it and launches a first ATWU run "
-                f"with the default settings, done in about {FIRST_RUN_SECONDS} s on 2 CPU cores."
+                "with the default settings (quick evaluation) and the references to compare it "
+                f"with (uniform, static_p, the oracle). {FIRST_RUN_TIME}"
                 if shipped
                 else "Preparing it generates 200 fictitious authors and trains the tiny target, "
-                "retain and base models (about 3 minutes on 2 CPU cores, no network); then "
-                "one default ATWU run is launched."
+                "retain and base models (minutes on a CPU, no network); then one default ATWU "
+                "run is launched with its references."
             )
         )
         label = (
@@ -137,8 +169,8 @@ def first_run_section(ctx: Context) -> None:
     elif not has_own:
         st.info(
             "The benchmark is prepared and you have no run of your own yet: launch ATWU with "
-            f"its default settings (quick evaluation, about {FIRST_RUN_SECONDS} s on 2 CPU "
-            "cores), or choose methods and settings on the Run page."
+            "its default settings (quick evaluation) and its references (uniform, static_p, the "
+            f"oracle), or choose methods and settings on the Run page. {FIRST_RUN_TIME}"
         )
         _button("Launch a first ATWU run", runs_dir, bench_dir, job_file, preparing)
     _status_card(ctx, runs_dir)

@@ -16,6 +16,7 @@ from atwu.app.benchmarks import (
     benchmark_summary,
     prepared_benchmarks,
 )
+from atwu.app.cli_text import ATWU
 from atwu.app.run_commands import BenchmarkChoice, benchmark_caption, hub_extra
 from atwu.paths import benchmarks_dir, default_benchmark_dir
 from pages import common
@@ -51,13 +52,13 @@ def _not_prepared(path: Path, default_dir: Path) -> None:
     if path == default_dir:
         st.warning(
             "The embedded benchmark is not prepared yet: install it on the Home page (one "
-            "click, a copy ships with the app) or run `python -m atwu prepare`."
+            f"click, a copy ships with the app) or run `{ATWU} prepare`."
         )
         st.page_link(common.PAGES["home"], label="Go to Home", icon=":material/home:")
     else:
         st.error(
             f"`{path}` is not a prepared benchmark (no readable manifest.json). "
-            "Prepare one with `python -m atwu prepare --forget F --retain R --out DIR`."
+            f"Prepare one with `{ATWU} prepare --forget F --retain R --out DIR`."
         )
 
 

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from atwu.app.run_list import default_run, list_all_runs, run_caption, run_label
+from atwu.app.active_runs import run_status
+from atwu.app.polling import poll_interval, polling_should_stop
+from atwu.app.run_list import default_run, list_all_runs, picker_label, run_caption, run_label
 from atwu.app.safe_dirs import dir_from_link
 from atwu.demo import shipped_demo_dir
 from atwu.paths import atwu_home, runs_dir
-from atwu.runs.read import RunInfo, list_runs
+from atwu.runs.read import RunDirError, RunInfo, list_runs, read_run
 from pages.parts.charts import figure_format_picker
 from pages.parts.url_state import keep, qp_one, qp_set, seed
 
@@ -91,8 +93,8 @@ def _run_picker(ctx: Context, demo_beside: list[RunInfo]) -> None:
 
     def label(name: str) -> str:
         if name in demo_by:
-            return run_label(demo_by[name], demo=True)
-        return ctx.label(name)
+            return picker_label(demo_by[name].name, demo=True)
+        return picker_label(name, demo=ctx.demo)
 
     seed("run", "run", valid=lambda v: v in names, default=default_run(ctx.runs, demo=ctx.demo))
     st.selectbox(
@@ -110,7 +112,30 @@ def _run_picker(ctx: Context, demo_beside: list[RunInfo]) -> None:
     else:
         ctx.run = ctx.by_name(picked)
     if ctx.run is not None:
-        st.caption(run_caption(ctx.run))
+        _run_status(ctx.run, None if ctx.demo else ctx.user_root)
+
+
+def _run_status(run: RunInfo, runs_dir: Path | None) -> None:
+    """The picked run's full name and state, read as Home's card and the Run page read it and
+    redrawn with them while the run is live (a caption drawn once would keep saying "queued"
+    while the card counts the steps)."""
+    if runs_dir is None:  # a demo run: finished, read-only
+        st.caption(f"`{run.name}` · {run_caption(run)}")
+        return
+    every = poll_interval(run_status(run.path, runs_dir).live)
+
+    @st.fragment(run_every=every)
+    def sidebar_run_status() -> None:
+        line = run_status(run.path, runs_dir)
+        try:
+            info = read_run(run.path)
+        except RunDirError:
+            info = run
+        st.caption(f"`{run.name}` · {run_caption(info, line.state)}")
+        if polling_should_stop(every, line.live):
+            st.rerun()  # it ended: the whole page shows its results, without the timer
+
+    sidebar_run_status()
 
 
 def _runs_dir_input(default_dir: str) -> str:

@@ -54,7 +54,11 @@ def _compare_names(ctx: Context, run: RunInfo, c1: DeltaGenerator, c2: DeltaGene
         if not (compare_mode and others):
             qp_set("compare", None)
             if not others:
-                st.caption("No other run with token weights on this forget split to compare with.")
+                st.caption(
+                    "No other run with token weights on this forget split to compare with: the "
+                    "Run page's References section launches uniform, static_p and the oracle "
+                    "at this run's settings."
+                )
             return []
         seed(
             "compare_runs",

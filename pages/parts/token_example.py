@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from atwu.app.cli_text import ATWU
 from atwu.app.token_compare import (
     Row,
     all_examples_help,
@@ -91,7 +92,7 @@ def _generations(run: RunInfo, step: int, split: str, example: str, answer: str)
     if ev_err:
         st.warning(
             f"eval_examples.parquet is unreadable ({ev_err}); generations are not shown. "
-            f"`python -m atwu eval {run.path}` rebuilds it."
+            f"`{ATWU} eval {run.path}` rebuilds it."
         )
     elif gen["note"]:
         st.caption(gen["note"])

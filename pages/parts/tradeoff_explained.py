@@ -8,6 +8,7 @@ import streamlit as st
 
 from atwu.analysis.tradeoff import truth_ratio_comparison, truth_ratio_steps
 from atwu.app.benchmarks import retain_reference_path
+from atwu.app.cli_text import ATWU
 from atwu.app.run_list import forget_split_of
 from atwu.app.tradeoff_view import (
     best_run,
@@ -41,7 +42,7 @@ def truth_ratio_section(
     if err:
         st.error(
             f"{tr_name}: eval_examples.parquet is unreadable ({err}). "
-            f"`python -m atwu eval {tr_run.path}` rebuilds it."
+            f"`{ATWU} eval {tr_run.path}` rebuilds it."
         )
         return
     tr_steps = truth_ratio_steps(ev, split)

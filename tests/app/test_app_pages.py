@@ -416,6 +416,8 @@ def test_first_run_from_home_switches_the_pages_to_it(app, tmp_path, monkeypatch
         return os.getpid()
 
     monkeypatch.setattr(L, "launch_run", fake_launch)
+    references = []
+    monkeypatch.setattr(L, "launch_command", lambda args, log: references.append(args) or 1)
     at = app.run()
     _ok(at)
     assert at.toggle(key="use_demo").value is True  # no runs of your own: the demo runs
@@ -425,6 +427,9 @@ def test_first_run_from_home_switches_the_pages_to_it(app, tmp_path, monkeypatch
     _ok(at)
     assert (home / "benchmarks" / "embedded" / "models" / "full").is_dir()
     assert len(launched) == 1 and "--quick" in launched[0]
+    # its references at the same settings, launched with it (one process, through the executor)
+    assert len(references) == 1 and references[0][0] == "references"
+    assert references[0][1 : len(launched[0])] == launched[0][1:]
     assert at.selectbox(key="run").value == "atwu-default-s0"
     assert at.toggle(key="demo_beside").value is False  # your run, not the demo runs, now
     card = [m.value for m in at.markdown if "Your latest run" in m.value]
@@ -451,8 +456,7 @@ def test_demo_runs_are_listed_beside_your_own(app, app_runs):
     toggle.set_value(True).run()
     _ok(at)
     options = at.selectbox(key="run").options  # as labelled
-    assert "atwu-s0 (atwu, seed 0, done)" in options
-    assert "demo · atwu-s0 (atwu, seed 0, done)" in options
+    assert "atwu-s0" in options and "demo · atwu-s0" in options  # names: the caption says more
     assert at.query_params["with_demo"] == "1"
     at.selectbox(key="run").set_value("demo/wga-s0").run()
     _ok(at)

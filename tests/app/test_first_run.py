@@ -20,6 +20,8 @@ def launched(monkeypatch) -> list:
     calls: list = []
     monkeypatch.setattr(jobs, "launch_run", lambda args, out, log: calls.append((args, out)) or 9)
     monkeypatch.setattr(jobs, "start_prepare", lambda *a: calls.append(("prepare", *a)) or 8)
+    # the references launched with the run: tests/app/test_references.py checks their command
+    monkeypatch.setattr(jobs, "launch_command", lambda args, log: calls.append(("refs", args)) or 7)
     return calls
 
 
@@ -29,7 +31,8 @@ def test_the_shipped_benchmark_is_installed_and_the_run_launched_at_once(tmp_pat
     start = start_first_run(job, bench, runs)
     assert start.installed and not start.preparing
     assert (bench / "manifest.json").is_file() and (bench / "models" / "full").is_dir()
-    assert launched == [(first_run_args(), runs / FIRST_RUN_NAME)]
+    assert launched[0] == (first_run_args(), runs / FIRST_RUN_NAME)
+    assert [c[0] for c in launched[1:]] == ["refs"]  # and its references, once
     assert start.run == runs / FIRST_RUN_NAME == first_run_dir(job)
     # quick evaluation: the run fits in the minute the first run has
     assert "--quick" in first_run_args() and first_run_args()[:3] == ["run", "--method", "atwu"]
@@ -41,7 +44,7 @@ def test_a_prepared_benchmark_gets_a_run_at_once_and_nothing_installed(tmp_path,
     (bench / "manifest.json").write_text("{}")
     start = start_first_run(prepare_job_file(tmp_path, bench), bench, tmp_path / "runs")
     assert not start.installed and not start.preparing and start.run is not None
-    assert [c[0] for c in launched] == [first_run_args()]
+    assert [c[0] for c in launched] == [first_run_args(), "refs"]
     assert sorted(p.name for p in bench.iterdir()) == ["manifest.json"]
 
 

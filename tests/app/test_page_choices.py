@@ -55,7 +55,14 @@ def test_sidebar_default_run_and_caption(tmp_path):
     assert default_run([old, new, atwu], demo=True) == "atwu-s0"  # the demo shows ATWU first
     assert default_run([old], demo=True) == "old"
     assert default_run([], demo=False) is None
+    # the first run's references start after it: the sidebar still shows the run itself
+    ref = _run(
+        tmp_path, "oracle-x", "oracle", started="2026-03-01T00:00:00", tags={"reference_for": "new"}
+    )
+    assert default_run([old, new, ref], demo=False) == "new"
+    assert default_run([ref], demo=False) == "oracle-x"
     assert run_caption(new) == "npo · seed 0 · done · step 3/9 · forget10"
+    assert run_caption(new, "failed").startswith("npo · seed 0 · failed")  # the pages' state
     bare = RunInfo(tmp_path, "x", {}, {}, ["config.json is missing"])
     assert run_caption(bare) == "? · seed ? · unknown · step ?/?"
 

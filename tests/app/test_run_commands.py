@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from atwu.app import jobs
+from atwu.app.cli_text import ATWU
 from atwu.app.run_commands import (
     BenchmarkChoice,
     ModelChoice,
@@ -145,7 +146,7 @@ def test_preview_shows_four_commands_and_counts_the_rest():
     text = preview(plan.commands, Path("/runs"))
     lines = text.splitlines()
     assert len(lines) == 5 and lines[-1] == "# … and 2 more"
-    assert lines[0].startswith("python -m atwu run --method atwu")
+    assert lines[0].startswith(f"{ATWU} run --method atwu")  # as it works from the checkout
     assert lines[0].endswith("--out /runs/atwu-s0-20260101-000000")
     assert "and" not in preview(plan.commands[:4], Path("/runs"))
     assert launch_label(1) == "Launch 1 run" and launch_label(6) == "Launch 6 runs"

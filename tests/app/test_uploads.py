@@ -76,6 +76,7 @@ def test_the_default_run_is_launched_once_per_prepare_job(tmp_path, monkeypatch)
     launched = []
     monkeypatch.setattr(jobs, "start_prepare", lambda *a: 1)
     monkeypatch.setattr(jobs, "launch_run", lambda args, out, log: launched.append(out) or 2)
+    monkeypatch.setattr(jobs, "launch_command", lambda args, log: 3)  # its references
     job = prepare_job_file(tmp_path, tmp_path / "bench")
     start_embedded_prepare(job, tmp_path / "bench")
     first = launch_default_run_once(job, tmp_path / "runs")
