@@ -114,6 +114,23 @@ def check_shardable(what: str, n: int, batch_size: int, ranks: Ranks) -> None:
         )
 
 
+def unsupported_launch(env: Mapping[str, str] = os.environ) -> str | None:
+    """Why the launcher's mode cannot run here (None: it can). The loop keeps a full replica of
+    the model in every process; a sharding launch (FSDP, DeepSpeed) expects the script to wrap
+    the model, and would otherwise replicate an 8B model on every GPU."""
+    for variable, name in (
+        ("ACCELERATE_USE_FSDP", "FSDP"),
+        ("ACCELERATE_USE_DEEPSPEED", "DeepSpeed"),
+    ):
+        if env.get(variable, "").lower() in ("1", "true", "yes"):
+            return (
+                f"atwu run does not shard the model ({name} launch): it keeps one replica per "
+                "process; launch with configs/accelerate/ddp_gpu.yaml (LoRA for large models) "
+                "or run one process"
+            )
+    return None
+
+
 # -- the process group ----------------------------------------------------------------------------
 
 
@@ -148,8 +165,8 @@ def _collective(what: str) -> Iterator[None]:
     except RuntimeError as exc:  # DistBackendError and gloo's errors are RuntimeErrors
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PeerLost(
-            f"another process of this data-parallel run stopped or did not answer within "
-            f"{timeout_seconds():g} s ({what}: {detail[:200]}); the run stops here, results up "
+            f"another process of this data-parallel run stopped, or did not answer within "
+            f"{timeout_seconds():g} s ({what}: {detail[:160]}); the run stops here, results up "
             "to its last checkpoint are kept (--resume continues)"
         ) from exc
 

@@ -126,11 +126,28 @@ class Trainer:
         # under a multi-process launcher (atwu.distributed), rank 0 alone writes the directory
         self.ranks = distributed.ranks_from_env()
         if self.ranks.several:
+            launch = distributed.unsupported_launch()
+            if launch is not None:
+                raise RunError(launch)
             problem = self.plan.method_cls.data_parallel_problem(self.plan.params)
             if problem is not None:
                 raise RunError(f"{problem}; run it as one process")
+            self._check_shardable()
         if self.ranks.writes:
             check_output(self.out, resume=resume, overwrite=overwrite)
+
+    def _check_shardable(self) -> None:
+        """Every process needs an example of every forget and retain batch."""
+        t, plan = self.config.train, self.plan
+        sets = [("forget split", plan.split, t.forget_batch_size)]
+        if plan.method_cls.uses_retain:
+            sets.append(("retain split", plan.retain_split, t.retain_batch_size))
+        for what, split, batch in sets:
+            try:
+                n = len(plan.bench.pairs(split))
+                distributed.check_shardable(f"{what} {split}", n, batch, self.ranks)
+            except ValueError as exc:
+                raise RunError(str(exc)) from None
 
     # the resolved plan, under the names the evaluator factory and tests read
     @property
@@ -306,15 +323,12 @@ class Trainer:
         )
         # N processes draw the batches one process with N times the batch would draw, and each
         # takes its share of every batch (distributed.shard)
-        distributed.check_shardable("forget split", len(forget), t.forget_batch_size, ranks)
         forget_stream = BatchStream(len(forget), t.forget_batch_size * ranks.world, cfg.seed)
         retain_stream = (
             BatchStream(len(retain), t.retain_batch_size * ranks.world, cfg.seed + 1)
             if retain
             else None
         )
-        if retain and method.uses_retain:
-            distributed.check_shardable("retain split", len(retain), t.retain_batch_size, ranks)
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
             if device.type == "cuda"
