@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import gc
 import json
 import math
@@ -439,10 +440,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=290.0, help="seconds; later stages skipped")
     parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--stages", default="step_time_1b,lora_8b,embedded_pipeline,wide_embedded")
+    parser.add_argument("--authors", type=int, default=None, help="embedded authors (default 200)")
+    parser.add_argument("--wide-epochs", type=int, default=None, help="memorising epochs (30)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     shapes = SMOKE if args.cpu_smoke else GPU
+    if args.authors is not None:
+        shapes = dataclasses.replace(shapes, authors=args.authors)
+    if args.wide_epochs is not None:
+        shapes = dataclasses.replace(shapes, wide_epochs=args.wide_epochs)
     if args.cpu_smoke:
         torch.set_num_threads(1)  # tiny shapes: threads only contend with each other
     if shapes.device == "cuda" and not torch.cuda.is_available():

@@ -9,6 +9,7 @@ without a GPU it starts CPU processes; ``--cpu`` would start one process only), 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -32,10 +33,10 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS, EVERY, RECORDED, BATCH = 8, 4, 4, 8
-#: largest |loss(2 processes, batch b) − loss(1 process, batch 2b)| allowed at any step. Step 1
-#: agrees to float32 rounding; later steps differ by what AdamW's first steps (update ≈ lr·sign of
-#: the gradient) make of gradients summed in another order.
-LOSS_TOLERANCE = 2e-3
+#: largest |loss(2 processes, batch b) − loss(1 process, batch 2b)| allowed at any step: float32
+#: sums in another order, which AdamW's first steps (update ≈ lr·sign of the gradient) may
+#: amplify (measured: 1.8e-7 over these 8 steps, CPU, torch 2.13)
+LOSS_TOLERANCE = 1e-4
 #: the retain-support bank (its contents gathered from both ranks) gating the weights. The scorer
 #: is held still here: at its first step the bias's gradient is exactly 0 in exact arithmetic
 #: (every score equal, Σ(f − τ) = 0), so Adam's first step moves the bias by ±scorer_lr on the
@@ -74,11 +75,11 @@ def launcher(n: int) -> list[str]:
     ]
 
 
-def start_two(cfg_file: Path, out: Path, *extra: str) -> subprocess.Popen:
+def start_two(cfg_file: Path, out: Path, *extra: str, timeout_s: int = 60) -> subprocess.Popen:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        TIMEOUT_ENV: "60",
+        TIMEOUT_ENV: str(timeout_s),
         "OMP_NUM_THREADS": "1",
     }
     return subprocess.Popen(
@@ -168,6 +169,18 @@ def rank_pids(launcher_pid: int, rank: int) -> list[int]:
     return found
 
 
+def wait_past_first_checkpoint(proc: subprocess.Popen, out: Path) -> None:
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if read_json(out / STATUS).get("step", 0) >= EVERY + 1:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    pytest.fail("the two-process run never passed its first checkpoint")
+
+
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds ranks through /proc")
 def test_a_killed_rank_fails_the_run_with_a_message_and_resume_finishes_it(
     small_benchmark, tmp_path
@@ -177,14 +190,7 @@ def test_a_killed_rank_fails_the_run_with_a_message_and_resume_finishes_it(
     cfg_file.write_text(json.dumps(config(BATCH, steps, LEARNING_SCORER).to_json()))
     out = tmp_path / "run"
     proc = start_two(cfg_file, out)
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if read_json(out / STATUS).get("step", 0) >= EVERY + 1:  # past its first checkpoint
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.05)
+    wait_past_first_checkpoint(proc, out)
     victims = rank_pids(proc.pid, 1)
     assert victims, "rank 1 was not found"
     for pid in victims:
@@ -208,3 +214,26 @@ def test_a_killed_rank_fails_the_run_with_a_message_and_resume_finishes_it(
     assert all(len(set(r["scorer_digests"])) == 1 for r in log)
     assert sum("scorer_loss" in r for r in log) == steps - round(0.2 * steps)  # it learned
     assert read_json(out / STATUS)["state"] == "done"
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds ranks through /proc")
+def test_a_hung_rank_fails_the_run_after_the_collective_timeout(small_benchmark, tmp_path):
+    cfg_file = tmp_path / "two.json"
+    cfg_file.write_text(json.dumps(config(BATCH, 40, LEARNING_SCORER).to_json()))
+    out = tmp_path / "run"
+    proc = start_two(cfg_file, out, timeout_s=10)
+    wait_past_first_checkpoint(proc, out)
+    stopped = rank_pids(proc.pid, 1)
+    assert stopped, "rank 1 was not found"
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)  # alive but silent: only the timeout can tell
+    try:
+        code, _ = finish(proc, timeout=180)
+        assert code != 0
+        status = read_json(out / STATUS)
+        assert status["state"] == "failed", status
+        assert "did not answer within 10 s" in status["message"], status["message"]
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
