@@ -70,6 +70,8 @@ def test_cpu_smoke_runs_every_stage_and_prints_the_table(tmp_path):
             assert isinstance(wide[f"{method}_{key}"], float), (method, key, wide)
     assert wide["uniform_auroc"] == 0.5  # constant weights rank no token above another
     print(f"\ngpu_check --cpu-smoke: {seconds:.1f} s")
+    # measured on 2 shared cores: 35 s at load average ~5, 111 s at load average 16; the bound
+    # leaves room for a loaded machine, the target is under 60 s
     assert seconds < 180, (
         f"the smoke run took {seconds:.0f} s (target: under 60 s on a quiet machine)"
     )
