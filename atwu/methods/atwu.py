@@ -27,6 +27,7 @@ from typing import Literal
 import torch
 from safetensors.torch import save
 
+from atwu import distributed
 from atwu.data.batching import Batch, shifted_targets
 from atwu.io import atomic_write_bytes
 from atwu.methods.base import (
@@ -235,6 +236,20 @@ class ATWU(Method):
     role = "method"
     token_level = True
     artifacts = (SCORER_FILE,)
+    data_parallel = True
+
+    @classmethod
+    def data_parallel_problem(cls, params: ATWUParams) -> str | None:
+        if params.scorer_design == "contrast_head":
+            # its negatives are the bank entries sharing a token id with this rank's positives
+            return "atwu with scorer_design=contrast_head is not yet split exactly over processes"
+        return None
+
+    def replicated_tensors(self) -> list[torch.Tensor]:
+        tensors: list[torch.Tensor] = list(self.scorer.parameters())
+        if self.contrast is not None:
+            tensors += list(self.contrast.parameters())
+        return tensors
 
     def __init__(self, params: ATWUParams, ctx):
         super().__init__(params, ctx)
@@ -316,7 +331,9 @@ class ATWU(Method):
     def fill_bank(self, retain_fw: Forward, retain: Batch) -> None:
         """Append the retain batch's answer tokens to the bank (the one place that writes it)."""
         assert self.bank is not None
-        self.bank.add(*answer_tokens(self._support_hidden(retain_fw), retain))
+        hidden, ids = answer_tokens(self._support_hidden(retain_fw), retain)
+        # every rank's retain tokens, in batch order: the bank stays the same on every rank
+        self.bank.add(distributed.gather_rows(hidden), distributed.gather_rows(ids))
 
     def support(self, fw: Forward, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(c_t, the support states) of a forget batch's tokens against the bank."""
@@ -345,11 +362,15 @@ class ATWU(Method):
         beta = self.params.npo_beta
         m = fw.mask.to(fw.logp.dtype)
         w = weights.detach() * m
-        z = w.sum().clamp(min=1e-8) if by == "mass" else fw.n_tokens.to(fw.logp.dtype)
+        z = (
+            distributed.total(w.sum()).clamp(min=1e-8)
+            if by == "mass"
+            else fw.n_tokens.to(fw.logp.dtype)
+        )
         f = (2.0 / beta) * torch.log1p(torch.exp(beta * (fw.logp - ref)))
         # ∂f/∂log p = 2σ(β·(log p − log p_ref))
         slope = 2 * torch.sigmoid(beta * (fw.logp.detach() - ref))
-        return gamma * (w * f).sum() / z, gamma * w * slope / z.detach()
+        return gamma * distributed.pooled((w * f).sum()) / z, gamma * w * slope / z.detach()
 
     def compute(self, model, forget: ForgetBatch, retain: Batch | None, step: int) -> LossOutput:
         p = self.params
@@ -369,7 +390,7 @@ class ATWU(Method):
                 self.fill_bank(retain_fw, retain)
             conflict, support_h = self.support(fw, forget)
         if self._needs_random_init:
-            self.scorer.random_init(h[fw.mask], target_std=2.0)
+            self.scorer.random_init(distributed.gather_rows(h[fw.mask]), target_std=2.0)
             self._needs_random_init = False
         # 1. scorer step, model fixed. The scorer always learns from the saturated f = p.
         logs: dict[str, float] = {}
@@ -382,6 +403,7 @@ class ATWU(Method):
             scorer_loss = self.scorer_objective(h, f_scorer, tau, fw.mask, retain_fw, conflict)
             self.optimiser.zero_grad(set_to_none=True)
             scorer_loss.backward()
+            distributed.sum_gradients(self.scorer.parameters())
             self.optimiser.step()
             logs["scorer_loss"] = float(scorer_loss.detach())
         if self.contrast is not None and support_h is not None and p.scorer_lr > 0:
@@ -407,12 +429,12 @@ class ATWU(Method):
             logs["bank_size"] = float(self.bank.size)
             if p.conflict_gate > 0:
                 gate = conflict_gate(conflict, p.conflict_gate)[fw.mask]
-                logs["mean_gate"] = float(gate.mean())
+                logs["mean_gate"] = float(distributed.mean_of(gate))
         logs.update(
             forget_loss=float(forget_term.detach()) / p.gamma if p.gamma else 0.0,
             tau=float(tau),
-            mean_weight=float(sel.mean()),
-            selected_share=float((sel > 0.5).float().mean()),
+            mean_weight=float(distributed.mean_of(sel)),
+            selected_share=float(distributed.mean_of((sel > 0.5).float())),
         )
         return LossOutput(forget_term, retain_term, weights, pressure, logs)
 
@@ -438,7 +460,10 @@ class ATWU(Method):
             objective = masked_mean(scores * target, mask)
         else:
             objective = masked_mean(scores * (f - tau), mask)
-        objective = objective + self.params.scorer_l2 * self.scorer.weight_norm2()
+        # every rank holds the same scorer: the penalty's gradient counts once over the ranks
+        objective = objective + distributed.replicated(
+            self.params.scorer_l2 * self.scorer.weight_norm2()
+        )
         lam = self.params.scorer_retain_negatives
         if lam > 0 and retain_fw is not None:
             objective = objective + lam * masked_mean(

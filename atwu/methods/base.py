@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from atwu import distributed
 from atwu.data.batching import Batch, shifted_targets, token_logprobs
 from atwu.errors import InputError
 from atwu.params import param
@@ -114,8 +115,9 @@ class Forward:
 
     @property
     def n_tokens(self) -> torch.Tensor:
-        """Completion tokens in the batch (at least 1): the denominator of every token mean."""
-        return self.mask.sum().clamp(min=1)
+        """Completion tokens in the batch (at least 1): the denominator of every token mean
+        (the whole batch's, every rank's shard together, in a data-parallel step)."""
+        return distributed.total(self.mask.sum()).clamp(min=1)
 
 
 def forward(
@@ -160,9 +162,11 @@ def predictive_entropy(logits: torch.Tensor) -> torch.Tensor:
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over completion tokens of the whole batch (token-level, as open-unlearning)."""
+    """Mean over completion tokens of the whole batch (token-level, as open-unlearning); in a
+    data-parallel step, over every rank's shard, with this rank's gradient share
+    (:mod:`atwu.distributed`)."""
     m = mask.to(values.dtype)
-    return (values * m).sum() / m.sum().clamp(min=1)
+    return distributed.pooled((values * m).sum()) / distributed.total(m.sum()).clamp(min=1)
 
 
 def nll(model, batch: Batch) -> torch.Tensor:
@@ -230,6 +234,10 @@ class Method:
     artifacts: ClassVar[tuple[str, ...]] = ()
     #: why :attr:`LossOutput.pressure` is None for this method (None: it is always given)
     no_pressure_reason: ClassVar[str | None] = None
+    #: whether N processes with batch b compute what one process with batch N·b computes (every
+    #: loss term a token mean or a pooled batch sum, :mod:`atwu.distributed`); a method without it
+    #: is refused under a multi-process launcher
+    data_parallel: ClassVar[bool] = False
 
     def __init__(self, params: Any, ctx: MethodContext):
         self.params = params
@@ -260,6 +268,19 @@ class Method:
         ``support``, the retain support S_t of methods that keep a support bank); none by default."""
         weights, mask = self.token_weights(model, forget)
         return weights, mask, {}
+
+    @classmethod
+    def data_parallel_problem(cls, params: Any) -> str | None:
+        """Why this method with these parameters cannot run split over several processes
+        (None: it can)."""
+        if cls.data_parallel:
+            return None
+        return f"{cls.name} has a loss that is not yet split exactly over processes"
+
+    def replicated_tensors(self) -> list[torch.Tensor]:
+        """Tensors the method keeps and updates itself that every rank must hold bit-equal
+        (ATWU: its scorer); a data-parallel run compares their digests after every step."""
+        return []
 
     def state_dict(self) -> dict:
         """Method state to checkpoint for ``--resume`` (ATWU: the scorer and its optimiser)."""
@@ -304,9 +325,13 @@ def weighted_forget(
     """
     m = fw.mask.to(fw.logp.dtype)
     w = weights.detach() * m
-    z = w.sum().clamp(min=1e-8) if normalise_by == "mass" else fw.n_tokens.to(fw.logp.dtype)
+    z = (
+        distributed.total(w.sum()).clamp(min=1e-8)
+        if normalise_by == "mass"
+        else fw.n_tokens.to(fw.logp.dtype)
+    )
     per_token = fw.logp.exp() if saturated else fw.logp
-    forget = gamma * (w * per_token).sum() / z
+    forget = gamma * distributed.pooled((w * per_token).sum()) / z
     # d(p)/d(log p) = p; d(log p)/d(log p) = 1
     slope = fw.logp.detach().exp() if saturated else torch.ones_like(fw.logp)
     pressure = gamma * w * slope / z.detach()

@@ -21,6 +21,7 @@ class GAParams:
 
 
 class GA(Method):
+    data_parallel = True  # token means only (atwu.distributed)
     name = "ga"
     summary = "gradient ascent on the forget NLL, no retain term"
     Params = GAParams

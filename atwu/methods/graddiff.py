@@ -14,6 +14,7 @@ class GradDiffParams(RetainForgetParams):
 
 
 class GradDiff(Method):
+    data_parallel = True  # token means only (atwu.distributed)
     name = "graddiff"
     summary = "gradient ascent on forget + gradient descent on retain"
     Params = GradDiffParams

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save
 
+from atwu import distributed
 from atwu.data.batching import Batch, shifted_targets
 from atwu.io import atomic_write_bytes
 
@@ -122,9 +123,10 @@ def support_conflict(support: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     everywhere when the supports are all equal, e.g. an empty bank)."""
     x = torch.log1p(support.float())
     m = mask.to(x.dtype)
-    n = m.sum().clamp(min=1)
-    mean = (x * m).sum() / n
-    var = ((x - mean).pow(2) * m).sum() / n
+    # over the whole batch: every rank's shard in a data-parallel step
+    n = distributed.total(m.sum()).clamp(min=1)
+    mean = distributed.total((x * m).sum()) / n
+    var = distributed.total(((x - mean).pow(2) * m).sum()) / n
     std = var.sqrt()
     if float(std) < 1e-8:
         return torch.zeros_like(x)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from atwu import distributed
 from atwu.data.batching import Batch
 from atwu.methods.base import ForgetBatch, Forward, LossOutput, Method, forward, weighted_forget
 
@@ -32,7 +33,7 @@ class TokenWeightedMethod(Method):
         retain_term, logs = self.retain_term(model, retain)
         logs = {
             "forget_loss": float(forget_term.detach()) / gamma if gamma else 0.0,
-            "mean_weight": float(weights[fw.mask].mean()),
+            "mean_weight": float(distributed.mean_of(weights[fw.mask])),
             **logs,
         }
         return LossOutput(forget_term, retain_term, weights, pressure, logs)

@@ -16,6 +16,7 @@ class UniformParams(SaturatedParams):
 
 
 class Uniform(TokenWeightedMethod):
+    data_parallel = True  # token means only (atwu.distributed)
     name = "uniform"
     summary = "ATWU's saturated loss with uniform weights (the ablation without learned scores)"
     Params = UniformParams

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from atwu.config import RunConfig
+from atwu.distributed import PeerLost
 from atwu.train.errors import Cancelled, Diverged
 from atwu.train.loop import Trainer
 
@@ -50,7 +51,7 @@ def execute_run(
     except Cancelled:
         print(f"cancelled: {out}", file=sys.stderr)
         return 130
-    except Diverged as exc:
+    except (Diverged, PeerLost) as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 1
     print(f"{result['message']}: {out}")

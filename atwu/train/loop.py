@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from transformers import get_scheduler
 from transformers.utils import logging as hf_logging
 
+from atwu import distributed
 from atwu.config import RunConfig
 from atwu.data.batching import collate
 from atwu.data.chat import EncodedPair, encode_pair, warn_if_plain
@@ -72,6 +73,9 @@ from atwu.train.resolve import RunPlan, plan_run
 from atwu.train.state import StateNotSaved, load_state, save_state
 
 SAVE_MODEL_BELOW = 100_000_000
+#: trainable parameters up to which a multi-process run compares the ranks' model replicas at
+#: every checkpoint (ATWU's scorer is compared after every step whatever its size)
+REPLICA_CHECK_MAX = 100_000_000
 TINY_MODEL_PARAMS = 5_000_000
 
 
@@ -119,7 +123,31 @@ class Trainer:
         # app follows runs through status.json)
         self.progress = progress
         self.plan: RunPlan = plan_run(config)
-        check_output(self.out, resume=resume, overwrite=overwrite)
+        # under a multi-process launcher (atwu.distributed), rank 0 alone writes the directory
+        self.ranks = distributed.ranks_from_env()
+        if self.ranks.several:
+            launch = distributed.unsupported_launch()
+            if launch is not None:
+                raise RunError(launch)
+            problem = self.plan.method_cls.data_parallel_problem(self.plan.params)
+            if problem is not None:
+                raise RunError(f"{problem}; run it as one process")
+            self._check_shardable()
+        if self.ranks.writes:
+            check_output(self.out, resume=resume, overwrite=overwrite)
+
+    def _check_shardable(self) -> None:
+        """Every process needs an example of every forget and retain batch."""
+        t, plan = self.config.train, self.plan
+        sets = [("forget split", plan.split, t.forget_batch_size)]
+        if plan.method_cls.uses_retain:
+            sets.append(("retain split", plan.retain_split, t.retain_batch_size))
+        for what, split, batch in sets:
+            try:
+                n = len(plan.bench.pairs(split))
+                distributed.check_shardable(f"{what} {split}", n, batch, self.ranks)
+            except ValueError as exc:
+                raise RunError(str(exc)) from None
 
     # the resolved plan, under the names the evaluator factory and tests read
     @property
@@ -136,6 +164,8 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------
     def run(self) -> dict:
+        if not self.ranks.writes:
+            return self._run_as_follower()
         # One writer per run directory: its lease is taken (atomically; a stale one is taken
         # over) before anything is written, and held with a heartbeat until the run ends. A
         # run replaced by --overwrite is moved aside first (under its own lease: never a live
@@ -148,7 +178,9 @@ class Trainer:
                 raise RunError(f"{exc} (the run that was here is kept at {aside})") from None
             raise RunError(str(exc)) from None
         status = StatusWriter(self.out, self.plan.total_steps)
-        previous_handler = signal.signal(signal.SIGTERM, _raise_cancelled)
+        previous_handler = signal.signal(
+            signal.SIGTERM, _raise_stopped if self.ranks.several else _raise_cancelled
+        )
         try:
             self.resume = claim_directory(self.out, lease, resume=self.resume)
             if self.resume and (self.out / STATUS).is_file():
@@ -175,7 +207,8 @@ class Trainer:
             say_where_the_old_run_is(aside)
             raise
         except Exception as exc:
-            cause = str(exc) if isinstance(exc, StateNotSaved) else f"{type(exc).__name__}: {exc}"
+            plain = isinstance(exc, (StateNotSaved, distributed.PeerLost))
+            cause = str(exc) if plain else f"{type(exc).__name__}: {exc}"
             _record_failure(status, cause)
             say_where_the_old_run_is(aside)
             raise
@@ -183,11 +216,21 @@ class Trainer:
             status.stop_heartbeat()
             signal.signal(signal.SIGTERM, previous_handler)
             lease.release()
+            distributed.stop()
+
+    def _run_as_follower(self) -> dict:
+        """Ranks 1..N-1: the same steps on their shard of each batch, nothing written."""
+        try:
+            return self._run(QuietStatus(self.plan.total_steps))
+        finally:
+            distributed.stop()
 
     def _load(self) -> Loaded:
         """Model, tokenizer, reference/auxiliary copies and the method, on the run's device."""
         cfg, plan = self.config, self.plan
         device = resolve_device(cfg.device)
+        if self.ranks.several and device.type == "cuda":
+            device = torch.device("cuda", self.ranks.local_rank)  # one GPU per process
         tokenizer = load_tokenizer(plan.model_path, trust_remote_code=cfg.trust_remote_code)
         warn_if_plain(tokenizer, plan.model_path)
         dtype = parse_dtype(cfg.dtype)
@@ -227,13 +270,22 @@ class Trainer:
             model.config.use_cache = False
         return Loaded(model, tokenizer, method, device, n_params, threads)
 
-    def _run(self, status: StatusWriter) -> dict:
+    def _run(self, status: StatusWriter | QuietStatus) -> dict:
         cfg, t, plan = self.config, self.config.train, self.plan
         total = plan.total_steps
         hf_logging.disable_progress_bar()  # "Writing model shards" bars would bury our own
         set_seed(cfg.seed)
         run = self._load()
         model, method, device = run.model, run.method, run.device
+        ranks, writes = self.ranks, self.ranks.writes
+        if ranks.several:
+            distributed.start(ranks, device)
+            # rank 0 decided (claim_directory) whether there is a state to resume from
+            self.resume = bool(distributed.from_rank0(self.resume))
+            self.out = Path(
+                str(distributed.from_rank0(str(self.out)))
+            )  # a default --out has a time
+            distributed.broadcast_parameters(p for p in model.parameters() if p.requires_grad)
 
         forget = [encode_example(run.tokenizer, p) for p in plan.bench.pairs(plan.split)]
         retain: list[EncodedPair] = [
@@ -245,8 +297,9 @@ class Trainer:
         recorded = self._recorded(forget)
         pad = run.tokenizer.pad_token_id
 
-        self._write_config(run, method.resolved())
-        if not self.resume:
+        if writes:
+            self._write_config(run, method.resolved())
+        if writes and not self.resume:
             write_jsonl(
                 self.out / EXAMPLES,
                 [
@@ -268,9 +321,13 @@ class Trainer:
         sched = get_scheduler(
             t.schedule, opt, num_warmup_steps=t.warmup_steps, num_training_steps=total
         )
-        forget_stream = BatchStream(len(forget), t.forget_batch_size, cfg.seed)
+        # N processes draw the batches one process with N times the batch would draw, and each
+        # takes its share of every batch (distributed.shard)
+        forget_stream = BatchStream(len(forget), t.forget_batch_size * ranks.world, cfg.seed)
         retain_stream = (
-            BatchStream(len(retain), t.retain_batch_size, cfg.seed + 1) if retain else None
+            BatchStream(len(retain), t.retain_batch_size * ranks.world, cfg.seed + 1)
+            if retain
+            else None
         )
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
@@ -280,7 +337,7 @@ class Trainer:
 
         evaluator = (
             self.evaluator_factory(self, run.tokenizer, device)
-            if (self.evaluator_factory and cfg.evaluate)
+            if (self.evaluator_factory and cfg.evaluate and writes)
             else None
         )
         weight_frames: list[pd.DataFrame] = []
@@ -288,11 +345,18 @@ class Trainer:
         pressure = PressureTally()
         if self.resume:
             start_step, extra = load_state(
-                self.out, model, opt, sched, method, device, lora=cfg.lora is not None
+                self.out,
+                model,
+                opt,
+                sched,
+                method,
+                device,
+                lora=cfg.lora is not None,
+                truncate=writes,
             )
             pressure = PressureTally.from_state(extra.get("pressure"))
-            weight_frames = [self._existing_weights(start_step)]
-        else:
+            weight_frames = [self._existing_weights(start_step)] if writes else []
+        elif writes:
             for name in (TRAIN_LOG, EVAL_LOG):
                 (self.out / name).unlink(missing_ok=True)
         status.update(
@@ -304,6 +368,13 @@ class Trainer:
         )
 
         def checkpoint(step: int) -> None:
+            trainable = [p for p in model.parameters() if p.requires_grad]
+            if ranks.several and sum(p.numel() for p in trainable) <= REPLICA_CHECK_MAX:
+                # the model too is one replica on every rank (hashing a large one would cost
+                # more than the check is worth)
+                self._check_replicas(trainable, "model", step)
+            if not writes:
+                return
             model.eval()
             with autocast:
                 frame = self._record_weights(model, method, recorded, pad, step, device)
@@ -334,29 +405,37 @@ class Trainer:
             initial=start_step,
             desc=f"{cfg.method}",
             unit="step",
-            disable=None if self.progress is None else not self.progress,
+            disable=(None if self.progress is None else not self.progress) if writes else True,
         )
         started = time.time()
         last_good = start_step
         for step in range(start_step + 1, total + 1):
             step_start = time.perf_counter()
-            fb = forget_batch([forget[i] for i in forget_stream.indices(step - 1)], pad).to(device)
+            fb = forget_batch(
+                [forget[i] for i in distributed.shard(forget_stream.indices(step - 1), ranks)],
+                pad,
+            ).to(device)
             rb = (
-                collate([retain[i] for i in retain_stream.indices(step - 1)], pad).to(device)
+                collate(
+                    [retain[i] for i in distributed.shard(retain_stream.indices(step - 1), ranks)],
+                    pad,
+                ).to(device)
                 if retain_stream and method.uses_retain
                 else None
             )
-            with autocast:
+            with autocast, distributed.pooling():
                 out = method.compute(model, fb, rb, step - 1)
             if not torch.isfinite(out.loss):
                 raise Diverged(
                     f"diverged at step {step} (loss {float(out.loss.detach())}); "
                     f"results up to step {last_good} are kept"
                 )
-            if out.pressure is not None and fb.token_labels is not None:
-                pressure.add(out.pressure, fb.token_labels)
-            opt.zero_grad(set_to_none=True)
-            out.loss.backward()
+            with distributed.pooling():
+                if out.pressure is not None and fb.token_labels is not None:
+                    pressure.add(out.pressure, fb.token_labels)
+                opt.zero_grad(set_to_none=True)
+                out.loss.backward()
+                distributed.sum_gradients(model.parameters())
             grad_norm = (
                 torch.nn.utils.clip_grad_norm_(model.parameters(), t.max_grad_norm)
                 if t.max_grad_norm > 0
@@ -378,7 +457,12 @@ class Trainer:
                 "step_seconds": round(time.perf_counter() - step_start, 5),
                 "seconds": round(time.time() - started, 3),
             }
-            append_jsonl(self.out / TRAIN_LOG, record)
+            if ranks.several:
+                record["scorer_digests"] = self._check_replicas(
+                    method.replicated_tensors(), "method", step
+                )
+            if writes:
+                append_jsonl(self.out / TRAIN_LOG, record)
             bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.3f}")
             status.update(step=step, message=f"training on {device.type}")
@@ -386,15 +470,27 @@ class Trainer:
                 checkpoint(step)
                 last_good = step
         bar.close()
-        method.save_artifacts(self.out)
-        self._save_model(run, status)
+        if writes:
+            method.save_artifacts(self.out)
+            self._save_model(run, status)
         return {
             "message": f"finished {total} steps in {time.time() - started:.1f} s",
             "steps": total,
         }
 
     # ------------------------------------------------------------------------------------------
-    def _save_model(self, run: Loaded, status: StatusWriter) -> None:
+    @staticmethod
+    def _check_replicas(tensors, what: str, step: int) -> list[str]:
+        """Every rank's digest of its replica (short); a difference stops the run."""
+        found = distributed.digests(tensors)
+        if len(set(found)) > 1:
+            raise RunError(
+                f"the processes' {what} replicas differ after step {step} (digests "
+                f"{', '.join(d[:12] for d in found)}): a data-parallel bug, please report it"
+            )
+        return [d[:16] for d in found]
+
+    def _save_model(self, run: Loaded, status: StatusWriter | QuietStatus) -> None:
         cfg = self.config
         save = (
             cfg.save_model
@@ -525,3 +621,28 @@ def _record_failure(status: StatusWriter, cause: str) -> None:
 
 def _raise_cancelled(signum, frame) -> None:
     raise Cancelled()
+
+
+def _raise_stopped(signum, frame) -> None:
+    # a multi-process launcher sends SIGTERM to every process once one of them has failed
+    raise distributed.PeerLost(
+        "stopped by SIGTERM: in a multi-process run the launcher sends it to every process when "
+        "one of them fails (see the launcher's output) or when the launcher itself is stopped; "
+        "results up to the last checkpoint are kept (--resume continues)"
+    )
+
+
+class QuietStatus:
+    """The status writer's interface for ranks that write nothing."""
+
+    def __init__(self, total_steps: int):
+        self.status: dict[str, Any] = {"step": 0, "total_steps": total_steps}
+
+    def update(self, **fields: Any) -> None:
+        self.status.update(fields)
+
+    def start_heartbeat(self) -> None:
+        pass
+
+    def stop_heartbeat(self) -> None:
+        pass

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from atwu import distributed
+
 
 @dataclass
 class PressureTally:
@@ -23,8 +25,9 @@ class PressureTally:
     def add(self, pressure: torch.Tensor, labels: torch.Tensor) -> None:
         """One step's c_t (B, T-1) with the batch's token labels (1 fact, 0 other, −1 left out)."""
         c = pressure.detach().float().abs()
-        self.facts += float(c[labels == 1].sum())
-        self.scored += float(c[labels >= 0].sum())
+        # every rank's shard in a data-parallel step (atwu.distributed; else the sums themselves)
+        self.facts += float(distributed.total(c[labels == 1].sum()))
+        self.scored += float(distributed.total(c[labels >= 0].sum()))
 
     @property
     def share(self) -> float | None:

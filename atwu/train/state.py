@@ -144,9 +144,12 @@ def recover_state(out: Path) -> bool:
     return True
 
 
-def load_state(out: Path, model, opt, sched, method, device, *, lora: bool) -> tuple[int, dict]:
+def load_state(
+    out: Path, model, opt, sched, method, device, *, lora: bool, truncate: bool = True
+) -> tuple[int, dict]:
     """Restore everything :func:`save_state` wrote; returns the step to continue after and the
-    loop's ``extra`` accumulators. A damaged state is a :class:`RunError` naming it."""
+    loop's ``extra`` accumulators. A damaged state is a :class:`RunError` naming it. ``truncate``:
+    also cut the logs back to that step (the process that writes the run directory does)."""
     from safetensors.torch import load_file
 
     state_dir = Path(out) / STATE_DIR
@@ -172,7 +175,8 @@ def load_state(out: Path, model, opt, sched, method, device, *, lora: bool) -> t
     sched.load_state_dict(state["scheduler"])
     method.load_state_dict(state["method"])
     torch.set_rng_state(state["torch_rng"].cpu())
-    truncate_logs(out, int(state["step"]))
+    if truncate:
+        truncate_logs(out, int(state["step"]))
     return int(state["step"]), dict(state.get("extra") or {})
 
 
