@@ -20,38 +20,12 @@ st.set_page_config(
     page_title="ATWU: token-level unlearning", page_icon=":material/blur_on:", layout="wide"
 )
 
+# The default page is served at "/". Its url_path must still differ from its file's stem:
+# otherwise Streamlit's pages/ folder convention runs pages/home_page.py directly, without this
+# router and its sidebar. Nothing links to "/home".
 pages = [
-    # The default page is served at "/". Its url_path must still differ from its file's stem:
-    # otherwise Streamlit's pages/ folder convention runs pages/home_page.py directly, without
-    # this router and its sidebar. Nothing links to "/home".
-    st.Page(
-        common.PAGES["home"], title="Home", icon=":material/home:", default=True, url_path="home"
-    ),
-    st.Page(common.PAGES["run"], title="Run", icon=":material/play_arrow:", url_path="run"),
-    st.Page(
-        common.PAGES["tokens"],
-        title="Token scores",
-        icon=":material/format_color_text:",
-        url_path="tokens",
-    ),
-    st.Page(
-        common.PAGES["tradeoffs"],
-        title="Trade-offs",
-        icon=":material/scatter_plot:",
-        url_path="tradeoffs",
-    ),
-    st.Page(
-        common.PAGES["comparison"],
-        title="Method comparison",
-        icon=":material/leaderboard:",
-        url_path="comparison",
-    ),
-    st.Page(
-        common.PAGES["findings"],
-        title="Findings",
-        icon=":material/push_pin:",
-        url_path="findings",
-    ),
+    st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.key, default=i == 0)
+    for i, spec in enumerate(common.PAGE_TABLE)
 ]
 page = st.navigation(pages)
 unknown_link_params()

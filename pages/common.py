@@ -8,6 +8,8 @@ glue in :mod:`pages.parts`: the sidebar (``sidebar``), URL state (``url_state``)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from atwu.app.benchmarks import benchmark_dir_of, benchmark_text, demo_note
@@ -17,18 +19,61 @@ from atwu.demo import shipped_demo_dir
 from atwu.paths import default_benchmark_dir
 from pages.parts.sidebar import Context, sidebar
 
+
 # key (also the page's URL path) -> file. No URL path may equal a file's stem in pages/: before
 # the first st.navigation call of a process (and in every AppTest run) Streamlit still treats a
 # pages/ folder the old way and would run a file whose stem matches the requested URL directly,
 # without app.py (no sidebar, no router). tests/app/test_app_pages.py checks this.
-PAGES = {
-    "home": "pages/home_page.py",
-    "run": "pages/run_page.py",
-    "tokens": "pages/token_scores.py",
-    "tradeoffs": "pages/tradeoffs_page.py",
-    "comparison": "pages/comparison_page.py",
-    "findings": "pages/findings_page.py",
-}
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: the router (app.py) and Home's page list are made from :data:`PAGE_TABLE`."""
+
+    key: str  # also the URL path (see above)
+    file: str
+    title: str
+    icon: str
+    blurb: str  # Home's one line on what the page is for ("" for Home itself)
+
+
+PAGE_TABLE: tuple[PageSpec, ...] = (
+    PageSpec("home", "pages/home_page.py", "Home", ":material/home:", ""),
+    PageSpec(
+        "run",
+        "pages/run_page.py",
+        "Run",
+        ":material/play_arrow:",
+        "launch methods, watch them train",
+    ),
+    PageSpec(
+        "tokens",
+        "pages/token_scores.py",
+        "Token scores",
+        ":material/format_color_text:",
+        "which tokens each method forgets, against the facts; differences of two runs",
+    ),
+    PageSpec(
+        "tradeoffs",
+        "pages/tradeoffs_page.py",
+        "Trade-offs",
+        ":material/scatter_plot:",
+        "frontiers at matched forgetting; forget quality vs utility",
+    ),
+    PageSpec(
+        "comparison",
+        "pages/comparison_page.py",
+        "Method comparison",
+        ":material/leaderboard:",
+        "methods at matched forgetting and at their defaults",
+    ),
+    PageSpec(
+        "findings",
+        "pages/findings_page.py",
+        "Findings",
+        ":material/push_pin:",
+        "pinned views with notes, exported as a write-up",
+    ),
+)
+PAGES = {spec.key: spec.file for spec in PAGE_TABLE}
 
 
 def context() -> Context:

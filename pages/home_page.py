@@ -31,32 +31,11 @@ st.markdown(
 first_run_section(ctx)
 
 st.subheader("Pages")
-cols = st.columns(4)
-links = [
-    ("run", "Run", ":material/play_arrow:", "launch methods, watch them train"),
-    (
-        "tokens",
-        "Token scores",
-        ":material/format_color_text:",
-        "which tokens each method forgets, against the facts",
-    ),
-    (
-        "tradeoffs",
-        "Trade-offs",
-        ":material/scatter_plot:",
-        "frontiers at matched forgetting; forget quality vs utility",
-    ),
-    (
-        "comparison",
-        "Method comparison",
-        ":material/leaderboard:",
-        "methods at matched forgetting and at their defaults",
-    ),
-]
-for col, (key, label, icon, what) in zip(cols, links):
+listed = [spec for spec in common.PAGE_TABLE if spec.blurb]  # every page but Home
+for col, spec in zip(st.columns(len(listed)), listed):
     with col:
-        st.page_link(common.PAGES[key], label=label, icon=icon)
-        st.caption(what)
+        st.page_link(spec.file, label=spec.title, icon=spec.icon)
+        st.caption(spec.blurb)
 if ctx.demo:
     st.info(
         "The sidebar shows the **demo** runs shipped with the app: look around the pages with "

@@ -87,6 +87,11 @@ def test_home_shows_the_prepared_benchmark(app, app_runs, small_benchmark):
     # splits and models tables of the prepared benchmark, and no "prepare" button
     assert len(at.dataframe) >= 2
     assert not [b for b in at.button if b.key == "prepare"]
+    # Home lists every other page of the one page table, by its title
+    from pages.common import PAGE_TABLE
+
+    shown = [link.label for link in at.get("page_link")]
+    assert all(spec.title in shown for spec in PAGE_TABLE if spec.key != "home")
 
 
 def test_picking_a_run_puts_it_in_the_url(app, app_runs):
@@ -291,20 +296,14 @@ def test_no_url_path_equals_a_page_file_stem():
     """Streamlit still runs a pages/ folder the old way before the first st.navigation call of a
     process (and in every AppTest run): a file whose stem equals the requested URL path would run
     directly, without app.py's router and sidebar."""
-    import ast
+    from pages.common import PAGE_TABLE
 
     root = Path(__file__).resolve().parents[2]
     stems = {p.stem for p in (root / "pages").glob("*.py")}
-    tree = ast.parse((root / "app.py").read_text())
-    paths = [
-        kw.value.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        for kw in node.keywords
-        if kw.arg == "url_path"
-    ]
-    assert len(paths) == 6
+    paths = [spec.key for spec in PAGE_TABLE]  # app.py serves each page at its key
+    assert len(paths) == len(set(paths)) == 6
     assert not set(paths) & stems
+    assert all((root / spec.file).is_file() for spec in PAGE_TABLE)
 
 
 def test_sidebar_is_drawn_on_every_page_after_switching(app, app_runs):
