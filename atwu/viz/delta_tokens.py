@@ -5,27 +5,15 @@ legend that says which end is which run. Pure HTML builders, every text escaped.
 
 from __future__ import annotations
 
-import html
 import math
 
 import pandas as pd
 
 from atwu.viz.diverging_scale import diverging_stops, diverging_style
-from atwu.viz.tokens import SPAN_STYLES, THEME_CSS
 
-_TOKEN_STYLE = (
-    "white-space:pre-wrap;background-clip:padding-box;padding:2px 3px;margin:0 1px 2px 1px;"
-    "line-height:1.9;border-radius:2px;"
-)
-_ROW_STYLE = (
-    "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:0.95em;"
-    "white-space:pre-wrap;word-break:break-word;"
-)
-
-
-def _esc(text: object) -> str:
-    # line breaks as references: the fragment stays on one source line (see tokens._esc)
-    return html.escape(str(text), quote=True).replace("\r", "&#13;").replace("\n", "&#10;")
+# the token view's own styles and escaping, so both views' tokens look and escape alike
+from atwu.viz.tokens import _ROW_STYLE, SPAN_STYLES, THEME_CSS, _esc
+from atwu.viz.tokens import _TOKEN_BASE_STYLE as _TOKEN_STYLE
 
 
 def _num(x: object) -> str:

@@ -114,3 +114,22 @@ def app():
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+@pytest.fixture
+def fragment_timers(monkeypatch) -> dict[str, float | None]:
+    """The ``run_every`` each page fragment was last drawn with, by function name."""
+    import streamlit as st
+
+    timers: dict[str, float | None] = {}
+    fragment = st.fragment
+
+    def spy(func=None, *, run_every=None):
+        def decorate(f):
+            timers[f.__name__] = run_every
+            return fragment(f, run_every=run_every)
+
+        return decorate if func is None else decorate(func)
+
+    monkeypatch.setattr(st, "fragment", spy)
+    return timers

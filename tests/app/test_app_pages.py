@@ -34,25 +34,6 @@ PAGES = {
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def fragment_timers(monkeypatch) -> dict[str, float | None]:
-    """The ``run_every`` each page fragment was last drawn with, by function name."""
-    import streamlit as st
-
-    timers: dict[str, float | None] = {}
-    fragment = st.fragment
-
-    def spy(func=None, *, run_every=None):
-        def decorate(f):
-            timers[f.__name__] = run_every
-            return fragment(f, run_every=run_every)
-
-        return decorate if func is None else decorate(func)
-
-    monkeypatch.setattr(st, "fragment", spy)
-    return timers
-
-
 def _ok(at) -> None:
     """No exception, and the page-level guard in app.py did not fire."""
     assert not at.exception, [e.value for e in at.exception]

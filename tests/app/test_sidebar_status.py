@@ -24,24 +24,6 @@ from atwu.runs.status import utc_now
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def fragment_timers(monkeypatch) -> dict[str, float | None]:
-    import streamlit as st
-
-    timers: dict[str, float | None] = {}
-    fragment = st.fragment
-
-    def spy(func=None, *, run_every=None):
-        def decorate(f):
-            timers[f.__name__] = run_every
-            return fragment(f, run_every=run_every)
-
-        return decorate if func is None else decorate(func)
-
-    monkeypatch.setattr(st, "fragment", spy)
-    return timers
-
-
 def _running_run(root: Path, name: str, pid: int, step: int) -> Path:
     run = root / name
     shutil.copytree(shipped_demo_dir() / "atwu-s0", run)
