@@ -136,6 +136,7 @@ def _prefix_fingerprint(root: Path) -> dict[str, dict]:
     return {job.name: _train_prefix(root, job) for job in embedded_jobs(PrepareOptions())}
 
 
+@pytest.mark.slow  # trains three models for 45 steps each: about 15 s on one core
 def test_the_models_train_as_the_shipped_ones_were_trained(tmp_path):
     record = json.loads(PREFIX_RECORD.read_text())
     quality = json.loads((SHIPPED / "quality.json").read_text())
