@@ -1,8 +1,9 @@
 """SmolLM2-135M, the pretrained LM that ships inside a pip package (requirements-nodeps.txt).
 
 Slow: loading dequantises the GGUF file, and a pretrained model is ~135M parameters on a CPU.
-The module loads it once (``smollm2``) and hands ``prepare`` a copy wherever it would load it
-again. The missing-package message needs neither the package nor any time.
+The module loads it once (``smollm2_loaded``) and, in the tests that ask for ``smollm2``, hands
+``prepare`` a copy wherever it would load it again. The missing-package message needs neither
+the package nor any time.
 """
 
 from __future__ import annotations
@@ -31,15 +32,23 @@ needs_package = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    """The packaged tokenizer and model, loaded once (parsing and dequantising the GGUF file
-    takes seconds per load); while the module runs, loading ``MODEL`` again gives the same
-    tokenizer and a fresh copy of the model (the same weights a new load gives)."""
+def smollm2_loaded():
+    """The packaged tokenizer and model, loaded once per module (parsing and dequantising the
+    GGUF file takes seconds per load)."""
+    from atwu.models import load_model, load_tokenizer
+
+    return load_tokenizer(MODEL), load_model(MODEL)
+
+
+@pytest.fixture
+def smollm2(smollm2_loaded, monkeypatch):
+    """For one test, loading ``MODEL`` gives the module's tokenizer and a fresh copy of its model
+    (the same weights a new load gives) instead of reading the GGUF file again."""
     from atwu import models
     from atwu.prepare import pretrained
 
+    tokenizer, model = smollm2_loaded
     real_tokenizer, real_model = models.load_tokenizer, models.load_model
-    tokenizer, model = real_tokenizer(MODEL), real_model(MODEL)
 
     def load_tokenizer(name, **kwargs):
         return tokenizer if str(name) == MODEL and not kwargs else real_tokenizer(name, **kwargs)
@@ -50,11 +59,10 @@ def smollm2():
         fresh = copy.deepcopy(model)
         return fresh if device is None else fresh.to(device)
 
-    with pytest.MonkeyPatch.context() as patch:
-        for module in (models, pretrained):
-            patch.setattr(module, "load_tokenizer", load_tokenizer)
-            patch.setattr(module, "load_model", load_model)
-        yield tokenizer, model
+    for module in (models, pretrained):
+        monkeypatch.setattr(module, "load_tokenizer", load_tokenizer)
+        monkeypatch.setattr(module, "load_model", load_model)
+    return tokenizer, model
 
 
 @pytest.mark.slow
