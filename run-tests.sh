@@ -4,7 +4,8 @@
 #                             sure Debian's Chromium is there for the browser tests, check lint,
 #                             formatting and types, and run every test.
 #   ./run-tests.sh fast [ARGS]  the fast tier, while you work: every test but those marked slow,
-#                             research or e2e (about 3 minutes on 2 cores); ARGS go to pytest.
+#                             research or e2e (it trains no benchmark: about 2 minutes on 2
+#                             cores); ARGS go to pytest.
 #   ./run-tests.sh ARGS       while you work: pytest ARGS, e.g. -k NAME or tests/test_cli.py.
 # The two working forms reuse .venv when it is installed for the current requirements (set-up runs
 # only when it is missing or stale) and skip Chromium, lint and types. pytest prints the 25

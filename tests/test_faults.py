@@ -225,7 +225,7 @@ def test_bad_numbers_are_refused_before_the_run_directory_exists(tmp_path, capsy
     assert not out.exists()
 
 
-def test_run_out_pointing_at_a_file_is_one_line(small_benchmark, tmp_path, capsys):
+def test_run_out_pointing_at_a_file_is_one_line(any_benchmark, tmp_path, capsys):
     target = tmp_path / "notes.txt"
     target.write_text("mine")
     rc, _, err = run_cli(
@@ -239,7 +239,7 @@ def test_run_out_pointing_at_a_file_is_one_line(small_benchmark, tmp_path, capsy
 
 
 def test_overwrite_of_a_live_run_is_refused_and_the_run_is_untouched(
-    small_benchmark, tmp_path, capsys
+    any_benchmark, tmp_path, capsys
 ):
     from atwu.runs.lease import Lease
 
@@ -270,7 +270,7 @@ def test_overwrite_of_a_live_run_is_refused_and_the_run_is_untouched(
         lease.release()
 
 
-def test_overwrite_keeps_the_old_run_until_the_new_one_finished(small_benchmark, tmp_path, capsys):
+def test_overwrite_keeps_the_old_run_until_the_new_one_finished(any_benchmark, tmp_path, capsys):
     out = tmp_path / "run"
     base = ["run", "--method", "graddiff", "--steps", "2", "--no-eval", "--out", str(out)]
     assert run_cli(capsys, *base)[0] == 0

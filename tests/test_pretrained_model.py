@@ -1,11 +1,14 @@
 """SmolLM2-135M, the pretrained LM that ships inside a pip package (requirements-nodeps.txt).
 
 Slow: loading dequantises the GGUF file, and a pretrained model is ~135M parameters on a CPU.
-The missing-package message needs neither the package nor any time.
+The module loads it once (``smollm2_loaded``) and, in the tests that ask for ``smollm2``, hands
+``prepare`` a copy wherever it would load it again. The missing-package message needs neither
+the package nor any time.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import math
 
@@ -28,16 +31,50 @@ needs_package = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="module")
+def smollm2_loaded():
+    """The packaged tokenizer and model, loaded once per module (parsing and dequantising the
+    GGUF file takes seconds per load)."""
+    from atwu.models import load_model, load_tokenizer
+
+    return load_tokenizer(MODEL), load_model(MODEL)
+
+
+@pytest.fixture
+def smollm2(smollm2_loaded, monkeypatch):
+    """For one test, loading ``MODEL`` gives the module's tokenizer and a fresh copy of its model
+    (the same weights a new load gives) instead of reading the GGUF file again."""
+    from atwu import models
+    from atwu.prepare import pretrained
+
+    tokenizer, model = smollm2_loaded
+    real_tokenizer, real_model = models.load_tokenizer, models.load_model
+
+    def load_tokenizer(name, **kwargs):
+        return tokenizer if str(name) == MODEL and not kwargs else real_tokenizer(name, **kwargs)
+
+    def load_model(name, *, device=None, **kwargs):
+        if str(name) != MODEL or kwargs:
+            return real_model(name, device=device, **kwargs)
+        fresh = copy.deepcopy(model)
+        return fresh if device is None else fresh.to(device)
+
+    for module in (models, pretrained):
+        monkeypatch.setattr(module, "load_tokenizer", load_tokenizer)
+        monkeypatch.setattr(module, "load_model", load_model)
+    return tokenizer, model
+
+
 @pytest.mark.slow
 @needs_package
-def test_packaged_model_loads_and_answers_a_chat_prompt():
+def test_packaged_model_loads_and_answers_a_chat_prompt(smollm2):
     import torch
 
     from atwu.data.chat import prompt_text
     from atwu.models import count_parameters, load_model, load_tokenizer
 
     tokenizer = load_tokenizer(MODEL)
-    model = load_model(MODEL).eval()
+    model = load_model(MODEL).eval()  # a copy of the module's load (``smollm2``)
     assert 130e6 < count_parameters(model) < 140e6
     assert tokenizer.chat_template  # its own chat template, not the plain fallback
     prompt = prompt_text(tokenizer, "What is the capital of France?")
@@ -55,10 +92,10 @@ def test_packaged_model_loads_and_answers_a_chat_prompt():
 
 @pytest.mark.slow
 @needs_package
-def test_prepare_and_a_short_atwu_run_on_the_pretrained_model(tmp_path, atwu_home):
-    """TOFU's protocol on the smallest embedded setting (10 authors x 1 pair, one epoch: the
-    models are barely fine-tuned, this checks the path, not the memorisation), then a real
-    ``atwu run`` of three optimiser steps from the fine-tuned ``full`` model."""
+def test_prepare_and_a_short_atwu_run_on_the_pretrained_model(tmp_path, atwu_home, smollm2):
+    """TOFU's protocol on the smallest embedded setting (10 authors x 1 pair, one epoch of one
+    batch: the models are barely fine-tuned, this checks the path, not the memorisation), then a
+    real ``atwu run`` of three optimiser steps from the fine-tuned ``full`` model."""
     from atwu.benchmark import Benchmark
     from atwu.cli import main
     from atwu.io import read_json, read_jsonl
@@ -69,7 +106,7 @@ def test_prepare_and_a_short_atwu_run_on_the_pretrained_model(tmp_path, atwu_hom
     bench_dir = tmp_path / "bench"
     options = PrepareOptions(authors=10, pairs_per_author=1, retain_splits=("retain90",))
     quality = prepare_pretrained(
-        bench_dir, MODEL, options, FinetuneConfig(epochs=1, batch_size=8), device="cpu"
+        bench_dir, MODEL, options, FinetuneConfig(epochs=1, batch_size=16), device="cpu"
     )
     assert set(quality["models"]) == {"full", "retain90"}
     assert all(math.isfinite(m["final_loss"]) for m in quality["models"].values())

@@ -180,7 +180,7 @@ def test_sigkill_leaves_a_readable_directory_reported_failed_once_stale(small_be
 
 
 # -- exception, divergence ------------------------------------------------------------------------
-def test_exception_marks_the_run_failed_with_the_message(small_benchmark, tmp_path, monkeypatch):
+def test_exception_marks_the_run_failed_with_the_message(any_benchmark, tmp_path, monkeypatch):
     original = GradDiff.compute
 
     def boom(self, model, forget, retain, step):
@@ -201,9 +201,7 @@ def test_exception_marks_the_run_failed_with_the_message(small_benchmark, tmp_pa
     assert not (out / "model").exists()
 
 
-def test_divergence_fails_and_keeps_the_last_good_checkpoint(
-    small_benchmark, tmp_path, monkeypatch
-):
+def test_divergence_fails_and_keeps_the_last_good_checkpoint(any_benchmark, tmp_path, monkeypatch):
     original = GradDiff.compute
 
     def diverge(self, model, forget, retain, step):
@@ -227,7 +225,7 @@ def test_divergence_fails_and_keeps_the_last_good_checkpoint(
     assert not (out / "model").exists()
 
 
-def test_nan_hyperparameter_is_refused_before_the_run_starts(small_benchmark, tmp_path, capsys):
+def test_nan_hyperparameter_is_refused_before_the_run_starts(any_benchmark, tmp_path, capsys):
     out = tmp_path / "gamma-nan"
     rc = cli.main(
         [
@@ -307,7 +305,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
         torch.testing.assert_close(sa[k], sb[k], rtol=1e-5, atol=1e-6)
 
 
-def test_resume_without_saved_state_is_refused(small_benchmark, tmp_path, capsys):
+def test_resume_without_saved_state_is_refused(any_benchmark, tmp_path, capsys):
     out = tmp_path / "nothing"
     out.mkdir()
     rc = cli.main(["run", "--method", "graddiff", "--resume", "--out", str(out), "--no-eval"])

@@ -7,8 +7,9 @@ Installing copies it into ``$ATWU_HOME/benchmarks/embedded`` (what the Home page
 does). It is exactly ``python -m atwu prepare`` with the default options: the data and the
 tokenizer are deterministic for the seed, and tests/prepare/test_shipped_benchmark.py rebuilds
 them and compares bytes (so a change to the generator or the benchmark format fails until the
-copy is rebuilt with the command above), and retrains a model to check that its evaluation
-matches the shipped one within a stated tolerance.
+copy is rebuilt with the command above), trains every model's first steps to compare them with a
+recorded fingerprint, and (with ATWU_FULL_REBUILD=1, after a rebuild) retrains the models to
+check that their evaluation matches the shipped ones within a stated tolerance.
 """
 
 from __future__ import annotations

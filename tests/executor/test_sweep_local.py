@@ -58,7 +58,7 @@ def test_the_same_settings_give_the_same_sweep_and_run_directories(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_anything_is_written(
-    small_benchmark, tmp_path, capsys, extra, message
+    any_benchmark, tmp_path, capsys, extra, message
 ):
     out = tmp_path / "sweep"
     started = time.monotonic()
@@ -69,7 +69,7 @@ def test_bad_input_is_one_line_and_exit_2_before_anything_is_written(
     assert not out.exists()
 
 
-def test_a_directory_that_holds_something_else_is_refused(small_benchmark, tmp_path, capsys):
+def test_a_directory_that_holds_something_else_is_refused(any_benchmark, tmp_path, capsys):
     (tmp_path / "thesis.tex").write_text("precious")
     assert cli.main(["sweep", *TINY, "--executor", "local", "--out", str(tmp_path)]) == 2
     assert "is not a sweep directory" in capsys.readouterr().err

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from atwu.prepare.job_progress import PROGRESS_DIR
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -36,9 +38,11 @@ def test_sigterm_during_prepare_removes_its_half_built_folder(tmp_path):
         def partials() -> list[Path]:
             return [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
-        # the hidden folder exists and the model workers have started filling it
-        assert wait_for(lambda: bool(partials()), 120), prepare.communicate(timeout=60)
-        time.sleep(3)
+        # the hidden folder exists and a model worker has trained its first step in it
+        def training() -> bool:
+            return any(any((p / PROGRESS_DIR).glob("*.json")) for p in partials())
+
+        assert wait_for(training, 300), prepare.communicate(timeout=60)
         prepare.send_signal(signal.SIGTERM)
         _, err = prepare.communicate(timeout=60)
     finally:
