@@ -1,5 +1,5 @@
 """One rank of the two-process check of atwu.distributed's primitives (started by
-test_helpers.py with RANK/WORLD_SIZE/MASTER_* set). Each rank computes, on its half of a batch,
+test_distributed_helpers.py with RANK/WORLD_SIZE/MASTER_* set). Each rank computes, on its half of a batch,
 what one process computes on the whole batch, and writes the differences to ``<out>/rank<r>.json``.
 """
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_helpers import free_port
+from test_distributed_helpers import free_port
 
 from atwu.config import RunConfig, TrainSettings
 from atwu.distributed import TIMEOUT_ENV
