@@ -40,7 +40,12 @@ from atwu.prepare.build import (
     embedded_jobs,
     embedded_manifest,
 )
-from atwu.prepare.shipped import install_shipped, shipped_benchmark_dir, shipped_problem
+from atwu.prepare.shipped import (
+    INSTALLED_MARK,
+    install_shipped,
+    shipped_benchmark_dir,
+    shipped_problem,
+)
 
 SHIPPED = shipped_benchmark_dir()
 NLL_MAX_DIFF, NLL_MEAN_DIFF = 0.05, 0.01
@@ -76,7 +81,11 @@ def test_rebuilt_data_tokenizer_and_manifest_are_the_same_bytes(tmp_path):
 def test_install_copies_it_and_refuses_to_overwrite(tmp_path):
     out = install_shipped(tmp_path / "embedded")
     assert (out / "models" / "full" / "model.safetensors").is_file()
-    assert _files(out).keys() == _files(SHIPPED).keys()
+    # the shipped files, byte for byte, and the mark that says the copy was installed (Home then
+    # says the models were trained when the copy was built, not now)
+    installed, shipped = _files(out), _files(SHIPPED)
+    assert installed.keys() == shipped.keys() | {INSTALLED_MARK}
+    assert all(installed[name] == shipped[name] for name in shipped)
     with pytest.raises(FileExistsError):
         install_shipped(out)
 
